@@ -1,0 +1,16 @@
+"""The PCN dashboard: navigation, the PCN picker and the data banner shared by every page."""
+
+import streamlit as st
+
+from measures import ui
+
+st.set_page_config(page_title=ui.APP_TITLE, page_icon=":material/monitoring:", layout="wide")
+
+# Each url_path differs from its file's stem: where they match, a rerun under AppTest finds the
+# page through the legacy `pages/` folder discovery and runs it without this script.
+navigation = st.navigation([
+    st.Page("pages/pcn_overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+])
+st.session_state["current_pcn"] = ui.pick_pcn()
+ui.dataset_banner()
+navigation.run()

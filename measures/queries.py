@@ -1,0 +1,102 @@
+"""Read queries the pages and the command line use; every value is a bound parameter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import Catalogue, compute_values
+from .store import Store
+
+SERIES_COLUMNS = ["measure", "version", "org", "period_start", "period_end", "numerator", "denominator", "value"]
+
+_SERIES_SELECT = """
+    SELECT measure_id AS measure, measure_version AS version, org_code AS org,
+           period_start, period_end, numerator, denominator, value
+    FROM observations
+"""
+
+# The PCN's place in the hierarchy as it stands now (open memberships).
+_PCN_HIERARCHY = """
+    SELECT p.org_code AS pcn, p.name AS pcn_name,
+           s.org_code AS sub_icb, s.name AS sub_icb_name,
+           i.org_code AS icb, i.name AS icb_name
+    FROM organisations p
+    LEFT JOIN memberships ms ON ms.child_code = p.org_code AND ms.parent_level = 'sub_icb' AND ms.end_date IS NULL
+    LEFT JOIN organisations s ON s.org_code = ms.parent_code
+    LEFT JOIN memberships mi ON mi.child_code = s.org_code AND mi.parent_level = 'icb' AND mi.end_date IS NULL
+    LEFT JOIN organisations i ON i.org_code = mi.parent_code
+    WHERE p.org_level = 'pcn'
+"""
+
+
+def meta(store: Store) -> dict[str, str]:
+    return dict(store.query("SELECT key, value FROM meta").itertuples(index=False, name=None))
+
+
+def pcns(store: Store) -> pd.DataFrame:
+    """Every PCN with its current sub-ICB and ICB, ordered by name."""
+    return store.query(_PCN_HIERARCHY + " ORDER BY p.name, p.org_code")
+
+
+def pcn(store: Store, pcn_code: str) -> dict | None:
+    frame = store.query(_PCN_HIERARCHY + " AND p.org_code = ?", [pcn_code])
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def series(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
+    """One measure's series for one organisation, in the tidy shape."""
+    return store.query(
+        _SERIES_SELECT + " WHERE measure_id = ? AND org_code = ? ORDER BY measure_version, period_start",
+        [measure_id, org_code],
+    )
+
+
+def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_months: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A PCN's series for every measure, and the ICB comparator for each measure's latest periods.
+
+    The comparator pools the ICB's PCNs (sum of numerators over sum of denominators), the
+    way a rate for the whole ICB is computed; for counts it is the mean per PCN.
+    """
+    with store.reader() as con:
+        mine = con.execute(
+            _SERIES_SELECT + " WHERE org_code = ? AND org_level = 'pcn' ORDER BY measure, period_start", [pcn_code]
+        ).df()
+        icb_row = con.execute(
+            "SELECT icb FROM (" + _PCN_HIERARCHY + " AND p.org_code = ?)", [pcn_code]
+        ).fetchone()
+        if mine.empty or icb_row is None or icb_row[0] is None:
+            return mine, _empty_comparator()
+        since = (pd.Timestamp(mine["period_start"].max()) - pd.DateOffset(months=comparator_months)).date()
+        pooled = con.execute(
+            """
+            WITH peers AS (
+                SELECT ms.child_code AS pcn
+                FROM memberships ms
+                JOIN memberships mi ON mi.child_code = ms.parent_code AND mi.parent_level = 'icb' AND mi.end_date IS NULL
+                WHERE ms.child_level = 'pcn' AND ms.parent_level = 'sub_icb' AND ms.end_date IS NULL
+                  AND mi.parent_code = ?
+            )
+            SELECT measure_id AS measure, period_start,
+                   sum(numerator) AS numerator, sum(denominator) AS denominator,
+                   avg(value) AS mean_value, count(*) AS orgs
+            FROM observations
+            WHERE org_level = 'pcn' AND period_start >= ? AND org_code IN (SELECT pcn FROM peers)
+            GROUP BY ALL
+            """,
+            [icb_row[0], since],
+        ).df()
+    pooled["comparator"] = np.nan
+    for measure_id, rows in pooled.groupby("measure"):
+        try:
+            measure = catalogue.get(measure_id)
+        except KeyError:
+            continue
+        values = rows["mean_value"] if measure.type == "count" else compute_values(measure, rows["numerator"], rows["denominator"])
+        pooled.loc[rows.index, "comparator"] = np.asarray(values)
+    pooled["comparator_org"] = icb_row[0]
+    return mine, pooled[["measure", "period_start", "comparator", "comparator_org", "orgs"]]
+
+
+def _empty_comparator() -> pd.DataFrame:
+    return pd.DataFrame(columns=["measure", "period_start", "comparator", "comparator_org", "orgs"])

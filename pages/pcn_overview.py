@@ -1,0 +1,20 @@
+"""Overview: one PCN against both of its goals, the national DES markers beside them."""
+
+import streamlit as st
+
+from measures import ui
+from measures.catalogue import FAMILIES, default_catalogue
+from measures.overview import build_cards
+
+pcn = st.session_state["current_pcn"]
+st.title(pcn["pcn_name"])
+st.caption(f"{pcn['pcn']} · {pcn['sub_icb_name']} · {pcn['icb_name']}")
+
+series, comparator = ui.query("overview", pcn["pcn"])
+cards = build_cards(default_catalogue(), series, comparator)
+
+for column, family in zip(st.columns(3, gap="medium"), FAMILIES):
+    with column:
+        ui.family_heading(family)
+        for card in cards[family]:
+            ui.measure_card(card)

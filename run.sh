@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up this machine and run the product: ./run.sh app | test | bench | demo-national
+set -euo pipefail
+cd "$(dirname "$0")"
+
+install_system_packages() {
+  # Chromium draws static chart exports (kaleido) and drives the real-browser tests (Playwright).
+  command -v chromium >/dev/null 2>&1 && return
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}
+
+install_python_packages() {
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  if [ ! -f .venv/.installed ] || [ requirements.txt -nt .venv/.installed ]; then
+    .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored" || true
+    .venv/bin/python -c "import streamlit, duckdb, pandas, plotly" && touch .venv/.installed
+  fi
+}
+
+setup() {
+  install_system_packages
+  install_python_packages
+}
+
+case "${1:-}" in
+  app)
+    setup
+    exec .venv/bin/streamlit run app.py --server.headless true --server.address "${HOST:-127.0.0.1}" --server.port "${PORT:-8501}"
+    ;;
+  test)
+    setup
+    shift
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  bench)
+    setup
+    exec .venv/bin/python -m bench
+    ;;
+  *)
+    echo "usage: ./run.sh app | test [pytest args] | bench" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,48 @@
+"""The Overview page, driven headless through Streamlit's AppTest."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+def run_app(pcn=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if pcn:
+        at.query_params["pcn"] = pcn
+    return at.run()
+
+
+def test_overview_shows_three_families_side_by_side(app_env):
+    at = run_app()
+    assert not at.exception
+    headings = [h.value for h in at.subheader]
+    assert headings == ["National DES", "Integration (set locally)", "Support for practices"]
+    assert len(at.metric) >= 28
+
+
+def test_every_page_says_the_data_is_synthetic(app_env):
+    at = run_app()
+    assert any("Synthetic demo data" in w.value for w in at.warning)
+
+
+def test_pcn_from_the_url_is_shown_and_kept_in_the_url(app_env):
+    at = run_app("UZ0003")
+    assert at.selectbox(key="pcn_picker").value == "UZ0003"
+    assert "UZ0003" in at.caption[0].value
+    assert at.query_params["pcn"] == ["UZ0003"] or at.query_params["pcn"] == "UZ0003"
+
+
+def test_choosing_another_pcn_updates_the_url(app_env):
+    at = run_app("UZ0001")
+    at.selectbox(key="pcn_picker").set_value("UZ0005").run()
+    assert not at.exception
+    assert "UZ0005" in str(at.query_params["pcn"])
+    assert "UZ0005" in at.caption[0].value
+
+
+def test_unknown_pcn_in_url_says_so_and_falls_back(app_env):
+    at = run_app("U99999")
+    assert any("No PCN with code" in e.value for e in at.sidebar.error)
+    assert not at.exception
