@@ -1,0 +1,1 @@
+"""Benchmarks of the product's own work, run with `python -m bench`; results go to docs/benchmarks.md."""

@@ -1,0 +1,56 @@
+"""Foundation benchmarks: building the national-scale demo and warm Overview page runs."""
+
+from __future__ import annotations
+
+import os
+
+from .harness import ROOT, WORK, Result, timed
+
+PCN = "UZ0500"
+
+
+def national_db() -> str:
+    return str(WORK / "national.duckdb")
+
+
+def run() -> list[Result]:
+    from measures.catalogue import default_catalogue
+    from measures.demo import build_demo
+    from measures import queries
+    from measures.store import Store
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = national_db()
+    build = timed(lambda: build_demo(path, scale="national"), repeat=3)
+    store = Store(path)
+    observations = store.query("SELECT count(*) AS n FROM observations")["n"].iloc[0]
+    query = timed(lambda: queries.overview(store, PCN, default_catalogue()), repeat=15, warmup=2)
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["PCN_DB"] = path
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["pcn"] = PCN
+    at.run()
+
+    def overview_rerun():
+        at.run()
+        assert not at.exception, at.exception
+
+    def overview_new_session():
+        fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        fresh.query_params["pcn"] = PCN
+        fresh.run()
+
+    rerun = timed(overview_rerun, repeat=15, warmup=2)
+    new_session = timed(overview_new_session, repeat=7, warmup=1)
+    return [
+        Result("Build the national-scale demo (1,300 PCNs, 6,300 practices, 60 months)", build, target=60,
+               note=f"{observations:,} observations"),
+        Result("Overview queries for one PCN, uncached", query, note="PCN series and ICB comparator, one read-only connection"),
+        Result("Overview page, warm AppTest run (national scale)", rerun, target=0.3,
+               note="whole script (app.py + page) rerun in an open session, as a user's click does; query cache warm"),
+        Result("Overview page, new AppTest session (national scale)", new_session,
+               note="adds AppTest's own set-up (about 0.35 s scanning installed packages' metadata), not the page's"),
+    ]
