@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
@@ -107,7 +107,7 @@ class Measure(_Strict):
     level: Literal["practice", "pcn"]
     type: Literal["proportion", "rate", "count", "mean", "currency", "ratio"]
     numerator: Part
-    denominator: Part | None = None
+    denominator: Part | None = Field(default=None, validate_default=True)
     unit: str
     multiplier: float = Field(default=1, gt=0)
     decimals: int = Field(default=1, ge=0, le=4)
@@ -119,30 +119,38 @@ class Measure(_Strict):
     tags: list[str] = Field(default_factory=list)
     source: Source
     caveats: list[str] = Field(default_factory=list)
-    scope: str = "national"
+    scope: str = Field(default="national", validate_default=True)
     status: Literal["draft", "active", "retired"] = "active"
+
+    @field_validator("denominator")
+    @classmethod
+    def _denominator_fits_type(cls, value: Part | None, info: ValidationInfo) -> Part | None:
+        kind = info.data.get("type")
+        if kind in ("proportion", "rate", "mean", "ratio", "currency") and value is None:
+            raise ValueError(f"a {kind} needs a denominator")
+        if kind == "count" and value is not None:
+            raise ValueError("a count has no denominator; use type 'rate' to divide by a population")
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _one_threshold_a_year(cls, value: list[Threshold]) -> list[Threshold]:
+        years = [t.financial_year for t in value]
+        if len(years) != len(set(years)):
+            raise ValueError("lists a financial year twice")
+        return value
 
     @field_validator("scope")
     @classmethod
-    def _scope_code(cls, value: str) -> str:
+    def _scope_code(cls, value: str, info: ValidationInfo) -> str:
         if not _SCOPE.match(value):
             raise ValueError(f"scope must be 'national' or an ICB or PCN code (e.g. QHM, U00254), got {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "Measure":
-        if self.type in ("proportion", "rate", "mean", "ratio", "currency") and self.denominator is None:
-            raise ValueError(f"a {self.type} needs a denominator")
-        if self.type == "count" and self.denominator is not None:
-            raise ValueError("a count has no denominator; use type 'rate' to divide by a population")
-        if self.family == "national_des" and self.scope != "national":
+        family, tags = info.data.get("family"), info.data.get("tags") or []
+        if family == "national_des" and value != "national":
             raise ValueError("a national_des measure has scope 'national'")
-        if self.family != "national_des" and self.scope == "national" and "example" not in self.tags:
-            raise ValueError("a locally set measure names the ICB or PCN that set it in 'scope', or is tagged 'example'")
-        years = [t.financial_year for t in self.thresholds]
-        if len(years) != len(set(years)):
-            raise ValueError("thresholds list a financial year twice")
-        return self
+        if family in ("local_integration", "practice_support") and value == "national" and "example" not in tags:
+            raise ValueError("a locally set measure names the ICB or PCN that set it, or is tagged 'example'")
+        return value
 
     @property
     def label(self) -> str:
@@ -191,7 +199,7 @@ def parse_measure(path: Path, text: str | None = None) -> Measure:
         problems = []
         for error in exc.errors():
             field = _field_path(error["loc"])
-            message = error["msg"]
+            message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown field (check its spelling against the catalogue README)"
             problems.append(f"{path.name}: field '{field}': {message}")

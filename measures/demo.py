@@ -13,7 +13,7 @@ import pandas as pd
 from .catalogue import Catalogue, Measure, compute_values, default_catalogue
 from .store import Store, finish_import, set_meta, start_import
 
-DEMO_LABEL = "Synthetic demo data: fictional organisations and values, not real NHS figures"
+DEMO_LABEL = "Synthetic demo data: fictional organisations and values, not real NHS figures."
 LAST_MONTH = date(2026, 9, 1)  # fixed, so the same seed always gives the same database
 DEMO_ICB = "QZZ"
 

@@ -57,7 +57,7 @@ def query(name: str, *args):
 def dataset_banner() -> None:
     meta = query("meta")
     if meta.get("dataset") == "synthetic":
-        st.warning(f"**Synthetic demo data.** {meta.get('dataset_label', '')}", icon=":material/science:")
+        st.warning(meta.get("dataset_label") or "Synthetic demo data.", icon=":material/science:")
 
 
 def pick_pcn() -> dict:
