@@ -100,3 +100,53 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_month
 
 def _empty_comparator() -> pd.DataFrame:
     return pd.DataFrame(columns=["measure", "period_start", "comparator", "comparator_org", "orgs"])
+
+
+def areas(store: Store) -> pd.DataFrame:
+    """ICBs and sub-ICB places that have PCNs, for the area picker."""
+    hierarchy = pcns(store)
+    icbs = hierarchy.dropna(subset=["icb"]).groupby(["icb", "icb_name"], as_index=False).size()
+    subs = hierarchy.dropna(subset=["sub_icb"]).groupby(["sub_icb", "sub_icb_name", "icb"], as_index=False).size()
+    return pd.concat([
+        pd.DataFrame({"level": "icb", "code": icbs["icb"], "name": icbs["icb_name"], "pcns": icbs["size"]}),
+        pd.DataFrame({"level": "sub_icb", "code": subs["sub_icb"], "name": subs["sub_icb_name"], "pcns": subs["size"]}),
+    ], ignore_index=True)
+
+
+def measure_periods(store: Store, measure_id: str) -> list:
+    """Periods with PCN values for a measure, newest first."""
+    frame = store.query(
+        "SELECT DISTINCT period_start FROM observations WHERE measure_id = ? AND org_level = 'pcn' "
+        "ORDER BY period_start DESC", [measure_id])
+    return [pd.Timestamp(p).date() for p in frame["period_start"]]
+
+
+def pcn_values(store: Store, measure_id: str, period_start) -> pd.DataFrame:
+    """Every PCN's value of a measure for one period, with its place, ICB and latest list size."""
+    return store.query(
+        f"""
+        WITH hierarchy AS ({_PCN_HIERARCHY}),
+        latest_list AS (
+            SELECT org_code, arg_max(registered_patients, extract_date) AS list_size
+            FROM list_sizes WHERE extract_date <= ? GROUP BY org_code
+        )
+        SELECT o.org_code AS org, h.pcn_name AS name, h.sub_icb, h.sub_icb_name, h.icb, h.icb_name,
+               o.measure_version AS version, o.period_start, o.period_end,
+               o.numerator, o.denominator, o.value, l.list_size
+        FROM observations o
+        JOIN hierarchy h ON h.pcn = o.org_code
+        LEFT JOIN latest_list l ON l.org_code = o.org_code
+        WHERE o.measure_id = ? AND o.org_level = 'pcn' AND o.period_start = ?
+        ORDER BY o.org_code, o.measure_version
+        """,
+        [period_start, measure_id, period_start],
+    ).drop_duplicates("org", keep="last")
+
+
+def annotations(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
+    """Notes pinned to a measure's chart for one organisation: columns date and note, oldest first."""
+    return store.query(
+        "SELECT on_date AS date, note, created_by, created_at FROM annotations "
+        "WHERE measure_id = ? AND org_code = ? ORDER BY on_date, annotation_id",
+        [measure_id, org_code],
+    )

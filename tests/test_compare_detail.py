@@ -1,0 +1,74 @@
+"""Comparison and SPC-reading logic behind the pages, on hand-made frames."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from measures import compare, detail
+from measures.catalogue import default_catalogue
+
+CATALOGUE = default_catalogue()
+
+
+def pcns(rows):
+    return pd.DataFrame(rows, columns=["org", "numerator", "denominator", "value"])
+
+
+def test_pooled_value_is_sum_over_sum_not_mean_of_rates():
+    measure = CATALOGUE.get("dna_rate")
+    frame = pcns([("A", 10, 100, 10.0), ("B", 100, 10000, 1.0)])
+    assert compare.pooled_value(frame, measure) == pytest.approx(110 / 10100 * 100)
+
+
+def test_a_small_pcn_is_similar_where_its_interval_crosses_the_comparator():
+    measure = CATALOGUE.get("dna_rate")  # lower is better
+    frame = pcns([("small", 2, 20, 10.0), ("big_bad", 800, 10000, 8.0), ("big_good", 200, 10000, 2.0)])
+    result = compare.benchmarked(frame, measure, comparator=5.0).set_index("org")["benchmark"]
+    assert result.to_dict() == {"small": "similar", "big_bad": "worse", "big_good": "better"}
+
+
+def test_wilson_interval_in_percent_matches_the_published_example():
+    measure = CATALOGUE.get("acc_08")
+    frame = compare.with_intervals(pcns([("A", 81, 263, 81 / 263 * 100)]), measure)
+    # Newcombe (1998): 81/263 has a 95% Wilson interval of 0.2553 to 0.3662.
+    assert frame["lower_95"].iloc[0] == pytest.approx(25.53, abs=0.01)
+    assert frame["upper_95"].iloc[0] == pytest.approx(36.62, abs=0.01)
+
+
+def test_funnel_limits_narrow_as_the_denominator_grows():
+    measure = CATALOGUE.get("acc_08")
+    limits = compare.funnel(pcns([("A", 50, 100, 50.0), ("B", 5000, 10000, 50.0)]), measure, comparator=50.0)
+    small, large = limits.iloc[0], limits.iloc[-1]
+    assert small["upper_998"] - small["lower_998"] > large["upper_998"] - large["lower_998"]
+    assert (limits["lower_998"] <= limits["lower_95"]).all()
+
+
+def test_peer_group_keeps_the_closest_in_list_size():
+    frame = pd.DataFrame({"org": list("ABCDE"), "list_size": [10_000, 30_000, 31_000, 90_000, 29_500]})
+    assert compare.peer_group(frame, "B", by="list_size", size=3)["org"].tolist() == ["B", "C", "E"]
+
+
+def test_goal_lines_cover_only_the_financial_years_that_have_thresholds():
+    lines = detail.goal_lines(CATALOGUE.get("acc_08"), date(2023, 1, 1), date(2025, 6, 1))
+    assert set(lines["label"]) == {"IIF thresholds"}
+    assert sorted(lines["value"]) == [85.0, 90.0]
+    assert lines["start"].min() == pd.Timestamp(2023, 4, 1)
+    assert lines["end"].max() == pd.Timestamp(2024, 3, 31)
+
+
+def test_reading_a_series_with_a_late_step_up_signals_improvement_and_says_so():
+    measure = CATALOGUE.get("acc_08")
+    values = [80, 81, 80.5, 79.5, 80, 81, 80, 80.5, 79.8, 80.2, 80.7, 80.1, 80.3, 79.9, 86, 87]
+    series = pd.DataFrame({"version": 1, "period_start": pd.date_range("2022-04-01", periods=len(values), freq="MS"),
+                           "value": values})
+    reading = detail.read(series, measure)
+    assert reading.variation == "improvement_high"
+    text = detail.narrative(reading, measure, "Test PCN")
+    assert text.startswith("Booked within 2 weeks for Test PCN was 87.0% in July 2023")
+    assert "outside the process limits" in text
+
+
+def test_too_few_values_give_no_reading():
+    series = pd.DataFrame({"version": [1], "period_start": [pd.Timestamp("2024-04-01")], "value": [50.0]})
+    assert detail.read(series, CATALOGUE.get("acc_08")) is None
