@@ -10,6 +10,9 @@ st.set_page_config(page_title=ui.APP_TITLE, page_icon=":material/monitoring:", l
 # page through the legacy `pages/` folder discovery and runs it without this script.
 navigation = st.navigation([
     st.Page("pages/pcn_overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/measure_detail.py", title="Measure detail", icon=":material/show_chart:", url_path="measure"),
+    st.Page("pages/compare_areas.py", title="Compare areas", icon=":material/leaderboard:", url_path="compare"),
+    st.Page("pages/local_measures.py", title="Local measures", icon=":material/edit_note:", url_path="local"),
 ])
 st.session_state["current_pcn"] = ui.pick_pcn()
 ui.dataset_banner()

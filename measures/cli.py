@@ -45,6 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     _db_argument(series)
     series.add_argument("--measure", required=True, help="measure id, as `list` prints it")
     series.add_argument("--org", required=True, help="organisation code (practice, PCN, sub-ICB or ICB)")
+
+    # --- record (issue 4: locally set measures) ---
+    record = commands.add_parser(
+        "record", help="record values of locally set measures from a filled-in template (CSV or XLSX)",
+        description="Check a filled-in template (downloaded from the Local measures page) and save its values "
+                    "all or nothing. Columns: measure_id, measure_version (optional), period_start, org_code, "
+                    "numerator, denominator; period_end and org_name are ignored. Rows with a blank numerator "
+                    "and denominator are skipped. Every change goes to the audit log with its earlier value. "
+                    "Any problem (unknown organisation, period outside the measure's range, a non-number, "
+                    "numerator above denominator for a proportion, duplicates, formulas, a file over "
+                    "PCN_MAX_UPLOAD_MB) is listed by file, row and column, and nothing is saved.")
+    record.add_argument("file", type=Path, metavar="FILE", help="the filled-in template, .csv or .xlsx")
+    _db_argument(record)
+    record.add_argument("--actor", default=None, help="who is recording, for the audit log (default: $USER)")
+    record.add_argument("--pcn", default=None, help="only accept values for this PCN and its practices")
+    record.add_argument("--dry-run", action="store_true", help="check the file and show what would change; save nothing")
+    # --- import (issue 3: the published NHS files; arguments and help in measures.importers.command) ---
+    from .importers.command import add_import_parser
+
+    add_import_parser(commands, _db_argument)
     return parser
 
 
@@ -92,4 +112,33 @@ def _series(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": _demo, "list": _list, "series": _series}
+def _record(args) -> int:
+    # issue 4: locally set measures; the work is in measures.local, shared with the Local measures page.
+    import getpass
+
+    from . import local
+
+    try:
+        actor = args.actor or getpass.getuser()
+    except (OSError, KeyError):
+        actor = "command line"
+    store = Store(args.db)
+    batch, saved = local.record_file(store, args.file, actor, pcn_code=args.pcn, dry_run=args.dry_run)
+    if saved is None:
+        changes = local.preview(store, batch)["change"].value_counts()
+        print(f"{args.file.name} is valid: {changes.get('new', 0)} new, {changes.get('correction', 0)} corrected, "
+              f"{changes.get('unchanged', 0)} unchanged, {batch.skipped} blank rows; nothing saved (--dry-run)",
+              file=sys.stderr)
+    else:
+        print(saved.summary() + (f"; import {saved.import_id}" if saved.import_id else ""), file=sys.stderr)
+    return 0
+
+
+def _import(args) -> int:
+    # issue 3: the published NHS files; the work is in measures.importers.
+    from .importers.command import run
+
+    return run(args)
+
+
+COMMANDS = {"demo": _demo, "list": _list, "series": _series, "record": _record, "import": _import}

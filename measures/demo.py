@@ -210,6 +210,11 @@ SPECS: dict[str, Spec] = {
     "acc_08": Spec(0.86, 0.04, 0.0002, 0.0004, 0.004, 0.02, lambda c: c.scaled(0.36), 0.5, 0.995),
     "can_02_fit": Spec(0.70, 0.08, 0.002, 0.004, 0.0, 0.05, lambda c: c.scaled(0.0006, 0.3), 0.05, 1.0),
     "hi_03_ld_health_checks": Spec(0.62, 0.09, 0.002, 0.003, 0.0, 0.05, lambda c: c.scaled(0.0055, 0.2), 0.05, 1.0),
+    # issue 3: measures the published files give (IIF MI file, PCN workforce); counts are per 10,000 patients
+    "acc_10": Spec(12.5, 3.0, -0.01, 0.02, 0.6, 1.2, lambda c: c.registered, 3, 40),
+    "acc_10b": Spec(9.8, 2.5, -0.01, 0.02, 0.5, 1.0, lambda c: c.registered, 2, 35),
+    "ehch_04": Spec(40, 20, 0.05, 0.1, 0.0, 8, None, 0, 150),
+    "workforce_headcount": Spec(5.5, 1.5, 0.01, 0.03, 0.0, 0.8, None, 0.5, 20),
     "workforce_fte_per_10k": Spec(6.5, 1.4, 0.01, 0.03, 0.05, 0.6, lambda c: c.registered, 1.0, 20),
     "workforce_arrs_fte_per_10k": Spec(4.2, 1.1, 0.01, 0.03, 0.04, 0.5, lambda c: c.registered, 0.5, 15),
     "workforce_pharmacy_fte_per_10k": Spec(1.4, 0.45, 0.003, 0.006, 0.02, 0.2, lambda c: c.registered, 0.1, 6),
@@ -362,6 +367,7 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
             con.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM incoming{order}")
             con.unregister("incoming")
         finish_import(con, import_id, rows_read=len(observations), rows_loaded=len(observations), rows_rejected=0)
+        record_demo_history(con)  # issue 4: locally recorded values with corrections (see the end of this file)
         set_meta(con, dataset="synthetic", dataset_label=DEMO_LABEL, demo_scale=scale, demo_seed=seed,
                  latest_period=str(LAST_MONTH))
     return {"path": str(store.path), "scale": scale, "seed": seed, "observations": len(observations),
@@ -383,3 +389,54 @@ def _list_sizes(pop: Population) -> pd.DataFrame:
             "weighted_patients": np.round(weighted.ravel(), 1),
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Locally recorded history (issue 4): a few values submitted, then corrected, by the actor "demo",
+# so the Local measures page has an audit trail to show. Earlier values stay in value_audit.
+
+DEMO_ACTOR = "demo"
+_DEMO_HISTORY_PCNS = ("UZ0001", "UZ0002", "UZ0003")
+# (measure, level, how the first submission differed from the value finally agreed)
+_DEMO_CORRECTIONS = (
+    ("int_mdt_case_reviews", "pcn", lambda n, d: (n - 3 if n >= 3 else n + 2, d)),  # reviews missed, then added
+    ("int_proactive_care_plan_pct", "pcn", lambda n, d: (n - max(1, round(n * 0.1)) if n >= 1 else 1, d)),
+    ("ps_arrs_hours_per_1000_weighted", "practice", lambda n, d: (round(n * 1.15) + 5, d)),  # hours double-counted
+)
+
+
+def record_demo_history(con) -> int:
+    """Replay a first submission and a later correction for a few values of the last month; returns audit rows."""
+    from datetime import datetime
+
+    from .local import save_in, validate_in
+
+    period = LAST_MONTH
+    first_rows, final_rows = [], []
+    for pcn in _DEMO_HISTORY_PCNS:
+        for measure_id, level, first_submission in _DEMO_CORRECTIONS:
+            org_level = "pcn" if level == "pcn" else "practice"
+            found = con.execute(
+                """
+                SELECT o.org_code, o.numerator, o.denominator FROM observations o
+                WHERE o.measure_id = ? AND o.period_start = ? AND o.org_level = ?
+                  AND (o.org_code = ? OR o.org_code IN (
+                      SELECT child_code FROM memberships WHERE parent_code = ? AND parent_level = 'pcn'
+                        AND start_date <= ? AND (end_date IS NULL OR end_date >= ?)))
+                ORDER BY o.org_code LIMIT 1
+                """, [measure_id, period, org_level, pcn, pcn, period, period]).fetchall()
+            if not found:
+                continue  # that month's submission is one of the demo's missing ones
+            org, numerator, denominator = found[0]
+            first_n, first_d = first_submission(numerator, denominator)
+            for rows, (n, d) in ((first_rows, (first_n, first_d)), (final_rows, (numerator, denominator))):
+                rows.append((len(rows) + 2, {"measure_id": measure_id, "period_start": period, "org_code": org,
+                                             "numerator": n, "denominator": d}))
+    submitted = datetime(period.year + (period.month == 12), period.month % 12 + 1, 6, 9, 15)
+    corrected = submitted.replace(day=20, hour=14, minute=40)
+    count = 0
+    for rows, source, when in ((first_rows, "September returns (demo).csv", submitted),
+                               (final_rows, "in-app grid", corrected)):
+        batch = validate_in(con, rows, source, today=when.date())
+        count += save_in(con, batch, DEMO_ACTOR, at=when).changed
+    return count

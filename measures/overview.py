@@ -23,6 +23,7 @@ class Card:
     comparator: float | None = None
     comparator_org: str | None = None
     goal: str | None = None  # threshold or target text for the latest period's financial year
+    practice_range: tuple[float, float, int] | None = None  # lowest, highest, practices counted
 
     @property
     def has_data(self) -> bool:
@@ -55,6 +56,13 @@ class Card:
         return {"increase": "normal", "decrease": "inverse"}.get(self.measure.improvement_direction, "off")
 
     @property
+    def practice_range_text(self) -> str | None:
+        if not self.practice_range:
+            return None
+        low, high, count = self.practice_range
+        return f"{count} practices: {self.measure.format_value(low)} to {self.measure.format_value(high)}"
+
+    @property
     def comparator_text(self) -> str | None:
         if self.comparator is None:
             return None
@@ -77,8 +85,18 @@ def goal_text(measure: Measure, day: date) -> str | None:
     return None
 
 
-def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFrame) -> dict[str, list[Card]]:
-    """Cards grouped by family, in catalogue order; a measure with no data still gets a card saying so."""
+def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFrame,
+                practice_spread: pd.DataFrame | None = None) -> dict[str, list[Card]]:
+    """Cards grouped by family, in catalogue order; a measure with no data still gets a card saying so.
+
+    `practice_spread` (measure, period_start, practice_min, practice_max, practices) adds, for
+    practice-level measures, the range across member practices: a PCN average hides who missed out.
+    """
+    spread = {}
+    if practice_spread is not None:
+        for row in practice_spread.itertuples():
+            spread[(row.measure, pd.Timestamp(row.period_start).date())] = (
+                float(row.practice_min), float(row.practice_max), int(row.practices))
     by_measure = {m: rows for m, rows in series.groupby("measure", sort=False)} if not series.empty else {}
     cards: dict[str, list[Card]] = {family: [] for family in FAMILIES}
     for measure in catalogue:
@@ -107,5 +125,6 @@ def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataF
             comparator=float(match["comparator"].iloc[0]) if not match.empty and pd.notna(match["comparator"].iloc[0]) else None,
             comparator_org=match["comparator_org"].iloc[0] if not match.empty else None,
             goal=goal_text(measure, latest_period),
+            practice_range=spread.get((measure.id, latest_period)) if measure.level == "practice" else None,
         ))
     return cards

@@ -150,3 +150,35 @@ def annotations(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
         "WHERE measure_id = ? AND org_code = ? ORDER BY on_date, annotation_id",
         [measure_id, org_code],
     )
+
+
+def practice_spread(store: Store, pcn_code: str) -> pd.DataFrame:
+    """For practice-level measures: the lowest and highest practice value in the PCN's latest period.
+
+    Members are taken at that period's date, so a practice that moved counts where it was then.
+    """
+    with store.reader() as con:
+        members = con.execute(
+            "SELECT DISTINCT child_code FROM memberships WHERE parent_code = ? AND parent_level = 'pcn'", [pcn_code]
+        ).fetchall()
+        if not members:
+            return pd.DataFrame(columns=["measure", "period_start", "practice_min", "practice_max", "practices"])
+        codes = sorted(code for (code,) in members)
+        # The range bound lets DuckDB skip row groups (observations are stored in org_code order).
+        return con.execute(
+            """
+            WITH latest AS (
+                SELECT measure_id, max(period_start) AS period_start
+                FROM observations WHERE org_code = ? AND org_level = 'pcn' GROUP BY measure_id
+            )
+            SELECT o.measure_id AS measure, o.period_start, min(o.value) AS practice_min,
+                   max(o.value) AS practice_max, count(*) AS practices
+            FROM observations o
+            JOIN latest l ON l.measure_id = o.measure_id AND l.period_start = o.period_start
+            JOIN memberships m ON m.child_code = o.org_code AND m.parent_level = 'pcn' AND m.parent_code = ?
+                 AND m.start_date <= o.period_start AND (m.end_date IS NULL OR m.end_date >= o.period_start)
+            WHERE o.org_level = 'practice' AND o.org_code BETWEEN ? AND ? AND o.value IS NOT NULL
+            GROUP BY ALL
+            """,
+            [pcn_code, pcn_code, codes[0], codes[-1]],
+        ).df()

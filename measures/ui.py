@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from . import queries
+from . import local, queries
 from .catalogue import FAMILY_LABELS, default_catalogue
 from .overview import Card
 from .store import DEFAULT_DB, Store, default_db_path, migration_files
@@ -43,8 +43,10 @@ def store() -> Store:
 def _cached(name: str, db_path: str, version: tuple, args: tuple):
     # `version` is in the key so that any committed write makes old results unreachable.
     store = Store(db_path)
-    if name == "overview":
-        return queries.overview(store, *args, catalogue=default_catalogue())
+    if name == "overview":  # the effective catalogue: YAML files plus measures defined in the app (issue 4)
+        return queries.overview(store, *args, catalogue=local.catalogue_with_local(store))
+    if name.startswith("local."):  # issue 4: read functions of measures.local, e.g. query("local.fair_share", ...)
+        return getattr(local, name.removeprefix("local."))(store, *args)
     return getattr(queries, name)(store, *args)
 
 
@@ -97,7 +99,8 @@ def measure_card(card: Card) -> None:
             chart_type="line",
             help=measure.description,
         )
-        st.caption(" · ".join(part for part in (card.period_text, card.comparator_text, card.goal) if part))
+        st.caption(" · ".join(part for part in (card.period_text, card.comparator_text, card.practice_range_text,
+                                                card.goal) if part))
         with st.popover("Definition", width="content"):
             definition(measure)
 
@@ -125,3 +128,34 @@ def frame_or_empty(frame: pd.DataFrame, message: str) -> bool:
         empty_state(message)
         return False
     return True
+
+
+def pick_measure(catalogue, *, label: str = "Measure", key: str = "measure_picker"):
+    """A measure picker whose choice lives in the URL (`?measure=ID`)."""
+    ids = [m.id for m in catalogue if m.status != "retired"]
+    names = {m.id: f"{m.label} ({FAMILY_LABELS[m.family]})" for m in catalogue}
+    if key not in st.session_state:
+        wanted = st.query_params.get("measure")
+        st.session_state[key] = wanted if wanted in names else ids[0]
+    choice = st.selectbox(label, ids, format_func=names.get, key=key)
+    st.query_params["measure"] = choice
+    return catalogue.get(choice)
+
+
+def show_figure(fig, *, key: str | None = None) -> None:
+    # theme=None: the figure's own template, so the screen matches every export.
+    st.plotly_chart(fig, theme=None, width="stretch", key=key,
+                    config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
+
+
+_BADGE_COLOURS = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common": "gray",
+                  "consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
+
+
+def spc_badges(variation: str | None, assurance: str | None) -> None:
+    from .detail import ASSURANCE_TEXT, VARIATION_TEXT
+
+    if variation:
+        st.badge(VARIATION_TEXT[variation], color=_BADGE_COLOURS[variation.split("_")[0]], icon=":material/insights:")
+    if assurance:
+        st.badge(ASSURANCE_TEXT[assurance], color=_BADGE_COLOURS[assurance], icon=":material/flag:")

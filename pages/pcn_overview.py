@@ -11,7 +11,8 @@ st.title(pcn["pcn_name"])
 st.caption(f"{pcn['pcn']} · {pcn['sub_icb_name']} · {pcn['icb_name']}")
 
 series, comparator = ui.query("overview", pcn["pcn"])
-cards = build_cards(default_catalogue(), series, comparator)
+cards = build_cards(ui.query("local.catalogue_with_local", pcn["pcn"]), series, comparator,  # YAML + app-defined
+                    practice_spread=ui.query("practice_spread", pcn["pcn"]))
 
 for column, family in zip(st.columns(3, gap="medium"), FAMILIES):
     with column:

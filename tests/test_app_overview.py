@@ -46,3 +46,11 @@ def test_unknown_pcn_in_url_says_so_and_falls_back(app_env):
     at = run_app("U99999")
     assert any("No PCN with code" in e.value for e in at.sidebar.error)
     assert not at.exception
+
+
+def test_practice_level_cards_show_the_range_across_member_practices(app_env):
+    at = run_app("UZ0003")
+    captions = [c.value for c in at.caption]
+    fair_share = next(c for c in captions if "practices:" in c and "ICB average 1.00" in c)
+    low, high = fair_share.split("practices: ")[1].split(" · ")[0].split(" to ")
+    assert float(low) < 1.0 < float(high)

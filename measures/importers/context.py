@@ -1,0 +1,74 @@
+"""What the store already knows that parsing a file needs (organisations, PCN spans, list sizes), read before the writer."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..store import Store, StoreMissing
+from .common import PublicationError
+from .hierarchy import PCN_SPANS_SQL
+from .loading import LIST_SIZES_PUBLICATION
+
+_QUERIES = {
+    "organisations": ("SELECT org_code, org_level, close_date FROM organisations", ["org_code", "org_level", "close_date"]),
+    "pcn_spans": (PCN_SPANS_SQL, ["child_code", "parent_code", "start_date", "end_date", "extend_back"]),
+    "practice_lists": (
+        """SELECT l.org_code, l.extract_date, l.registered_patients FROM list_sizes l
+           JOIN organisations o ON o.org_code = l.org_code AND o.org_level = 'practice'""",
+        ["org_code", "extract_date", "registered_patients"]),
+    "pcn_lists": (
+        """SELECT l.org_code, l.extract_date, l.registered_patients FROM list_sizes l
+           JOIN organisations o ON o.org_code = l.org_code AND o.org_level = 'pcn'""",
+        ["org_code", "extract_date", "registered_patients"]),
+}
+
+
+class StoreContext:
+    """Read-only views of the store, loaded lazily in one short read-only connection each and cached for one file."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def frame(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            sql, columns = _QUERIES[name]
+            try:
+                with self.store.reader() as con:
+                    self._frames[name] = con.execute(sql).df()
+            except StoreMissing:
+                self._frames[name] = pd.DataFrame(columns=columns)
+        return self._frames[name]
+
+    def register(self, con, *names: str) -> None:
+        """Make frames available as tables of the same name on an in-memory connection."""
+        for name in names:
+            con.register(name, self.frame(name))
+
+    def codes(self, level: str) -> pd.DataFrame:
+        orgs = self.frame("organisations")
+        return orgs.loc[orgs["org_level"] == level, ["org_code"]].reset_index(drop=True)
+
+    def require_practices(self, file_name: str, publication: str) -> None:
+        if self.codes("practice").empty:
+            raise PublicationError(
+                f"{file_name}: the store holds no practices yet, so the {publication} rows cannot be checked or joined "
+                "to PCNs. Import the practice-to-PCN map (gp-reg-pat-prac-map.csv) or the ePCN workbook first, or name "
+                "it in the same command (maps load first). Nothing was imported.")
+
+    def require_pcns(self, file_name: str, publication: str) -> None:
+        if self.codes("pcn").empty:
+            raise PublicationError(
+                f"{file_name}: the store holds no PCNs yet, so the {publication} rows cannot be checked. Import the "
+                "practice-to-PCN map (gp-reg-pat-prac-map.csv) or the ePCN workbook first, or name it in the same "
+                "command (maps load first). Nothing was imported.")
+
+    def require_list_sizes(self, file_name: str, publication: str) -> None:
+        if self.frame("pcn_lists").empty:
+            raise PublicationError(
+                f"{file_name}: the store holds no list sizes yet, and the {publication} rates divide by the PCN's "
+                "registered patients. Import the list sizes (gp-reg-pat-prac-all.csv) first, or name the file in the "
+                "same command (list sizes load before workforce). Nothing was imported.")
+
+
+__all__ = ["StoreContext", "LIST_SIZES_PUBLICATION"]

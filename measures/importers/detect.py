@@ -1,0 +1,56 @@
+"""Recognising a publication by its content (the CSV header or the workbook's sheet names), never by its file name."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import appointments, epcn, iif, imd, list_sizes, practice_map, qof, workforce
+from .common import PublicationError, canonical
+
+CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, iif, workforce, appointments, qof, imd)
+WORKBOOK_PUBLICATIONS: tuple[ModuleType, ...] = (epcn,)
+ALL: tuple[ModuleType, ...] = tuple(sorted(CSV_PUBLICATIONS + WORKBOOK_PUBLICATIONS, key=lambda m: m.ORDER))
+
+
+class Unrecognised(PublicationError):
+    """Not a publication the importer reads (as opposed to a known one with something wrong)."""
+
+
+def recognised() -> str:
+    return "; ".join(f"{m.SHORT} ({m.PUBLICATION})" for m in ALL)
+
+
+def detect(source) -> ModuleType:
+    """The publication module that reads this source, or a PublicationError saying why none does."""
+    if source.format == "xlsx":
+        for module in WORKBOOK_PUBLICATIONS:
+            present = [s for s in module.SHEETS if s in source.sheets]
+            if len(present) == len(module.SHEETS):
+                return module
+            if present:
+                missing = [s for s in module.SHEETS if s not in source.sheets]
+                raise PublicationError(
+                    f"{source.name}: looks like the {module.SHORT} but has no sheet {', '.join(map(repr, missing))} "
+                    f"(sheets: {', '.join(map(repr, source.sheets))}). Download it again from {module.LANDING_PAGE}. "
+                    "Nothing was imported.")
+        raise Unrecognised(f"{source.name}: a workbook the importer does not recognise (sheets: "
+                               f"{', '.join(map(repr, source.sheets))}). The importer reads: {recognised()}. "
+                               "Nothing was imported.")
+    header = {canonical(h) for h in source.header}
+    complete = [m for m in CSV_PUBLICATIONS if set(m.REQUIRED) <= header]
+    if complete:
+        return max(complete, key=lambda m: len(m.REQUIRED))
+    scored = sorted(((len(set(m.REQUIRED) & header) / len(m.REQUIRED), len(set(m.REQUIRED) & header), m)
+                     for m in CSV_PUBLICATIONS), key=lambda t: (t[0], t[1]), reverse=True)
+    share, matched, module = scored[0]
+    if share >= 0.5 and matched >= 2:
+        missing = [c for c in module.REQUIRED if c not in header]
+        raise PublicationError(
+            f"{source.name}: looks like the {module.SHORT} file ({module.PUBLICATION}) but row 1, the header, has no "
+            f"column {', '.join(missing)}. Columns found: {', '.join(h for h in source.header if h.strip())}. "
+            f"Download the file again from {module.LANDING_PAGE}; if the publisher has renamed the column, the "
+            "importer needs updating. Nothing was imported.")
+    shown = ", ".join(h.strip().lstrip("\ufeff") for h in source.header[:8] if h.strip())
+    raise Unrecognised(f"{source.name}: not a publication the importer recognises (row 1 has columns {shown}"
+                           f"{', …' if len(source.header) > 8 else ''}). The importer reads: {recognised()}. "
+                           "Nothing was imported.")

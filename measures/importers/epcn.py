@@ -1,0 +1,204 @@
+"""ODS ePCN workbook (ePCN.xlsx): every PCN with open and close dates, and dated practice ↔ PCN relationships."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+
+from .common import Example, PublicationError, Rejections, canonical
+from .context import StoreContext
+from .loading import Load
+
+PUBLICATION = "ODS ePCN: PCNs and their core partners"
+SHORT = "ePCN workbook"
+ORDER = 20
+LANDING_PAGE = "https://digital.nhs.uk/services/organisation-data-service/export-data-files/csv-downloads/gp-and-gp-practice-related-data"
+SHEETS = ["PCNDetails", "PCN Core Partner Details"]
+
+# Canonical header (line breaks and runs of spaces collapsed, upper case) → the name used here.
+# Older workbooks said CCG where newer ones say Sub ICB Loc.
+DETAILS = {
+    "PCN CODE": "pcn", "PCN NAME": "name", "OPEN DATE": "open", "CLOSE DATE": "close", "POSTCODE": "postcode",
+    "CURRENT SUB ICB LOC CODE": "sub_icb", "CURRENT CCG CODE": "sub_icb",
+    "SUB ICB LOCATION": "sub_icb_name", "CCG NAME": "sub_icb_name",
+}
+PARTNERS = {
+    "PARTNER ORGANISATION CODE": "practice", "PARTNER NAME": "practice_name", "PCN CODE": "pcn", "PCN NAME": "pcn_name",
+    "PRACTICE TO PCN RELATIONSHIP START DATE": "start", "PRACTICE TO PCN RELATIONSHIP END DATE": "end",
+}
+REQUIRED_DETAILS = ["pcn", "name", "open", "close", "sub_icb"]
+REQUIRED_PARTNERS = ["practice", "pcn", "start", "end"]
+_ADVICE = f"Download the workbook again from {LANDING_PAGE}."
+
+
+def parse(source, context: StoreContext) -> Load:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(source.path, read_only=True, data_only=True)
+    try:
+        modified = workbook.properties.modified
+        details = _sheet(source.name, workbook["PCNDetails"], "PCNDetails", DETAILS, REQUIRED_DETAILS)
+        partners = _sheet(source.name, workbook["PCN Core Partner Details"], "PCN Core Partner Details", PARTNERS,
+                          REQUIRED_PARTNERS)
+    finally:
+        workbook.close()
+    rows_read = len(details) + len(partners)
+    rejections = Rejections()
+    for frame, sheet, required in ((details, "PCNDetails", ["pcn", "name", "open"]),
+                                   (partners, "PCN Core Partner Details", ["practice", "pcn", "start"])):
+        for column in required:
+            missing = frame[frame[column].isna()]
+            if len(missing):
+                first = missing.iloc[0]
+                raise PublicationError(f"{source.name}: sheet {sheet}, row {first['_row']:,}, column "
+                                       f"{first['_header_' + column]}: is empty, but every row needs it. {_ADVICE} "
+                                       "Nothing was imported.")
+    for frame, sheet, columns in ((details, "PCNDetails", ("open", "close")),
+                                  (partners, "PCN Core Partner Details", ("start", "end"))):
+        for column in columns:
+            frame[column] = _dates(source.name, sheet, frame, column)
+
+    # Closed PCNs keep their close date; a relationship that ends before it starts is rejected.
+    backwards = partners[partners["end"].notna() & (partners["end"] < partners["start"])]
+    rejections.add("the relationship ends before it starts", len(backwards),
+                   [Example(int(r._row), f"{r.start} to {r.end}", None, r.practice) for r in backwards.head(5).itertuples()])
+    partners = partners.drop(backwards.index)
+    repeats = partners[partners.duplicated(["practice", "pcn", "start", "end"])]
+    rejections.add("an exact repeat of an earlier relationship", len(repeats),
+                   [Example(int(r._row), r.practice) for r in repeats.head(5).itertuples()])
+    partners = partners.drop(repeats.index)
+    pcn_repeats = details[details.duplicated("pcn", keep="first")]
+    rejections.add("a PCN listed twice in PCNDetails (the first row was used)", len(pcn_repeats),
+                   [Example(int(r._row), r.pcn) for r in pcn_repeats.head(5).itertuples()])
+    details = details.drop(pcn_repeats.index)
+
+    vintage = _vintage(modified, details, partners)
+    pcn_orgs = pd.DataFrame({
+        "org_code": details["pcn"], "org_level": "pcn", "name": details["name"].str.strip(),
+        "postcode": details.get("postcode"), "open_date": details["open"], "close_date": details["close"],
+    })
+    extra_pcns = partners.loc[~partners["pcn"].isin(details["pcn"])].drop_duplicates("pcn")
+    organisations = pd.concat([
+        pcn_orgs,
+        pd.DataFrame({"org_code": extra_pcns["pcn"], "org_level": "pcn",
+                      "name": extra_pcns.get("pcn_name", extra_pcns["pcn"]).fillna(extra_pcns["pcn"])}),
+        pd.DataFrame({"org_code": partners["practice"], "org_level": "practice",
+                      "name": partners.get("practice_name", partners["practice"]).fillna(partners["practice"])}),
+    ], ignore_index=True).drop_duplicates("org_code")
+    sub_icbs = details.loc[details["sub_icb"].notna(), ["sub_icb", "sub_icb_name"] if "sub_icb_name" in details else ["sub_icb"]]
+    sub_icbs = sub_icbs.drop_duplicates("sub_icb")
+    organisations = pd.concat([organisations, pd.DataFrame({
+        "org_code": sub_icbs["sub_icb"], "org_level": "sub_icb",
+        "name": sub_icbs["sub_icb_name"] if "sub_icb_name" in sub_icbs else sub_icbs["sub_icb"]})], ignore_index=True)
+    organisations = organisations.drop_duplicates("org_code")
+
+    practice_pcn = pd.DataFrame({
+        "child_code": partners["practice"], "parent_code": partners["pcn"], "child_level": "practice",
+        "parent_level": "pcn", "start_date": partners["start"], "end_date": partners["end"], "dated_start": True,
+        "seen_on": vintage,
+    })
+    # A closed PCN's sub-ICB is dated from its opening to its close; an open PCN's current sub-ICB is as seen today.
+    closed = details["close"].notna()
+    located = details[details["sub_icb"].notna()]
+    pcn_sub = pd.DataFrame({
+        "child_code": located["pcn"], "parent_code": located["sub_icb"], "child_level": "pcn",
+        "parent_level": "sub_icb",
+        "start_date": [o if c is not None else vintage for o, c in zip(located["open"], located["close"])],
+        "end_date": located["close"], "dated_start": closed[located.index].to_numpy(), "seen_on": vintage,
+    })
+    evidence = pd.concat([practice_pcn, pcn_sub], ignore_index=True)
+    evidence["end_date"] = evidence["end_date"].astype(object).where(evidence["end_date"].notna(), None)
+
+    open_now = int(partners["end"].isna().sum())
+    notes = [f"{len(details):,} PCNs ({int(closed.sum()):,} closed, with their close dates) and {len(partners):,} dated "
+             f"practice-to-PCN relationships ({open_now:,} current); workbook dated {vintage:%d %b %Y}."]
+    if len(extra_pcns):
+        notes.append(f"{len(extra_pcns):,} PCN codes appear only in the partner sheet; they were added with the name given there.")
+    return Load(publication=PUBLICATION, vintage=vintage.isoformat(), rows_read=rows_read,
+                rows_loaded=len(details) + len(partners), rejections=rejections, notes=notes,
+                organisations=organisations, organisations_authority=False, evidence=evidence,
+                refresh_pcn_lists=True)
+
+
+def _sheet(file_name: str, sheet, sheet_name: str, names: dict[str, str], required: list[str]) -> pd.DataFrame:
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise PublicationError(f"{file_name}: sheet {sheet_name} is empty. {_ADVICE} Nothing was imported.") from None
+    columns = {}
+    for index, cell in enumerate(header):
+        key = names.get(canonical(cell))
+        if key and key not in columns:
+            columns[key] = (index, str(cell).replace("\n", " "))
+    missing = [c for c in required if c not in columns]
+    if missing:
+        wanted = {v: k for k, v in names.items()}
+        raise PublicationError(
+            f"{file_name}: sheet {sheet_name}, row 1 (the header) has no column "
+            f"{', '.join(repr(wanted[m].title()) for m in missing)}. Found: "
+            f"{', '.join(repr(str(c).replace(chr(10), ' ')) for c in header if c is not None)}. {_ADVICE} "
+            "Nothing was imported.")
+    data = {key: [] for key in columns}
+    numbers = []
+    for number, row in enumerate(rows, start=2):
+        if row is None or all(v is None or str(v).strip() == "" for v in row):
+            continue
+        numbers.append(number)
+        for key, (index, _) in columns.items():
+            value = row[index] if index < len(row) else None
+            if isinstance(value, str):
+                value = value.strip() or None
+            data[key].append(value)
+    if not numbers:
+        raise PublicationError(f"{file_name}: sheet {sheet_name} has a header but no rows. {_ADVICE} Nothing was imported.")
+    frame = pd.DataFrame(data, dtype=object)
+    frame["_row"] = numbers
+    for key, (_, shown) in columns.items():
+        frame["_header_" + key] = shown
+    for key in ("pcn", "practice", "sub_icb"):
+        if key in frame:
+            frame[key] = frame[key].map(lambda v: None if v is None else str(v).strip().upper())
+    return frame
+
+
+def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str) -> list:
+    out = []
+    for value, row in zip(frame[column], frame["_row"]):
+        if value is None or (isinstance(value, float) and value != value):
+            out.append(None)
+            continue
+        day = _date(value)
+        if day is None:
+            raise PublicationError(f"{file_name}: sheet {sheet}, row {row:,}, column {frame['_header_' + column].iloc[0]}: "
+                                   f"{value!r} is not a date written yyyymmdd (such as 20191001). {_ADVICE} "
+                                   "Nothing was imported.")
+        out.append(day)
+    return out
+
+
+def _date(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    for fmt in ("%Y%m%d", "%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _vintage(modified, details: pd.DataFrame, partners: pd.DataFrame) -> date:
+    """The workbook's date: when it was last saved, or else the latest date it mentions."""
+    mentioned = [d for d in list(details["open"]) + list(details["close"]) + list(partners["start"])
+                 + list(partners["end"]) if d is not None]
+    latest = max(mentioned) if mentioned else date.today()
+    if isinstance(modified, datetime) and modified.date() >= latest:
+        return modified.date()
+    return latest

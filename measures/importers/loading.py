@@ -1,0 +1,142 @@
+"""Writing one parsed publication into the store inside the caller's transaction: organisations, memberships,
+list sizes, observations and context, replacing what older imports of the same publication said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..catalogue import default_catalogue
+from .common import OBSERVATION_COLUMNS, Rejections
+from .hierarchy import refresh_pcn_list_sizes, write_evidence
+
+LIST_SIZES_PUBLICATION = "Patients Registered at a GP Practice: list sizes"
+
+
+@dataclass
+class Load:
+    """What a publication module hands over after parsing and validating a file in memory."""
+
+    publication: str
+    vintage: str  # ISO date: the extract, census, month or achievement date the file is for
+    rows_read: int
+    rows_loaded: int
+    rejections: Rejections = field(default_factory=Rejections)
+    notes: list[str] = field(default_factory=list)
+    organisations: pd.DataFrame | None = None
+    organisations_authority: bool = False  # True: names and ONS codes replace what the store has (the map)
+    evidence: pd.DataFrame | None = None  # membership evidence (see hierarchy.EVIDENCE_COLUMNS)
+    list_sizes: pd.DataFrame | None = None  # org_code, extract_date, registered_patients
+    observations: pd.DataFrame | None = None  # OBSERVATION_COLUMNS
+    context: pd.DataFrame | None = None  # practice_context rows without import_id
+    refresh_pcn_lists: bool = False
+
+
+def write(con, load: Load, import_id: int) -> dict[str, int]:
+    """Write a Load; returns counts of rows written by kind, for the report."""
+    written: dict[str, int] = {}
+    if load.organisations is not None and not load.organisations.empty:
+        written["organisations"] = _organisations(con, load.organisations, import_id, load.organisations_authority)
+    if load.evidence is not None and not load.evidence.empty:
+        for edge, rows in write_evidence(con, load.evidence, import_id).items():
+            written[f"memberships {edge}"] = rows
+    if load.list_sizes is not None and not load.list_sizes.empty:
+        frame = load.list_sizes.assign(import_id=import_id)
+        _insert(con, "list_sizes", frame, replace=True)
+        written["practice list sizes"] = len(frame)
+    if load.refresh_pcn_lists:
+        version = default_catalogue().get("registered_patients").version
+        summary = refresh_pcn_list_sizes(con, LIST_SIZES_PUBLICATION, version)
+        if summary["pcn_list_sizes"]:
+            written["PCN list sizes (sum of practices)"] = summary["pcn_list_sizes"]
+        if summary["practices_assumed"]:
+            load.notes.append(
+                f"{summary['practices_assumed']:,} practice list sizes were added to the PCN the practice was first "
+                "seen in on a later map, because no membership is dated for that extract; import the ePCN workbook "
+                "or the map of the same month to date them.")
+        if summary["practices_in_no_pcn"]:
+            load.notes.append(f"{summary['practices_in_no_pcn']:,} practice list sizes belong to no PCN on their extract "
+                              "date (unallocated, closed or not in any imported map) and are in no PCN total.")
+    if load.observations is not None and not load.observations.empty:
+        written.update(_observations(con, load.observations, load.publication, load.vintage, import_id, load.notes))
+    if load.context is not None and not load.context.empty:
+        frame = load.context.assign(import_id=import_id)
+        _insert(con, "practice_context", frame, replace=True)
+        written["practice context values"] = len(frame)
+    return written
+
+
+def _insert(con, table: str, frame: pd.DataFrame, replace: bool = False) -> None:
+    columns = ", ".join(frame.columns)
+    con.register("_incoming", frame)
+    try:
+        con.execute(f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def _organisations(con, frame: pd.DataFrame, import_id: int, authority: bool) -> int:
+    columns = ["org_code", "org_level", "name", "ons_code", "postcode", "open_date", "close_date"]
+    frame = frame.reindex(columns=columns).drop_duplicates("org_code").assign(import_id=import_id)
+    con.register("_orgs", frame)
+    try:
+        if authority:
+            con.execute("""
+                UPDATE organisations SET name = n.name, ons_code = coalesce(n.ons_code, organisations.ons_code),
+                       postcode = coalesce(n.postcode, organisations.postcode), import_id = n.import_id
+                FROM _orgs n WHERE organisations.org_code = n.org_code
+            """)
+        else:  # dates are this publication's to give; names stay as the map has them
+            con.execute("""
+                UPDATE organisations SET open_date = coalesce(n.open_date, organisations.open_date),
+                       close_date = n.close_date, postcode = coalesce(organisations.postcode, n.postcode)
+                FROM _orgs n WHERE organisations.org_code = n.org_code AND n.org_level = 'pcn'
+            """)
+        con.execute("""
+            INSERT INTO organisations (org_code, org_level, name, ons_code, postcode, open_date, close_date, import_id)
+            SELECT org_code, org_level, name, ons_code, postcode, open_date, close_date, import_id FROM _orgs
+            WHERE org_code NOT IN (SELECT org_code FROM organisations)
+        """)
+    finally:
+        con.unregister("_orgs")
+    return len(frame)
+
+
+def _observations(con, frame: pd.DataFrame, publication: str, vintage: str, import_id: int,
+                  notes: list[str]) -> dict[str, int]:
+    """Insert observations, replacing rows of the same measure, organisation and period that older (or equal)
+    vintages of the same publication wrote; rows a newer vintage wrote are kept and the incoming ones skipped."""
+    frame = frame[OBSERVATION_COLUMNS].assign(import_id=import_id)
+    params = {"publication": publication, "vintage": vintage}
+    con.register("_obs", frame)
+    try:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _newer AS
+            SELECT DISTINCT n.measure_id, n.org_code, n.period_start, n.period_end
+            FROM _obs n JOIN observations o USING (measure_id, org_code, period_start, period_end)
+            JOIN imports i ON i.import_id = o.import_id
+            WHERE i.publication = $publication AND i.vintage > $vintage
+        """, params)
+        replaced = con.execute("""
+            DELETE FROM observations USING imports i, _obs n
+            WHERE observations.import_id = i.import_id AND i.publication = $publication AND i.vintage <= $vintage
+              AND observations.measure_id = n.measure_id AND observations.org_code = n.org_code
+              AND observations.period_start = n.period_start AND observations.period_end = n.period_end
+        """, params).fetchall()[0][0]
+        columns = ", ".join(frame.columns)
+        con.execute(f"""
+            INSERT INTO observations ({columns})
+            SELECT {columns} FROM _obs ANTI JOIN _newer USING (measure_id, org_code, period_start, period_end)
+            ORDER BY org_code, measure_id, period_start
+        """)
+        kept = con.execute("SELECT count(*) FROM _newer").fetchall()[0][0]
+    finally:
+        con.unregister("_obs")
+    if replaced:
+        notes.append(f"{replaced:,} observations from an earlier import of this publication were replaced.")
+    if kept:
+        notes.append(f"{kept:,} observations were not written because a newer vintage of this publication already "
+                     "gave them.")
+    counts = frame.groupby("measure_id").size().to_dict()
+    return {f"observations: {measure}": int(n) for measure, n in sorted(counts.items())}

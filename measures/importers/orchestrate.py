@@ -1,0 +1,184 @@
+"""Running an import: resolve and recognise every input, order them (maps, list sizes, then the rest), and load
+each file in its own transaction after parsing it in memory; a file already imported is recognised by its sha256."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from ..store import Store, finish_import, set_meta, start_import
+from .common import PublicationError
+from .context import StoreContext
+from .detect import Unrecognised, detect
+from .loading import Load, write
+from .sources import Source, resolve
+
+DATASET_LABEL = ("NHS England published data (Open Government Licence v3.0), imported with `python -m measures import`.")
+
+
+@dataclass
+class FileReport:
+    """What happened to one file, for the person running the import."""
+
+    name: str
+    status: str  # imported | already imported | failed | not attempted
+    publication: str | None = None
+    vintage: str | None = None
+    import_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    seconds: float = 0.0
+    written: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("imported", "already imported")
+
+    def text(self) -> str:
+        head = f"{self.name}: {self.status}"
+        if self.publication:
+            head += f" — {self.publication}" + (f", {self.vintage}" if self.vintage else "")
+        lines = [head]
+        if self.status == "imported":
+            lines.append(f"  import {self.import_id} in {self.seconds:.1f} s: {self.rows_read:,} rows read, "
+                         f"{self.rows_loaded:,} loaded, {self.rows_rejected:,} rejected")
+            if self.written:
+                lines.append("  wrote " + "; ".join(f"{k} {v:,}" for k, v in self.written.items()))
+        lines += [f"  {line}" for line in self.rejected]
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Outcome:
+    reports: list[FileReport]
+    skipped: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.reports)
+
+    def text(self) -> str:
+        parts = [r.text() for r in self.reports]
+        parts += [f"{note}" for note in self.skipped]
+        return "\n".join(parts)
+
+
+def import_publications(inputs: Iterable[str | Path], store: Store | str | Path | None = None, *,
+                        progress: TextIO | None = None, stop_on_error: bool = True) -> Outcome:
+    """Import published files (paths or http(s) URLs, zips included) into the store.
+
+    Every input is fetched, unpacked and recognised before anything is written, so a wrong or damaged input
+    stops the command at once. Files then load in dependency order, each in one transaction; a file that fails
+    leaves the store as it was, and (with stop_on_error) the files after it are not attempted.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    progress = progress if progress is not None else sys.stderr
+    with tempfile.TemporaryDirectory(prefix="pcn-import-") as workdir:
+        sources: list[tuple[Source, object]] = []
+        skipped: list[str] = []
+        for argument in inputs:
+            resolved = resolve(str(argument), Path(workdir), progress)
+            skipped += resolved.notes
+            sources += _recognise(resolved, skipped)
+        sources.sort(key=lambda pair: pair[1].ORDER)  # stable: the user's order within a publication
+        if store.exists():
+            store.migrate()
+        reports: list[FileReport] = []
+        for index, (source, module) in enumerate(sources):
+            report = import_one(source, module, store)
+            reports.append(report)
+            if not report.ok and stop_on_error:
+                reports += [FileReport(s.name, "not attempted", m.PUBLICATION,
+                                       error="an earlier file failed; fix it and run the same command again "
+                                             "(files already imported are recognised and skipped)")
+                            for s, m in sources[index + 1:]]
+                break
+    return Outcome(reports, skipped)
+
+
+def _recognise(resolved, skipped: list[str]) -> list[tuple[Source, object]]:
+    """Each source with its publication module. In an archive, members that are no publication (a definitions
+    workbook, a guide) are skipped with a note; an archive with no publication at all is an error."""
+    if len(resolved.sources) == 1 and not resolved.notes:
+        return [(resolved.sources[0], detect(resolved.sources[0]))]
+    found, ignored = [], []
+    for source in resolved.sources:
+        try:
+            found.append((source, detect(source)))
+        except Unrecognised as exc:
+            ignored.append(source.name)
+            skipped.append(f"{source.name}: skipped (not a publication the importer reads)")
+    if not found:
+        archive = resolved.sources[0].name.split("/", 1)[0] if resolved.sources else "the archive"
+        raise PublicationError(f"{archive}: holds no publication the importer recognises ({', '.join(ignored)}). "
+                               "Check that it is the published data file. Nothing was imported.")
+    return found
+
+
+def import_one(source: Source, module, store: Store) -> FileReport:
+    started = time.perf_counter()
+    started_at = datetime.now().replace(microsecond=0)
+    previous = _already_imported(store, source.sha256)
+    if previous:
+        return FileReport(source.name, "already imported", previous["publication"], previous["vintage"],
+                          import_id=int(previous["import_id"]),
+                          notes=[f"the same content (sha256 {source.sha256[:12]}…) was imported as import "
+                                 f"{previous['import_id']} on {previous['finished_at']:%d %b %Y %H:%M}; nothing changed"])
+    try:
+        load: Load = module.parse(source, StoreContext(store))
+        with store.writer() as con:
+            again = con.execute("SELECT import_id FROM imports WHERE sha256 = ? AND finished_at IS NOT NULL",
+                                [source.sha256]).fetchall()
+            if again:  # another process imported the same file meanwhile
+                return FileReport(source.name, "already imported", load.publication, load.vintage, import_id=again[0][0],
+                                  notes=["imported meanwhile by another process; nothing changed"])
+            import_id = start_import(con, "publication", publication=load.publication, file_name=source.name,
+                                     sha256=source.sha256, vintage=load.vintage, actor=_actor())
+            written = write(con, load, import_id)
+            rejected = load.rejections.total
+            finish_import(con, import_id, started_at=started_at, rows_read=load.rows_read,
+                          rows_loaded=load.rows_loaded, rows_rejected=rejected,
+                          note=_note(source, load, written))
+            if con.execute("SELECT count(*) FROM meta WHERE key = 'dataset'").fetchall()[0][0] == 0:
+                set_meta(con, dataset="published", dataset_label=DATASET_LABEL)
+    except PublicationError as exc:
+        return FileReport(source.name, "failed", module.PUBLICATION, error=str(exc),
+                          seconds=time.perf_counter() - started)
+    return FileReport(source.name, "imported", load.publication, load.vintage, import_id=import_id,
+                      rows_read=load.rows_read, rows_loaded=load.rows_loaded, rows_rejected=rejected,
+                      seconds=time.perf_counter() - started, written=written, notes=load.notes,
+                      rejected=load.rejections.lines())
+
+
+def _already_imported(store: Store, sha256: str) -> dict | None:
+    if not store.exists():
+        return None
+    frame = store.query("SELECT import_id, publication, vintage, finished_at FROM imports "
+                        "WHERE sha256 = ? AND finished_at IS NOT NULL ORDER BY import_id LIMIT 1", [sha256])
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+def _note(source: Source, load: Load, written: dict[str, int]) -> str:
+    parts = [f"from {source.origin}"] if source.origin != source.name else []
+    parts += load.rejections.lines()[:5] + load.notes[:8]
+    return " | ".join(parts)[:4000]

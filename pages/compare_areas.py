@@ -1,0 +1,50 @@
+"""Compare areas: one measure across PCNs, ranked with confidence intervals and on a funnel plot."""
+
+import streamlit as st
+
+from measures import charts, compare, ui
+from measures.catalogue import default_catalogue
+
+pcn = st.session_state["current_pcn"]
+measure = ui.pick_measure(default_catalogue())
+periods = ui.query("measure_periods", measure.id)
+if not periods:
+    ui.empty_state(f"No PCN has values for {measure.label} yet.")
+    st.stop()
+
+area_column, period_column, comparator_column = st.columns(3)
+areas = ui.query("areas")
+area_labels = {"england": "All England"} | {f"{r.level}:{r.code}": f"{r.name} ({r.code})" for r in areas.itertuples()}
+default_area = f"icb:{pcn['icb']}" if f"icb:{pcn['icb']}" in area_labels else "england"
+area = area_column.selectbox("Area", list(area_labels), index=list(area_labels).index(default_area),
+                             format_func=area_labels.get, key="area_picker")
+period = period_column.selectbox("Period", periods, format_func=lambda d: d.strftime("%b %Y"), key="period_picker")
+comparator_choice = comparator_column.radio("Compare with", ["ICB", "England"], horizontal=True, key="comparator")
+peers = st.toggle("Only the 20 PCNs closest in list size to the chosen PCN", key="peers")
+
+everyone = ui.query("pcn_values", measure.id, period)
+shown = everyone if area == "england" else everyone[everyone[area.split(":")[0]] == area.split(":")[1]]
+if peers:
+    shown = compare.peer_group(shown, pcn["pcn"], by="list_size")
+comparator_pool = everyone[everyone["icb"] == pcn["icb"]] if comparator_choice == "ICB" else everyone
+comparator_label = f"{pcn['icb_name']} average" if comparator_choice == "ICB" else "England average"
+comparator = compare.pooled_value(comparator_pool, measure)
+frame = compare.benchmarked(shown, measure, comparator)
+
+st.caption(f"{len(frame)} PCNs · {measure.label} · {period:%b %Y} · comparator: {comparator_label} "
+           f"{measure.format_value(comparator)}")
+ranked_tab, funnel_tab, table_tab = st.tabs(["Ranked", "Funnel plot", "Table"])
+with ranked_tab:
+    ui.show_figure(charts.ranked_bar(frame, measure, highlight=pcn["pcn"], comparator_label=comparator_label,
+                                     comparator_value=comparator, period=period, area_label=area_labels[area]),
+                   key="ranked_chart")
+with funnel_tab:
+    limits = compare.funnel(frame, measure, comparator) if comparator is not None else None
+    if limits is None:
+        ui.empty_state(f"A funnel plot needs a proportion or a rate; {measure.label} is a {measure.type}.")
+    else:
+        ui.show_figure(charts.funnel_plot(frame, limits, measure, highlight=pcn["pcn"],
+                                          comparator_label=comparator_label, comparator_value=comparator,
+                                          period=period, area_label=area_labels[area]), key="funnel_chart")
+with table_tab:
+    st.dataframe(compare.comparison_table(frame, measure), hide_index=True, width="stretch")

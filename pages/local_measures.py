@@ -1,0 +1,321 @@
+"""Local measures: record values (grid or template), see every change, fair shares, and define measures."""
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from measures import local, ui
+from measures.catalogue import FAMILY_LABELS
+from measures.charts_fair_share import POPULATION_BASIS, fair_share_figure
+
+pcn = st.session_state["current_pcn"]
+code = pcn["pcn"]
+store = ui.store()
+st.title("Local measures")
+st.caption(f"{pcn['pcn_name']} ({code}) · measures set by the PCN or by {pcn['icb_name']}: "
+           "integration with local partners, and what the PCN did for its practices")
+actor = st.sidebar.text_input("Your name, for the change log", key="actor", placeholder="e.g. Sam Patel, PCN manager")
+if flash := st.session_state.pop("local_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+
+measures = ui.query("local.recordable_measures", code)
+by_id = {m.id: m for m in measures}
+
+
+def month_text(day) -> str:
+    return pd.Timestamp(day).strftime("%b %Y")
+
+
+def number_text(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:,.10g}"
+
+
+def show_problems(error: local.RecordingError) -> None:
+    st.error(f"**Nothing was saved.** {len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} "
+             "to fix:\n\n" + "\n".join(f"- {p}" for p in error.problems[:50]), icon=":material/block:")
+
+
+def show_preview(batch: local.Batch) -> pd.DataFrame:
+    frame = local.preview(store, batch)
+    changed = frame[frame["change"] != "unchanged"]
+    st.markdown(f"**Preview:** {int((frame['change'] == 'new').sum())} new, "
+                f"{int((frame['change'] == 'correction').sum())} corrected, "
+                f"{int((frame['change'] == 'unchanged').sum())} unchanged, {batch.skipped} blank rows skipped.")
+    if not changed.empty:
+        st.dataframe(pd.DataFrame({
+            "Row": changed["row"], "Organisation": changed["org_code"],
+            "Period": [month_text(d) for d in changed["period_start"]], "Change": changed["change"],
+            "Earlier": [f"{number_text(n)} / {number_text(d)}".rstrip(" /") for n, d in
+                        zip(changed["old_numerator"], changed["old_denominator"])],
+            "New": [f"{number_text(n)} / {number_text(d)}".rstrip(" /") for n, d in
+                    zip(changed["numerator"], changed["denominator"])],
+        }), hide_index=True, key=None)
+    return changed
+
+
+def save_button(batch: local.Batch, changed: pd.DataFrame, key: str, round_key: str) -> None:
+    if not actor.strip():
+        st.warning("Enter your name in the sidebar before saving, so the change log says who made the change.")
+    if st.button(f"Save {len(changed)} change{'s' if len(changed) != 1 else ''}", type="primary", key=key,
+                 disabled=changed.empty or not actor.strip()):
+        saved = local.save(store, batch, actor)
+        st.session_state["local_flash"] = saved.summary() + ". Earlier values are kept in the history."
+        st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+        st.rerun()
+
+
+if not measures:
+    ui.empty_state(f"No locally set measures apply to {pcn['pcn_name']} yet. Define one under *Define a measure*.")
+else:
+    measure = by_id[st.selectbox("Measure", list(by_id), key="local_measure",
+                                 format_func=lambda i: f"{by_id[i].label} ({FAMILY_LABELS[by_id[i].family]})")]
+    level = "PCN" if measure.level == "pcn" else "practice"
+    st.caption(f"Version {measure.version} · {level}-level {measure.type} · {measure.frequency} · "
+               f"numerator: {measure.numerator.definition}"
+               + (f" · denominator: {measure.denominator.definition}" if measure.denominator else ""))
+
+record_tab, upload_tab, history_tab, fair_tab, define_tab = st.tabs(
+    ["Record values", "Upload a file", "History", "Fair share", "Define a measure"])
+
+if measures:
+    periods = local.recent_periods(measure, 24)[::-1]
+    with record_tab:
+        period = st.selectbox("Period", periods, format_func=month_text, key="grid_period")
+        grid = ui.query("local.grid_frame", measure.id, code, period)
+        round_no = st.session_state.get("grid_round", 0)
+        columns = ["org_code", "org_name", "numerator"] + (["denominator"] if measure.denominator else [])
+        edited = st.data_editor(
+            grid, key=f"grid:{measure.id}:{period}:{round_no}", hide_index=True, num_rows="fixed",
+            column_order=columns, disabled=["org_code", "org_name"],
+            column_config={
+                "org_code": "Code", "org_name": "Organisation",
+                "numerator": st.column_config.NumberColumn("Numerator", help=measure.numerator.definition),
+                "denominator": st.column_config.NumberColumn(
+                    "Denominator", help=measure.denominator.definition if measure.denominator else None),
+            })
+        st.caption("Type numbers into the grid; the preview below checks them before anything is saved. "
+                   "Clearing a cell does not delete a saved value.")
+        edited_cells = edited[["numerator", "denominator"]].astype("float64")
+        if not edited_cells.equals(grid[["numerator", "denominator"]].astype("float64")):
+            try:
+                batch = local.batch_from_grid(store, measure.id, code, period, edited)
+            except local.RecordingError as exc:
+                show_problems(exc)
+            else:
+                save_button(batch, show_preview(batch), "save_grid", "grid_round")
+
+    with upload_tab:
+        count = st.selectbox("Periods in the template", [1, 3, 6, 12], index=1, key="template_periods")
+        chosen = tuple(local.recent_periods(measure, count))
+        template = ui.query("local.template_frame", measure.id, code, chosen)
+        stem = f"{measure.id}_{code}_{chosen[0]:%Y-%m}_to_{chosen[-1]:%Y-%m}" if chosen else f"{measure.id}_{code}"
+        left, right = st.columns(2)
+        left.download_button("Download template (CSV)", local.template_csv(template), file_name=f"{stem}.csv",
+                             mime="text/csv", icon=":material/download:")
+        right.download_button("Download template (XLSX)", local.template_xlsx(template, measure),
+                              file_name=f"{stem}.xlsx", icon=":material/download:",
+                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        st.caption(f"{len(template)} rows: " + ("each member practice" if measure.level == "practice" else "the PCN")
+                   + " for each period, with the values held now. Fill in numerator and denominator; leave both "
+                     "blank where there is nothing to record.")
+        limit = local.max_upload_mb()
+        uploaded = st.file_uploader(f"Filled-in template (CSV or XLSX, up to {limit:g} MB)", type=["csv", "xlsx"],
+                                    max_upload_size=max(1, math.ceil(limit)),
+                                    key=f"upload:{st.session_state.get('upload_round', 0)}")
+        if uploaded is not None:
+            try:
+                batch = local.parse_upload(store, uploaded.name, uploaded.getvalue(), pcn_code=code)
+            except local.RecordingError as exc:
+                show_problems(exc)
+            else:
+                save_button(batch, show_preview(batch), "save_upload", "upload_round")
+
+    with history_tab:
+        changes = ui.query("local.recent_changes", code)
+        st.subheader("Recent changes", divider="blue")
+        if ui.frame_or_empty(changes, f"No values have been recorded for {pcn['pcn_name']} yet."):
+            def shown(measure_id, value):
+                known = by_id.get(measure_id)
+                return "none" if pd.isna(value) else known.format_value(value) if known else f"{value:,.4g}"
+
+            st.dataframe(pd.DataFrame({
+                "When": changes["changed_at"], "Who": changes["changed_by"],
+                "Measure": [by_id[i].label if i in by_id else i for i in changes["measure_id"]],
+                "Organisation": changes["org_name"] + " (" + changes["org_code"] + ")",
+                "Period": [month_text(d) for d in changes["period_start"]], "Change": changes["action"],
+                "Earlier value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["old_value"])],
+                "New value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["new_value"])],
+                "Source": changes["source"],
+            }), hide_index=True, key="recent_changes")
+        st.subheader("History of one value", divider="blue")
+        mine = changes[changes["measure_id"] == measure.id] if not changes.empty else changes
+        orgs = grid["org_code"].tolist()
+        org_names = dict(zip(grid["org_code"], grid["org_name"]))
+        if not mine.empty:
+            orgs = list(dict.fromkeys([*mine["org_code"], *orgs]))
+            org_names.update(zip(mine["org_code"], mine["org_name"]))
+        history_periods = list(dict.fromkeys([*(pd.Timestamp(d).date() for d in mine["period_start"]), *periods]))
+        col_org, col_period = st.columns(2)
+        org = col_org.selectbox("Organisation", orgs, format_func=lambda c: f"{org_names.get(c, c)} ({c})",
+                                key=f"history_org:{measure.id}")
+        when = col_period.selectbox("Period", history_periods, format_func=month_text,
+                                    key=f"history_period:{measure.id}")
+        history = ui.query("local.value_history", measure.id, org, when)
+        if ui.frame_or_empty(history, "This value has never been recorded or corrected here; any value shown came "
+                                      "from the data as loaded."):
+            st.dataframe(pd.DataFrame({
+                "When": history["changed_at"], "Who": history["changed_by"], "Change": history["action"],
+                "Version": history["measure_version"],
+                "Earlier": [measure.format_value(v) if pd.notna(v) else "none" for v in history["old_value"]],
+                "Earlier from": history["old_basis"].fillna(""),
+                "New": [measure.format_value(v) for v in history["new_value"]],
+                "Numerator": history["new_numerator"], "Denominator": history["new_denominator"],
+                "Source": history["source"],
+            }), hide_index=True, key="value_history")
+
+    with fair_tab:
+        fair = [m for m in measures if m.fair_share and m.level == "practice"]
+        if not fair:
+            ui.empty_state("No practice-support measure here has a fair share (the `fair_share` field).")
+        else:
+            fair_ids = [m.id for m in fair]
+            chosen_id = st.selectbox("Resource", fair_ids, key="fair_measure",
+                                     index=fair_ids.index(measure.id) if measure.id in fair_ids else 0,
+                                     format_func=lambda i: by_id[i].label)
+            span = st.segmented_control("Over", [12, 6, 3, 1], default=12, key="fair_span",
+                                        format_func=lambda n: "latest month" if n == 1 else f"{n} months") or 12
+            fair_measure = by_id[chosen_id]
+            end = local.recent_periods(fair_measure, 1)[-1]
+            start = (pd.Timestamp(end) - pd.DateOffset(months=span - 1)).date()
+            shares = ui.query("local.fair_share", chosen_id, code, start, end)
+            if ui.frame_or_empty(shares, "No practice values recorded in this period."):
+                first, last = shares["first_period"].min(), shares["last_period"].max()
+                period_text = month_text(first) if first == last else f"{month_text(first)} to {month_text(last)}"
+                ui.show_figure(fair_share_figure(
+                    shares, measure_label=fair_measure.label, population=POPULATION_BASIS[fair_measure.fair_share],
+                    pcn_name=pcn["pcn_name"], period_text=period_text,
+                    source=f"{fair_measure.source.publication}; population from list sizes"), key="fair_chart")
+                st.dataframe(pd.DataFrame({
+                    "Practice": shares["org_name"] + " (" + shares["org_code"] + ")",
+                    "Share of resource": (shares["resource_share"] * 100).round(1),
+                    "Fair share": (shares["population_share"] * 100).round(1),
+                    "Gap (points)": shares["gap_points"].round(1),
+                    "Months": shares["periods"],
+                }), hide_index=True, key="fair_table")
+
+
+# ---------------------------------------------------------------------------------------------
+# Define a measure: the same fields as a catalogue YAML file, checked by the same model.
+
+_FIELDS = ("id", "name", "short_name", "description", "family", "level", "type", "numerator", "denominator",
+           "unit", "multiplier", "decimals", "improvement_direction", "frequency", "fair_share", "scope",
+           "status", "tags", "caveats", "publication", "publisher")
+
+
+def _define(prefix: str) -> None:
+    fields = {name: st.session_state.get(f"{prefix}{name}") for name in _FIELDS}
+    st.session_state.pop("define_result", None)
+    try:
+        measure = local.measure_from_form(fields)
+        result = local.define_measure(store, measure, st.session_state.get("actor") or "")
+    except local.DefinitionError as exc:
+        st.session_state["define_errors"] = exc.errors
+        return
+    st.session_state["define_errors"] = {}
+    st.session_state["define_result"] = result
+
+
+def _field_error(name: str) -> None:
+    message = st.session_state.get("define_errors", {}).get(name)
+    if message:
+        st.error(message, icon=":material/error:")
+
+
+with define_tab:
+    in_scope_app = [i for i in ui.query("local.app_defined_ids") if i in by_id]
+    choice = st.selectbox("Measure to define or change", ["(a new measure)", *in_scope_app], key="define_choice")
+    if choice == "(a new measure)":
+        defaults = {"family": "local_integration", "level": "pcn", "type": "proportion", "multiplier": 100.0,
+                    "decimals": 1, "unit": "%", "improvement_direction": "increase", "frequency": "monthly",
+                    "scope": code, "status": "active", "publication": local.LOCAL_PUBLICATION,
+                    "publisher": f"set locally by {pcn['pcn_name']}"}
+    else:
+        defaults = local.measure_form_defaults(by_id[choice])
+        st.download_button("Download this measure as YAML", local.measure_yaml(by_id[choice]),
+                           file_name=f"{choice}.yaml", mime="application/x-yaml", icon=":material/download:")
+        with st.expander("Earlier definitions (every save is kept)"):
+            st.dataframe(ui.query("local.definition_history", choice)[["revision", "version", "created_by",
+                                                                          "created_at"]], hide_index=True)
+    prefix = f"def:{choice}:"
+    scopes = [code] + ([pcn["icb"]] if pcn.get("icb") else [])
+    with st.form(f"define:{choice}"):
+        st.markdown("Changing the numerator or denominator (or type, level or multiplier) makes a **new version**; "
+                    "values recorded under earlier versions keep their version.")
+        st.text_input("Id (lower-case letters, digits and _; the file name)", defaults.get("id", ""),
+                      key=f"{prefix}id", disabled=choice != "(a new measure)")
+        _field_error("id")
+        st.text_input("Name", defaults.get("name", ""), key=f"{prefix}name")
+        _field_error("name")
+        st.text_input("Short name (optional)", defaults.get("short_name", ""), key=f"{prefix}short_name")
+        st.text_area("Description (what it shows and why it matters)", defaults.get("description", ""),
+                     key=f"{prefix}description")
+        _field_error("description")
+        left, middle, right = st.columns(3)
+        left.selectbox("Family", local.LOCAL_FAMILIES, format_func=FAMILY_LABELS.get, key=f"{prefix}family",
+                       index=local.LOCAL_FAMILIES.index(defaults["family"]))
+        middle.selectbox("Level", ["pcn", "practice"], index=["pcn", "practice"].index(defaults["level"]),
+                         key=f"{prefix}level")
+        types = ["proportion", "rate", "count", "mean", "currency", "ratio"]
+        right.selectbox("Type", types, index=types.index(defaults["type"]), key=f"{prefix}type")
+        _field_error("family")
+        _field_error("type")
+        st.text_area("Numerator: what is counted", defaults.get("numerator", ""), key=f"{prefix}numerator")
+        _field_error("numerator")
+        st.text_area("Denominator (leave blank for a count)", defaults.get("denominator", ""),
+                     key=f"{prefix}denominator")
+        _field_error("denominator")
+        left, middle, right = st.columns(3)
+        left.text_input("Unit", defaults.get("unit", ""), key=f"{prefix}unit")
+        middle.number_input("Multiplier", value=float(defaults.get("multiplier", 1.0)), key=f"{prefix}multiplier")
+        right.number_input("Decimals", value=int(defaults.get("decimals", 1)), step=1, key=f"{prefix}decimals")
+        _field_error("unit")
+        _field_error("multiplier")
+        _field_error("decimals")
+        left, middle, right = st.columns(3)
+        directions = ["increase", "decrease", "neutral"]
+        left.selectbox("Better when it goes", directions, key=f"{prefix}improvement_direction",
+                       index=directions.index(defaults["improvement_direction"]))
+        frequencies = ["monthly", "quarterly", "annual"]
+        middle.selectbox("Frequency", frequencies, index=frequencies.index(defaults["frequency"]),
+                         key=f"{prefix}frequency")
+        shares = ["", "registered_population", "weighted_population"]
+        right.selectbox("Fair share follows (practice support)", shares,
+                        index=shares.index(defaults.get("fair_share") or ""), key=f"{prefix}fair_share",
+                        format_func=lambda s: s.replace("_", " ") or "none")
+        left, right = st.columns(2)
+        left.selectbox("Set by (scope)", scopes, index=scopes.index(defaults["scope"]) if defaults["scope"] in scopes
+                       else 0, key=f"{prefix}scope")
+        statuses = ["active", "draft", "retired"]
+        right.selectbox("Status", statuses, index=statuses.index(defaults["status"]), key=f"{prefix}status")
+        _field_error("scope")
+        st.text_input("Tags (comma-separated)", defaults.get("tags", ""), key=f"{prefix}tags")
+        st.text_area("Caveats (one per line)", defaults.get("caveats", ""), key=f"{prefix}caveats")
+        left, right = st.columns(2)
+        left.text_input("Who records the data", defaults.get("publication", ""), key=f"{prefix}publication")
+        right.text_input("Who set the measure", defaults.get("publisher", ""), key=f"{prefix}publisher")
+        _field_error("publication")
+        _field_error("form")
+        _field_error("actor")
+        st.form_submit_button("Check and save", type="primary", on_click=_define, args=(prefix,),
+                              key="define_submit")
+    if errors := st.session_state.get("define_errors"):
+        st.error(f"Not saved: {len(errors)} field{'s' if len(errors) != 1 else ''} to fix (shown beside each).")
+    if result := st.session_state.get("define_result"):
+        saved = result.measure
+        verb = {"new measure": "Saved a new measure", "new version": f"Saved version {saved.version} (the meaning "
+                f"changed; values recorded under version {result.previous_version} keep it)",
+                "updated": f"Saved changes to version {saved.version}", "unchanged": "Nothing changed"}[result.outcome]
+        st.success(f"{verb}: {saved.name} ({saved.id}).", icon=":material/check_circle:")
+        st.download_button("Download as YAML", local.measure_yaml(saved), file_name=f"{saved.id}.yaml",
+                           mime="application/x-yaml", key="download_saved_yaml", icon=":material/download:")

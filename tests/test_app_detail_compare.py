@@ -1,0 +1,104 @@
+"""The Measure detail and Compare areas pages, driven through AppTest on the demo."""
+
+import base64
+import json
+import shutil
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from measures.store import Store
+from tests.conftest import ROOT
+
+
+def open_page(page, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figures(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def numbers(values):
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), values["dtype"])
+    return np.asarray(values, dtype=float)
+
+
+def test_detail_draws_an_spc_chart_with_limits_icons_and_definition(app_env):
+    at = open_page("pages/measure_detail.py", pcn="UZ0003", measure="acc_08")
+    (spec,) = figures(at)
+    names = {trace.get("name") for trace in spec["data"]}
+    assert {"Mean", "Process limits"} <= names
+    thresholds = [numbers(t["y"])[0] for t in spec["data"] if t.get("name") == "IIF thresholds"]
+    assert sorted(thresholds) == [85.0, 90.0]
+    point_traces = [t for t in spec["data"] if t.get("mode") == "markers"]
+    assert sum(len(numbers(t["y"])) for t in point_traces) == 36
+    assert "Booked within 2 weeks: Ashvale PCN" in spec["layout"]["title"]["text"]
+    assert any("Source:" in a["text"] for a in spec["layout"]["annotations"])
+    assert any(m.value.startswith(":blue-badge[") and "Special cause improvement" in m.value for m in at.markdown)
+    assert any("Numerator" in m.value for m in at.markdown)
+    assert not at.warning or all("Only" not in w.value for w in at.warning if "Synthetic" not in w.value)
+
+
+def test_detail_warns_when_fewer_than_twelve_points(demo_db, tmp_path, monkeypatch):
+    short = tmp_path / "short.duckdb"
+    shutil.copy(demo_db, short)
+    with Store(short).writer() as con:
+        con.execute("DELETE FROM observations WHERE org_code = 'UZ0003' AND measure_id = 'dna_rate' "
+                    "AND period_start < DATE '2026-01-01'")
+    monkeypatch.setenv("PCN_DB", str(short))
+    at = open_page("pages/measure_detail.py", pcn="UZ0003", measure="dna_rate")
+    assert any("Only 9 points" in w.value for w in at.warning)
+
+
+def test_a_note_added_on_the_detail_page_appears_on_the_chart(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "notes.duckdb"
+    shutil.copy(demo_db, db)
+    monkeypatch.setenv("PCN_DB", str(db))
+    at = open_page("pages/measure_detail.py", pcn="UZ0002", measure="face_to_face_pct")
+    at.text_input[0].input("Triage hub opened")
+    at.button[0].click().run()
+    assert not at.exception
+    (spec,) = figures(at)
+    assert any(a["text"] == "Triage hub opened" for a in spec["layout"]["annotations"])
+
+
+def test_an_empty_note_is_refused_with_a_message(app_env):
+    at = open_page("pages/measure_detail.py", pcn="UZ0002", measure="face_to_face_pct")
+    at.button[0].click().run()
+    assert any("needs a note" in e.value for e in at.error)
+
+
+def test_compare_ranks_every_icb_pcn_with_intervals_and_a_funnel(app_env):
+    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="dna_rate")
+    ranked, funnel = figures(at)
+    bars = [t for t in ranked["data"] if t["type"] == "bar"]
+    assert sum(len(t["y"]) for t in bars) == 12
+    assert all("error_x" in t for t in bars)
+    assert {t["name"] for t in bars} <= {"Better than comparator", "Similar", "Worse than comparator"}
+    limit_names = {t.get("name") for t in funnel["data"]}
+    assert {"95% limits", "99.8% limits"} <= limit_names
+    assert "Ashvale PCN" in limit_names  # the chosen PCN is marked
+    table = at.dataframe[0].value
+    assert len(table) == 12 and "95% CI lower" in table.columns
+
+
+def test_compare_narrows_to_a_place_and_to_peers(app_env):
+    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="acc_08")
+    at.selectbox(key="area_picker").set_value("sub_icb:Z01").run()
+    assert len(at.dataframe[0].value) == 4
+    at.selectbox(key="area_picker").set_value("england").run()
+    at.toggle(key="peers").set_value(True).run()
+    assert len(at.dataframe[0].value) == 12  # the demo has fewer than 20 PCNs
+
+
+def test_compare_says_why_a_measure_has_no_funnel(app_env):
+    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="ps_days_to_practice_payment")
+    assert any("funnel plot needs a proportion or a rate" in i.value for i in at.info)
