@@ -90,8 +90,15 @@ def _demo(args) -> int:
 
 
 def _list(args) -> int:
-    catalogue = load_catalogue(args.catalogue) if args.catalogue else default_catalogue()
     import csv
+
+    from .local import catalogue_with_local
+
+    if args.catalogue:
+        catalogue = load_catalogue(args.catalogue)
+    else:
+        store = Store(args.db)
+        catalogue = catalogue_with_local(store) if store.exists() else default_catalogue()
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["id", "name", "family", "level", "unit", "improvement_direction"])
@@ -102,10 +109,12 @@ def _list(args) -> int:
 
 
 def _series(args) -> int:
-    catalogue = default_catalogue()
-    if args.measure not in catalogue.ids():
+    from .local import catalogue_with_local
+
+    store = Store(args.db)
+    if args.measure not in catalogue_with_local(store).ids():
         raise ValueError(f"no measure {args.measure!r}; `python -m measures list` prints the ids")
-    frame = queries.series(Store(args.db), args.measure, args.org)
+    frame = queries.series(store, args.measure, args.org)
     if frame.empty:
         print(f"no values for measure {args.measure!r} and organisation {args.org!r}", file=sys.stderr)
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")

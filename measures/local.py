@@ -69,21 +69,9 @@ def _unregister(con: duckdb.DuckDBPyConnection, *names: str) -> None:
 
 
 def _in_writer(store: Store, work):
-    """Run `work(con)` in the store's all-or-nothing writer and return its result.
-
-    The writer commits and then checkpoints. In one process with another write transaction open (two app
-    sessions saving at once), DuckDB refuses that checkpoint after the commit succeeded; the data is saved
-    and the write-ahead log is checkpointed by a later write, so that refusal is not a failure of the save.
-    """
-    result = None
-    try:
-        with store.writer() as con:
-            result = work(con)
-    except duckdb.TransactionException as exc:
-        if result is not None and "Cannot CHECKPOINT" in str(exc):
-            return result
-        raise
-    return result
+    """Run `work(con)` in the store's all-or-nothing writer and return its result."""
+    with store.writer() as con:
+        return work(con)
 
 
 def _retrying(action):
