@@ -2,8 +2,9 @@
 
 import logging
 
-from . import foundation
+from . import analysis, foundation, imports
 from .harness import write_report
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
-print(write_report({"Foundation (issue 2)": foundation.run()}))
+print(write_report({"Foundation (issue 2)": foundation.run(),
+                    "Statistics pages (issue 5)": analysis.run(), "Imports (issue 3)": imports.run()}))

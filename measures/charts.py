@@ -167,6 +167,9 @@ def _spc_subtitle(measure: Measure) -> str:
     return f"XmR chart, Making Data Count rules; {direction}"
 
 
+NAMED_BARS_MAX = 60
+
+
 def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, comparator_label: str,
                comparator_value: float | None, period: date, area_label: str, source: str | None = None) -> go.Figure:
     """Organisations ranked by value with 95% intervals, coloured by comparison with the comparator.
@@ -180,13 +183,13 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
         if rows.empty:
             continue
         fig.add_trace(go.Bar(
-            x=rows["value"], y=rows["name"], orientation="h", name=BENCHMARK_LABELS[outcome],
+            x=rows["value"], y=rows["org"], orientation="h", name=BENCHMARK_LABELS[outcome],
             marker=dict(color=colour, line=dict(color=[NHS_TEXT if o == highlight else NHS_MID_GREY for o in rows["org"]],
                                                 width=[3 if o == highlight else 0.5 for o in rows["org"]])),
             error_x=dict(type="data", symmetric=False, array=rows["upper_95"] - rows["value"],
                          arrayminus=rows["value"] - rows["lower_95"], color=NHS_DARK_GREY, thickness=1.2, width=3),
-            customdata=np.stack([rows["org"], rows["lower_95"], rows["upper_95"]], axis=-1),
-            hovertemplate=(f"%{{y}} (%{{customdata[0]}})<br>{measure.label}: %{{x:,.{measure.decimals}f}}"
+            customdata=np.stack([rows["name"], rows["lower_95"], rows["upper_95"]], axis=-1),
+            hovertemplate=(f"%{{customdata[0]}} (%{{y}})<br>{measure.label}: %{{x:,.{measure.decimals}f}}"
                            f"<br>95% CI %{{customdata[1]:,.{measure.decimals}f}} to %{{customdata[2]:,.{measure.decimals}f}}"
                            "<extra></extra>"),
         ))
@@ -195,8 +198,14 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
         fig.add_annotation(x=comparator_value, y=1, yref="paper", yanchor="bottom", showarrow=False,
                            text=f"{comparator_label} {measure.format_value(comparator_value)}",
                            font=dict(size=13))
-    fig.update_layout(barmode="overlay", height=max(420, 22 * len(frame) + 200), bargap=0.25)
-    fig.update_yaxes(categoryorder="array", categoryarray=frame["name"].tolist(), tickfont=dict(size=12))
+    many = len(frame) > NAMED_BARS_MAX
+    fig.update_layout(barmode="overlay", height=760 if many else max(420, 22 * len(frame) + 260),
+                      bargap=0.0 if many else 0.25)
+    # Past a few dozen PCNs names cannot be read: draw a caterpillar chart and leave names to the hover.
+    # Keyed by code (names repeat across England), labelled by name.
+    fig.update_yaxes(categoryorder="array", categoryarray=frame["org"].tolist(), tickmode="array",
+                     tickvals=frame["org"].tolist(), ticktext=frame["name"].tolist(), tickfont=dict(size=12),
+                     showticklabels=not many, title_text=f"{len(frame):,} PCNs, ranked" if many else None)
     fig.update_xaxes(title_text=axis_title(measure))
     return titled(fig, f"{measure.label}: {area_label}, {pd.Timestamp(period):%b %Y}",
                   f"Ranked, with 95% confidence intervals; compared with {comparator_label}",

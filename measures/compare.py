@@ -74,6 +74,13 @@ def funnel(frame: pd.DataFrame, measure: Measure, comparator: float) -> pd.DataF
     return limits.rename(columns={"lower_99_8": "lower_998", "upper_99_8": "upper_998"})
 
 
+PEER_GROUPS = {
+    "area": "Every PCN in the area",
+    "list_size": "The 20 PCNs closest in list size",
+    "imd_score": "The 20 PCNs closest in deprivation (IMD 2025)",
+}
+
+
 def peer_group(frame: pd.DataFrame, pcn_code: str, by: str, size: int = 20) -> pd.DataFrame:
     """The PCNs most like the chosen one on `by` (e.g. list size, deprivation), the chosen one included."""
     if by not in frame or pcn_code not in set(frame["org"]):
@@ -88,8 +95,8 @@ def peer_group(frame: pd.DataFrame, pcn_code: str, by: str, size: int = 20) -> p
 def comparison_table(frame: pd.DataFrame, measure: Measure) -> pd.DataFrame:
     """The sortable table the Compare page shows and exports."""
     table = frame[["org", "name", "sub_icb_name", "numerator", "denominator", "value", "lower_95", "upper_95",
-                   "benchmark", "list_size"]].rename(columns={
+                   "benchmark", "list_size", "imd_score"]].rename(columns={
         "org": "PCN code", "name": "PCN", "sub_icb_name": "Place", "numerator": "Numerator",
         "denominator": "Denominator", "value": measure.label, "lower_95": "95% CI lower", "upper_95": "95% CI upper",
-        "benchmark": "Compared with comparator", "list_size": "List size"})
+        "benchmark": "Compared with comparator", "list_size": "List size", "imd_score": "IMD score (deprivation)"})
     return table.sort_values(measure.label, ascending=measure.improvement_direction == "decrease").reset_index(drop=True)

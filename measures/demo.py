@@ -358,8 +358,11 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
     with store.rebuild() as con:
         import_id = start_import(con, "demo", publication=f"Synthetic demo (scale {scale}, seed {seed})",
                                  vintage=str(LAST_MONTH), note=DEMO_LABEL)
+        deprivation = pd.DataFrame({"org_code": pop.practice_codes, "indicator": "imd_score", "period": "2025",
+                                    "value": np.round(pop.imd, 3)})
         for name, frame in (("organisations", pop.orgs), ("memberships", pop.memberships),
-                            ("list_sizes", list_sizes), ("observations", observations)):
+                            ("list_sizes", list_sizes), ("observations", observations),
+                            ("practice_context", deprivation)):
             frame = frame.assign(import_id=import_id)
             con.register("incoming", frame)
             columns = ", ".join(frame.columns)

@@ -129,13 +129,27 @@ def pcn_values(store: Store, measure_id: str, period_start) -> pd.DataFrame:
         latest_list AS (
             SELECT org_code, arg_max(registered_patients, extract_date) AS list_size
             FROM list_sizes WHERE extract_date <= ? GROUP BY org_code
+        ),
+        practice_imd AS (
+            SELECT org_code, arg_max(value, period) AS imd_score
+            FROM practice_context WHERE indicator = 'imd_score' GROUP BY org_code
+        ),
+        -- A PCN's deprivation: its current practices' IMD scores weighted by their list sizes.
+        pcn_imd AS (
+            SELECT m.parent_code AS org_code, sum(i.imd_score * l.list_size) / sum(l.list_size) AS imd_score
+            FROM memberships m
+            JOIN practice_imd i ON i.org_code = m.child_code
+            JOIN latest_list l ON l.org_code = m.child_code
+            WHERE m.parent_level = 'pcn' AND m.end_date IS NULL
+            GROUP BY 1
         )
         SELECT o.org_code AS org, h.pcn_name AS name, h.sub_icb, h.sub_icb_name, h.icb, h.icb_name,
                o.measure_version AS version, o.period_start, o.period_end,
-               o.numerator, o.denominator, o.value, l.list_size
+               o.numerator, o.denominator, o.value, l.list_size, d.imd_score
         FROM observations o
         JOIN hierarchy h ON h.pcn = o.org_code
         LEFT JOIN latest_list l ON l.org_code = o.org_code
+        LEFT JOIN pcn_imd d ON d.org_code = o.org_code
         WHERE o.measure_id = ? AND o.org_level = 'pcn' AND o.period_start = ?
         ORDER BY o.org_code, o.measure_version
         """,

@@ -20,6 +20,13 @@ DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
+    # Long inserts would otherwise draw a progress bar on the user's terminal.
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 class StoreBusy(RuntimeError):
     """Another process kept the database locked for longer than we were willing to wait."""
 
@@ -79,7 +86,7 @@ class Store:
         delay = 0.01
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only, config=_CONFIG)
+                return _open(self.path, read_only)
             except (duckdb.IOException, duckdb.ConnectionException) as exc:
                 if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                     if _is_lock_conflict(exc):
@@ -147,7 +154,7 @@ class Store:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
             stale.unlink(missing_ok=True)
-        con = duckdb.connect(str(tmp), config=_CONFIG)
+        con = _open(tmp, read_only=False)
         try:
             _migrate(con)
             yield con

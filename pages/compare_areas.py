@@ -20,12 +20,13 @@ area = area_column.selectbox("Area", list(area_labels), index=list(area_labels).
                              format_func=area_labels.get, key="area_picker")
 period = period_column.selectbox("Period", periods, format_func=lambda d: d.strftime("%b %Y"), key="period_picker")
 comparator_choice = comparator_column.radio("Compare with", ["ICB", "England"], horizontal=True, key="comparator")
-peers = st.toggle("Only the 20 PCNs closest in list size to the chosen PCN", key="peers")
+peers = st.selectbox("Peer group", list(compare.PEER_GROUPS), format_func=compare.PEER_GROUPS.get, key="peer_group",
+                     help="Peers are chosen from the whole area, with the chosen PCN always included.")
 
 everyone = ui.query("pcn_values", measure.id, period)
 shown = everyone if area == "england" else everyone[everyone[area.split(":")[0]] == area.split(":")[1]]
-if peers:
-    shown = compare.peer_group(shown, pcn["pcn"], by="list_size")
+if peers != "area":
+    shown = compare.peer_group(shown, pcn["pcn"], by=peers)
 comparator_pool = everyone[everyone["icb"] == pcn["icb"]] if comparator_choice == "ICB" else everyone
 comparator_label = f"{pcn['icb_name']} average" if comparator_choice == "ICB" else "England average"
 comparator = compare.pooled_value(comparator_pool, measure)

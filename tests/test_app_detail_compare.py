@@ -95,8 +95,25 @@ def test_compare_narrows_to_a_place_and_to_peers(app_env):
     at.selectbox(key="area_picker").set_value("sub_icb:Z01").run()
     assert len(at.dataframe[0].value) == 4
     at.selectbox(key="area_picker").set_value("england").run()
-    at.toggle(key="peers").set_value(True).run()
+    at.selectbox(key="peer_group").set_value("imd_score").run()
     assert len(at.dataframe[0].value) == 12  # the demo has fewer than 20 PCNs
+
+
+def test_every_pcn_has_a_deprivation_score_weighted_by_its_practices_lists(app_env):
+    from measures import queries
+    from measures.store import Store
+
+    store = Store(app_env)
+    frame = queries.pcn_values(store, "acc_08", queries.measure_periods(store, "acc_08")[0])
+    assert frame["imd_score"].notna().all()
+    pcn = frame.set_index("org").loc["UZ0003"]
+    practices = store.query(
+        "SELECT c.value, l.registered_patients FROM memberships m "
+        "JOIN practice_context c ON c.org_code = m.child_code AND c.indicator = 'imd_score' "
+        "JOIN list_sizes l ON l.org_code = m.child_code AND l.extract_date = (SELECT max(extract_date) FROM list_sizes) "
+        "WHERE m.parent_code = 'UZ0003' AND m.parent_level = 'pcn' AND m.end_date IS NULL")
+    expected = (practices["value"] * practices["registered_patients"]).sum() / practices["registered_patients"].sum()
+    assert pcn["imd_score"] == pytest.approx(expected)
 
 
 def test_compare_says_why_a_measure_has_no_funnel(app_env):

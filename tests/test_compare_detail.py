@@ -72,3 +72,23 @@ def test_reading_a_series_with_a_late_step_up_signals_improvement_and_says_so():
 def test_too_few_values_give_no_reading():
     series = pd.DataFrame({"version": [1], "period_start": [pd.Timestamp("2024-04-01")], "value": [50.0]})
     assert detail.read(series, CATALOGUE.get("acc_08")) is None
+
+
+def test_ranked_chart_names_each_pcn_up_to_sixty_and_becomes_a_caterpillar_beyond():
+    from measures import charts
+
+    measure = CATALOGUE.get("dna_rate")
+
+    def frame(n):
+        rows = pcns([(f"U{i:05d}", 5 + i % 7, 100 + i, (5 + i % 7) / (100 + i) * 100) for i in range(n)])
+        rows["name"] = "Same Name PCN"  # names repeat across England; codes do not
+        return compare.benchmarked(rows, measure, comparator=5.0)
+
+    few = charts.ranked_bar(frame(12), measure, highlight="U00003", comparator_label="ICB", comparator_value=5.0,
+                            period=date(2026, 9, 1), area_label="Test")
+    assert few.layout.yaxis.showticklabels is not False and len(few.layout.yaxis.tickvals) == 12
+    assert sum(len(t.y) for t in few.data) == 12
+    many = charts.ranked_bar(frame(1300), measure, highlight=None, comparator_label="England",
+                             comparator_value=5.0, period=date(2026, 9, 1), area_label="England")
+    assert many.layout.yaxis.showticklabels is False and many.layout.height == 760
+    assert sum(len(t.y) for t in many.data) == 1300

@@ -1,0 +1,53 @@
+"""Statistics-page benchmarks: Compare areas across every PCN in England, and Measure detail, at national scale."""
+
+from __future__ import annotations
+
+import os
+
+from .foundation import PCN, national_db
+from .harness import ROOT, Result, timed
+
+
+def _warm_page(page: str, **params) -> list[float]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+
+    def rerun():
+        at.run()
+        assert not at.exception, at.exception
+
+    return timed(rerun, repeat=15, warmup=2)
+
+
+def run() -> list[Result]:
+    """Needs the national-scale demo that `foundation.run()` builds."""
+    os.environ["PCN_DB"] = national_db()
+    compare = _warm_page("pages/compare_areas.py", pcn=PCN, measure="dna_rate")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(pcn=PCN, measure="dna_rate")
+    at.run()
+    at.switch_page("pages/compare_areas.py").run()
+    at.selectbox(key="area_picker").set_value("england").run()
+    assert not at.exception, at.exception
+    rows = len(at.dataframe[0].value)
+
+    def england():
+        at.run()
+        assert not at.exception, at.exception
+
+    all_england = timed(england, repeat=15, warmup=2)
+    detail = _warm_page("pages/measure_detail.py", pcn=PCN, measure="acc_08")
+    return [
+        Result("Compare areas, one measure across its ICB's PCNs, warm AppTest run", compare,
+               note="ranked bars with 95% CIs, funnel plot, table"),
+        Result(f"Compare areas, one measure across all England ({rows:,} PCNs), warm AppTest run", all_england,
+               target=0.5, note="ranked bars with 95% CIs, funnel plot with 95%/99.8% limits, table"),
+        Result("Measure detail (SPC chart, 60 months), warm AppTest run", detail),
+    ]
