@@ -422,3 +422,12 @@ def test_a_zip_of_a_published_csv_is_read_as_published(store, tmp_path):
     outcome = run(store, path)
     assert outcome.ok and outcome.reports[0].name == "appointments.zip/Practice_Level_Crosstab/APPOINTMENTS_72Q.csv"
     assert any("README.txt: skipped" in s for s in outcome.skipped)
+
+
+def test_the_synthetic_demo_is_never_mixed_with_real_figures(demo_db, tmp_path):
+    demo = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, demo)
+    before = fingerprint(Store(demo))
+    with pytest.raises(PublicationError, match="holds the synthetic demo"):
+        run(Store(demo), SAMPLES / "gp-reg-pat-prac-map.csv")
+    assert_unchanged(before, Store(demo))

@@ -94,3 +94,9 @@ def test_map_and_workbook_give_the_same_memberships_in_either_order(tmp_path):
     first = results[0]
     open_ = first[first["end_date"].isna()]
     assert not open_.duplicated(["child_code", "parent_level"]).any()
+
+
+def test_a_practice_in_no_pcn_on_the_workbook_date_joins_the_new_pcn_halfway_to_the_map():
+    # ePCN: in U1 until March 2022 and in no PCN on the workbook's date; the 2026 map: in U2
+    spans = [dated("U1", date(2019, 10, 1), date(2022, 3, 31)), dated(None, date(2022, 4, 1)), snapshot("U2", MAP_DAY)]
+    assert timeline(spans) == [("U1", date(2019, 10, 1), date(2022, 3, 31)), ("U2", date(2024, 10, 13), None)]

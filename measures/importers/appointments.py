@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..catalogue import default_catalogue
-from .common import (DATE_FORMATS, Rejections, check_counts, duplicates, label, memory_connection,
-                     number_sql, observations, read_csv_table, reject_unknown, require_values, stop_on_rows)
+from .common import (DATE_FORMATS, Rejections, check_counts, duplicates, label, measures_catalogue,
+                     memory_connection, number_sql, observations, read_csv_table, reject_unknown, require_values,
+                     stop_on_rows)
 from .context import StoreContext
 from .loading import Load
 
@@ -73,20 +73,25 @@ def parse(source, context: StoreContext) -> Load:
         "formats": DATE_FORMATS, "within": _labels(WITHIN_14_DAYS), "intervals": _labels(KNOWN_INTERVALS),
         "modes": _labels(KNOWN_MODES), "staff": _labels(KNOWN_STAFF), "status": _labels(KNOWN_STATUS),
         "acc08": _labels(ACC_08_CATEGORIES), "same_day": label("Same Day"), "dna": label("DNA"),
-        "f2f": label("Face-to-Face"), "other": label("Other Practice staff"), "space": "\\s+", "one": " ",
+        "f2f": label("Face-to-Face"), "other": label("Other Practice staff"),
     }
+    # Labels are compared as label() normalises them (case, runs of spaces); each distinct label once, in Python.
+    dimensions = {"interval": "TIME_BETWEEN_BOOK_AND_APPT", "mode": "APPT_MODE", "staff": "HCP_TYPE",
+                  "status": "APPT_STATUS", "category": "NATIONAL_CATEGORY"}
+    for name_, column in dimensions.items():
+        values = [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM raw").fetchall()]
+        con.register(f"_labels_{name_}", pd.DataFrame({"published": pd.Series(values, dtype=object),
+                                                         "label": [label(v) for v in values]}))
+    joins = " ".join(f"LEFT JOIN _labels_{n} ON _labels_{n}.published IS NOT DISTINCT FROM r.{c}"
+                     for n, c in dimensions.items())
     con.execute(f"""
         CREATE TABLE appts AS
-        SELECT CAST(try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) AS DATE) AS month,
-               trim(GP_CODE) AS practice, nullif(trim(coalesce(PCN_CODE, '')), '') AS pcn,
-               lower(regexp_replace(trim(coalesce(TIME_BETWEEN_BOOK_AND_APPT, '')), $space, $one, 'g')) AS interval,
-               lower(regexp_replace(trim(coalesce(APPT_MODE, '')), $space, $one, 'g')) AS mode,
-               lower(regexp_replace(trim(coalesce(HCP_TYPE, '')), $space, $one, 'g')) AS staff,
-               lower(regexp_replace(trim(coalesce(APPT_STATUS, '')), $space, $one, 'g')) AS status,
-               lower(regexp_replace(trim(coalesce(NATIONAL_CATEGORY, '')), $space, $one, 'g')) AS category,
+        SELECT CAST(try_strptime(trim(r.APPOINTMENT_MONTH_START_DATE), $formats) AS DATE) AS month,
+               trim(r.GP_CODE) AS practice, nullif(trim(coalesce(r.PCN_CODE, '')), '') AS pcn,
+               {", ".join(f"_labels_{n}.label AS {n}" for n in dimensions)},
                {number_sql('COUNT_OF_APPOINTMENTS')} AS n
-        FROM raw WHERE {keep} AND {known}
-    """, {k: params[k] for k in ("formats", "space", "one")})
+        FROM (SELECT * FROM raw WHERE {keep} AND {known}) r {joins}
+    """, {"formats": DATE_FORMATS})
     _unrecognised(con, notes, params)
     practices = con.execute("""
         SELECT month, practice, min(pcn) AS pcn, count(DISTINCT pcn) AS pcn_codes,
@@ -105,7 +110,7 @@ def parse(source, context: StoreContext) -> Load:
                coalesce(sum(n) FILTER (WHERE list_contains($acc08, category) AND list_contains($intervals, interval)), 0)
                    AS acc08_known
         FROM appts GROUP BY 1, 2 ORDER BY 1, 2
-    """, {k: v for k, v in params.items() if k not in ("formats", "space", "one")}).df()
+    """, {k: v for k, v in params.items() if k != "formats"}).df()
     split = practices[practices["pcn_codes"] > 1]
     if len(split):
         notes.append(f"{len(split):,} practices are listed under more than one PCN_CODE in a month; each row counts "
@@ -139,7 +144,7 @@ def parse(source, context: StoreContext) -> Load:
                      f"({', '.join(unallocated['practice'].unique()[:5])}): practice values only, in no PCN total.")
     pcn_rows = _pcn_sums(con, params, notes, context)
 
-    catalogue = default_catalogue()
+    catalogue = measures_catalogue()
     frames = []
     for level, frame, basis in (("practice", practices.rename(columns={"practice": "org_code"}), "published"),
                                 ("pcn", pcn_rows, "sum_of_practices")):
@@ -195,7 +200,7 @@ def _pcn_sums(con, params, notes, context) -> pd.DataFrame:
                sum(mode_known) AS mode_known, sum(other_staff) AS other_staff, sum(staff_known) AS staff_known,
                sum(acc08_within_14) AS acc08_within_14, sum(acc08_known) AS acc08_known
         FROM sized WHERE pcn IN (SELECT org_code FROM known_pcns) GROUP BY ALL ORDER BY 1, 2
-    """, {**{k: v for k, v in params.items() if k not in ("formats", "space", "one")}, "u": UNALLOCATED}).df()
+    """, {**{k: v for k, v in params.items() if k != "formats"}, "u": UNALLOCATED}).df()
     unknown = con.execute("SELECT DISTINCT pcn FROM appts WHERE pcn IS NOT NULL AND pcn <> $u "
                           "AND pcn NOT IN (SELECT org_code FROM known_pcns) ORDER BY 1", {"u": UNALLOCATED}).fetchall()
     if unknown:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
+from functools import lru_cache
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from ..catalogue import Catalogue, compute_values, default_catalogue
+from ..catalogue import CATALOGUE_DIR, Catalogue, compute_values, default_catalogue, parse_measure
 
 EXAMPLES = 5  # rejected or faulty rows quoted in a message
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -34,8 +34,10 @@ def label(value: object) -> str:
 
 
 def memory_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for parsing; it never touches the store file."""
-    return duckdb.connect(":memory:", config=_CONFIG)
+    """An in-memory DuckDB for parsing; it never touches the store file (and draws no progress bar)."""
+    con = duckdb.connect(":memory:", config=_CONFIG)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 # ------------------------------------------------------------------------------------------------
@@ -133,10 +135,6 @@ def _csv_problem(name: str, message: str, columns: int) -> str:
     return f"{name}: could not be read as a CSV file ({first}). Download the file again. Nothing was imported."
 
 
-def columns_of(con: duckdb.DuckDBPyConnection, table: str = "raw") -> set[str]:
-    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
-
-
 # ------------------------------------------------------------------------------------------------
 # Checks that stop an import (a file that is wrong as a whole) and checks that reject rows
 
@@ -215,26 +213,30 @@ def duplicates(name: str, con, key: list[str], columns: list[str], rejections: R
     """Find repeated rows. Rows that repeat an earlier row exactly are rejected (the first copy is kept) and reported;
     rows that repeat a key with different values stop the import. Returns SQL for the rows to keep."""
     key_sql = ", ".join(f'"{c}"' for c in key)
-    all_sql = ", ".join(f'"{c}"' for c in columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT _row, min(_row) OVER (PARTITION BY {all_sql}) AS _first "
-                f"FROM {table}")
+    all_sql = ", ".join(f'"{c}"' for c in dict.fromkeys([*columns, *key]))
+    # One row per distinct row (with the rows that repeat it), then keys that still repeat are conflicts.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _distinct AS SELECT min(_row) AS _first, list(_row ORDER BY _row) AS _rows, "
+                f"{all_sql} FROM {table} GROUP BY ALL")
     conflicts = con.execute(
-        f"SELECT {key_sql}, list(_row ORDER BY _row)[:3] AS rows_, count(*) AS n FROM {table} GROUP BY ALL "
-        f"HAVING count(DISTINCT ({all_sql})) > 1 ORDER BY rows_[1] LIMIT 1").fetchall()
+        f"SELECT {key_sql}, list(_first ORDER BY _first)[:3] AS rows_ FROM _distinct GROUP BY ALL "
+        f"HAVING count(*) > 1 ORDER BY rows_[1] LIMIT 1").fetchall()
     if conflicts:
         first = conflicts[0]
         rows = first[len(key)]
-        keytext = ", ".join(f"{c} {v!r}" for c, v in zip(key, first[: len(key)]))
+        keytext = ", ".join(f"{c} {v!r}" for c, v in zip(key, first[: len(key)]) if not c.startswith("_"))
         raise PublicationError(
             f"{name}: rows {', '.join(f'{r:,}' for r in rows)} are for the same {what} ({keytext}) but hold different "
             "values, so the importer cannot tell which is right. Download the file again; if the publisher's file "
             "really says this, report it to them. Nothing was imported.")
+    con.execute("CREATE OR REPLACE TEMP TABLE _dups AS SELECT unnest(_rows) AS _row, _first FROM _distinct "
+                "WHERE len(_rows) > 1")
     count, found = examples(con, "SELECT _row, 'repeats row ' || _first FROM _dups WHERE _row <> _first")
     for example in found:
         example.extra, example.value = example.value, None
     rejections.add(f"an exact repeat of an earlier row (each {what} was counted once)", count, found,
                    "Check the totals against the publisher's own summary if this is unexpected.")
-    return "_row NOT IN (SELECT _row FROM _dups WHERE _row <> _first)"
+    con.execute("CREATE OR REPLACE TEMP TABLE _repeats AS SELECT _row FROM _dups WHERE _row <> _first")
+    return "_row NOT IN (SELECT _row FROM _repeats)"
 
 
 def reject_unknown(con, code_column: str, known_table: str, rejections: Rejections, reason: str, advice: str,
@@ -261,6 +263,21 @@ def financial_year_start(day: date) -> date:
     return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
 
 
+class _MeasuresByFile:
+    """The few catalogue measures an import needs, each read from its own file: a command-line import does not
+    pay for parsing the whole catalogue. Once the whole catalogue is loaded in the process, it is used instead."""
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def get(measure_id: str):
+        return parse_measure(CATALOGUE_DIR / f"{measure_id}.yaml")
+
+
+def measures_catalogue():
+    """The catalogue, or the measures of it that are asked for (see _MeasuresByFile)."""
+    return default_catalogue() if default_catalogue.cache_info().currsize else _MeasuresByFile()
+
+
 OBSERVATION_COLUMNS = ["measure_id", "measure_version", "org_code", "org_level", "period_start", "period_end",
                        "numerator", "denominator", "value", "basis"]
 
@@ -268,7 +285,7 @@ OBSERVATION_COLUMNS = ["measure_id", "measure_version", "org_code", "org_level",
 def observations(measure_id: str, frame: pd.DataFrame, basis: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Rows for the observations table from a frame with org_code, org_level, period_start, period_end, numerator
     and (except for counts) denominator; the value follows the catalogue (numerator ÷ denominator × multiplier)."""
-    measure = (catalogue or default_catalogue()).get(measure_id)
+    measure = (catalogue if catalogue is not None else measures_catalogue()).get(measure_id)
     if frame.empty:
         return pd.DataFrame(columns=OBSERVATION_COLUMNS)
     numerator = frame["numerator"].astype("float64").to_numpy()
@@ -289,11 +306,3 @@ def observations(measure_id: str, frame: pd.DataFrame, basis: str, catalogue: Ca
         "value": values,
         "basis": basis,
     })
-
-
-def one_day() -> timedelta:
-    return timedelta(days=1)
-
-
-def as_path(value) -> Path:
-    return value if isinstance(value, Path) else Path(value)

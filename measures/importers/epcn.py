@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 
@@ -98,6 +98,14 @@ def parse(source, context: StoreContext) -> Load:
         "parent_level": "pcn", "start_date": partners["start"], "end_date": partners["end"], "dated_start": True,
         "seen_on": vintage,
     })
+    # A practice whose every relationship has ended was in no PCN on the workbook's date: evidence too, so that a
+    # later map placing it in a new PCN dates the move between the two (see hierarchy.resolve).
+    ended = partners.groupby("practice")["end"].agg(lambda ends: None if ends.isna().any() else max(ends)).dropna()
+    ended = ended[ended < vintage]
+    practice_pcn = pd.concat([practice_pcn, pd.DataFrame({
+        "child_code": ended.index, "parent_code": None, "child_level": "practice", "parent_level": "pcn",
+        "start_date": [d + timedelta(days=1) for d in ended], "end_date": None, "dated_start": True, "seen_on": vintage,
+    })], ignore_index=True)
     # A closed PCN's sub-ICB is dated from its opening to its close; an open PCN's current sub-ICB is as seen today.
     closed = details["close"].notna()
     located = details[details["sub_icb"].notna()]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..catalogue import default_catalogue
 from .common import (Example, Rejections, check_counts, duplicates, examples, financial_year_start, label,
-                     memory_connection, number_sql, observations, read_csv_table, require_values, single_date)
+                     measures_catalogue, memory_connection, number_sql, observations, read_csv_table,
+                     require_values, single_date)
 from .context import StoreContext
 from .hierarchy import MEMBERSHIP_AT_SQL
 from .loading import Load
@@ -45,7 +45,7 @@ def parse(source, context: StoreContext) -> Load:
     require_values(name, con, ["ORGANISATION_TYPE", "ORGANISATION_CODE", "MEASURE", "VALUE"], _ADVICE)
     achieved = single_date(name, con, "ACH_DATE", _ADVICE)
     check_counts(name, con, "VALUE", "a count of patients or appointments", _ADVICE)
-    catalogue = default_catalogue()
+    catalogue = measures_catalogue()
     rejections = Rejections()
     notes: list[str] = []
 

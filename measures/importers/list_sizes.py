@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..catalogue import default_catalogue
-from .common import (PublicationError, Rejections, check_counts, duplicates, memory_connection, month_end, number_sql, observations,
-                     read_csv_table, reject_unknown, require_values, single_date)
+from .common import (PublicationError, Rejections, check_counts, duplicates, measures_catalogue, memory_connection,
+                     month_end, number_sql, observations, read_csv_table, reject_unknown, require_values,
+                     single_date)
 from .context import StoreContext
 from .loading import LIST_SIZES_PUBLICATION, Load
 
@@ -56,7 +56,7 @@ def parse(source, context: StoreContext) -> Load:
     start = extract.replace(day=1)
     obs = observations("registered_patients", pd.DataFrame({
         "org_code": frame["org_code"], "org_level": "practice", "period_start": start, "period_end": month_end(start),
-        "numerator": frame["registered_patients"]}), "published", default_catalogue())
+        "numerator": frame["registered_patients"]}), "published", measures_catalogue())
     notes.insert(0, f"{len(frame):,} practice list sizes at {extract:%d %b %Y} "
                     f"({int(frame['registered_patients'].sum()):,} patients); PCN totals are the sum of the practices "
                     "in each PCN on that date.")

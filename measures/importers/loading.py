@@ -1,5 +1,4 @@
-"""Writing one parsed publication into the store inside the caller's transaction: organisations, memberships,
-list sizes, observations and context, replacing what older imports of the same publication said."""
+"""Writing one parsed publication into the store inside the caller's transaction, replacing older vintages' rows."""
 
 from __future__ import annotations
 
@@ -7,8 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..catalogue import default_catalogue
-from .common import OBSERVATION_COLUMNS, Rejections
+from .common import OBSERVATION_COLUMNS, Rejections, measures_catalogue
 from .hierarchy import refresh_pcn_list_sizes, write_evidence
 
 LIST_SIZES_PUBLICATION = "Patients Registered at a GP Practice: list sizes"
@@ -37,7 +35,7 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
     """Write a Load; returns counts of rows written by kind, for the report."""
     written: dict[str, int] = {}
     if load.organisations is not None and not load.organisations.empty:
-        written["organisations"] = _organisations(con, load.organisations, import_id, load.organisations_authority)
+        written["organisations listed"] = _organisations(con, load.organisations, import_id, load.organisations_authority)
     if load.evidence is not None and not load.evidence.empty:
         for edge, rows in write_evidence(con, load.evidence, import_id).items():
             written[f"memberships {edge}"] = rows
@@ -46,7 +44,7 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
         _insert(con, "list_sizes", frame, replace=True)
         written["practice list sizes"] = len(frame)
     if load.refresh_pcn_lists:
-        version = default_catalogue().get("registered_patients").version
+        version = measures_catalogue().get("registered_patients").version
         summary = refresh_pcn_list_sizes(con, LIST_SIZES_PUBLICATION, version)
         if summary["pcn_list_sizes"]:
             written["PCN list sizes (sum of practices)"] = summary["pcn_list_sizes"]

@@ -1,5 +1,4 @@
-"""Running an import: resolve and recognise every input, order them (maps, list sizes, then the rest), and load
-each file in its own transaction after parsing it in memory; a file already imported is recognised by its sha256."""
+"""Running an import: fetch and recognise every input, order them, then parse each in memory and load it in one transaction."""
 
 from __future__ import annotations
 
@@ -95,6 +94,12 @@ def import_publications(inputs: Iterable[str | Path], store: Store | str | Path 
             sources += _recognise(resolved, skipped)
         sources.sort(key=lambda pair: pair[1].ORDER)  # stable: the user's order within a publication
         if store.exists():
+            dataset = store.query("SELECT value FROM meta WHERE key = 'dataset'")
+            if not dataset.empty and dataset.iloc[0, 0] == "synthetic":
+                raise PublicationError(
+                    f"{store.path} holds the synthetic demo; real figures would be mixed with invented ones. Import "
+                    "into a database of its own, for example `--db data/pcn.duckdb`, and open the app on it with "
+                    "PCN_DB=data/pcn.duckdb. Nothing was imported.")
             store.migrate()
         reports: list[FileReport] = []
         for index, (source, module) in enumerate(sources):

@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 import zlib
+from xml.etree import ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -174,15 +175,16 @@ def _encoding_problem(name: str, body: bytes, offset: int) -> str:
 
 
 def _xlsx_source(name: str, path: Path, data: bytes, argument: str) -> Source:
-    from openpyxl import load_workbook
-
+    """An xlsx workbook and its sheet names, read from xl/workbook.xml (openpyxl would read every string first)."""
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-        sheets = list(workbook.sheetnames)
-        workbook.close()
-    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            root = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        sheets = [node.get("name") for node in root.iter() if node.tag.endswith("}sheet") and node.get("name")]
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, zlib.error, EOFError) as exc:
         raise PublicationError(f"{name}: is not a readable xlsx workbook ({type(exc).__name__}: {exc}). "
                                "Download it again. Nothing was imported.") from None
+    if not sheets:
+        raise PublicationError(f"{name}: is an xlsx workbook without sheets. Download it again. Nothing was imported.")
     return Source(name=name, path=path, sha256=_sha256(data), format="xlsx", origin=argument, sheets=sheets)
 
 

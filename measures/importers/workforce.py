@@ -6,9 +6,8 @@ from datetime import date
 
 import pandas as pd
 
-from ..catalogue import default_catalogue
-from .common import (PublicationError, Rejections, check_counts, examples, memory_connection, month_end,
-                     number_sql, observations, read_csv_table, reject_unknown, require_values)
+from .common import (PublicationError, Rejections, check_counts, examples, measures_catalogue, memory_connection,
+                     month_end, number_sql, observations, read_csv_table, reject_unknown, require_values)
 from .context import StoreContext
 from .loading import Load
 
@@ -123,7 +122,7 @@ def parse(source, context: StoreContext) -> Load:
                      f"({max(gaps)} days from the census date {census:%d %b %Y}).")
     base = frame.assign(org_level="pcn", period_start=start, period_end=census,
                         denominator=frame["registered_patients"])
-    catalogue = default_catalogue()
+    catalogue = measures_catalogue()
     parts = {"workforce_fte_per_10k": "total", "workforce_arrs_fte_per_10k": "arrs",
              **{measure: group for measure, group in GROUPS.items()}}
     frames = [observations(measure, base.assign(numerator=base[column]), "published", catalogue)
