@@ -13,6 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+# libyaml's safe loader parses the catalogue about ten times faster where PyYAML was built with it.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Family = Literal["national_des", "local_integration", "practice_support"]
 FAMILIES: tuple[str, ...] = ("national_des", "local_integration", "practice_support")
@@ -183,7 +185,7 @@ def parse_measure(path: Path, text: str | None = None) -> Measure:
     """Load and validate one catalogue file; errors name the file and each failing field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(text if text is not None else path.read_text(encoding="utf-8"))
+        raw = yaml.load(text if text is not None else path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path.name}: not valid YAML: {exc}") from exc
     except OSError as exc:

@@ -18,7 +18,7 @@ _SERIES_SELECT = """
 
 # The PCN's place in the hierarchy as it stands now (open memberships).
 _PCN_HIERARCHY = """
-    SELECT p.org_code AS pcn, p.name AS pcn_name,
+    SELECT p.org_code AS pcn, p.name AS pcn_name, p.close_date,
            s.org_code AS sub_icb, s.name AS sub_icb_name,
            i.org_code AS icb, i.name AS icb_name
     FROM organisations p
@@ -35,8 +35,8 @@ def meta(store: Store) -> dict[str, str]:
 
 
 def pcns(store: Store) -> pd.DataFrame:
-    """Every PCN with its current sub-ICB and ICB, ordered by name."""
-    return store.query(_PCN_HIERARCHY + " ORDER BY p.name, p.org_code")
+    """Every PCN with its current sub-ICB and ICB: open PCNs by name, then closed ones (kept for their history)."""
+    return store.query(_PCN_HIERARCHY + " ORDER BY p.close_date IS NOT NULL, p.name, p.org_code")
 
 
 def pcn(store: Store, pcn_code: str) -> dict | None:
@@ -52,7 +52,7 @@ def series(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
     )
 
 
-def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_months: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_periods: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A PCN's series for every measure, and the ICB comparator for each measure's latest periods.
 
     The comparator pools the ICB's PCNs (sum of numerators over sum of denominators), the
@@ -62,30 +62,40 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_month
         mine = con.execute(
             _SERIES_SELECT + " WHERE org_code = ? AND org_level = 'pcn' ORDER BY measure, period_start", [pcn_code]
         ).df()
-        icb_row = con.execute(
+        icb_rows = con.execute(
             "SELECT icb FROM (" + _PCN_HIERARCHY + " AND p.org_code = ?)", [pcn_code]
-        ).fetchone()
+        ).fetchall()  # fetchall: DuckDB 2.0 refuses new work while a result is unfinished
+        icb_row = icb_rows[0] if icb_rows else None
         if mine.empty or icb_row is None or icb_row[0] is None:
             return mine, _empty_comparator()
-        since = (pd.Timestamp(mine["period_start"].max()) - pd.DateOffset(months=comparator_months)).date()
-        pooled = con.execute(
-            """
-            WITH peers AS (
-                SELECT ms.child_code AS pcn
-                FROM memberships ms
-                JOIN memberships mi ON mi.child_code = ms.parent_code AND mi.parent_level = 'icb' AND mi.end_date IS NULL
-                WHERE ms.child_level = 'pcn' AND ms.parent_level = 'sub_icb' AND ms.end_date IS NULL
-                  AND mi.parent_code = ?
-            )
-            SELECT measure_id AS measure, period_start,
-                   sum(numerator) AS numerator, sum(denominator) AS denominator,
-                   avg(value) AS mean_value, count(*) AS orgs
-            FROM observations
-            WHERE org_level = 'pcn' AND period_start >= ? AND org_code IN (SELECT pcn FROM peers)
-            GROUP BY ALL
-            """,
-            [icb_row[0], since],
-        ).df()
+        # Measures come at different rhythms (monthly appointments, annual IIF): compare each one at
+        # this PCN's own latest periods for it.
+        wanted = (mine.sort_values("period_start").groupby("measure").tail(comparator_periods)
+                  [["measure", "period_start"]].drop_duplicates())
+        con.register("wanted_periods", wanted)
+        try:
+            pooled = con.execute(
+                """
+                WITH peers AS (
+                    SELECT ms.child_code AS pcn
+                    FROM memberships ms
+                    JOIN memberships mi ON mi.child_code = ms.parent_code AND mi.parent_level = 'icb'
+                         AND mi.end_date IS NULL
+                    WHERE ms.child_level = 'pcn' AND ms.parent_level = 'sub_icb' AND ms.end_date IS NULL
+                      AND mi.parent_code = ?
+                )
+                SELECT o.measure_id AS measure, o.period_start,
+                       sum(o.numerator) AS numerator, sum(o.denominator) AS denominator,
+                       avg(o.value) AS mean_value, count(*) AS orgs
+                FROM observations o
+                JOIN wanted_periods w ON w.measure = o.measure_id AND w.period_start = o.period_start
+                WHERE o.org_level = 'pcn' AND o.org_code IN (SELECT pcn FROM peers)
+                GROUP BY ALL
+                """,
+                [icb_row[0]],
+            ).df()
+        finally:
+            con.unregister("wanted_periods")
     pooled["comparator"] = np.nan
     for measure_id, rows in pooled.groupby("measure"):
         try:

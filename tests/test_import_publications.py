@@ -10,6 +10,7 @@ import zipfile
 from collections import defaultdict
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from measures import queries
@@ -151,7 +152,9 @@ def test_memberships_follow_the_map_and_the_dated_workbook(imported):
     row = members[members["child_code"] == only_map["PRACTICE_CODE"]].iloc[0]
     assert (row["parent_code"], row["start_date"].date()) == (only_map["PCN_CODE"], date(2026, 7, 1))
     # The map's sub-ICB, ICB and region chain is there for PCNs, as the Overview needs.
-    assert queries.pcn(store, PCN) == {"pcn": PCN, "pcn_name": "BLACKHEATH AND CHARLTON PCN", "sub_icb": "72Q",
+    found = queries.pcn(store, PCN)
+    assert pd.isna(found.pop("close_date")), "an open PCN has no close date"
+    assert found == {"pcn": PCN, "pcn_name": "BLACKHEATH AND CHARLTON PCN", "sub_icb": "72Q",
                                        "sub_icb_name": "NHS South East London ICB - 72Q", "icb": "QKK",
                                        "icb_name": "NHS South East London Integrated Care Board"}
 
@@ -424,6 +427,11 @@ def test_overview_of_a_real_pcn_has_national_measures_and_an_icb_comparator(impo
     assert {"acc_08", "appointments_per_1000", "registered_patients", "workforce_fte_per_10k", "acc_10"} <= shown <= national
     assert not comparator.empty and set(comparator["comparator_org"]) == {"QKK"}
     assert comparator["comparator"].notna().all()
+    # Each measure is compared at the PCN's own latest period for it, whatever its rhythm.
+    latest = series.groupby("measure")["period_start"].max()
+    compared = comparator.groupby("measure")["period_start"].max()
+    assert set(compared.index) == set(latest.index)
+    assert (compared == latest[compared.index]).all()
 
 
 def test_series_command_prints_acc_08_for_the_pcn(imported):
@@ -448,3 +456,11 @@ def test_the_app_shows_the_overview_of_the_real_pcn(imported, monkeypatch):
     values = {m.label: m.value for m in at.metric}
     assert values["List size"] == "51,381"
     assert not any("Synthetic" in w.value for w in at.warning)
+
+
+def test_the_pcn_picker_lists_open_pcns_first_and_closed_ones_after(imported):
+    store, _ = imported
+    listed = queries.pcns(store)
+    closed = listed["close_date"].notna()
+    assert closed.any() and (~closed).any()
+    assert not closed.iloc[: (~closed).sum()].any(), "every open PCN comes before every closed one"
