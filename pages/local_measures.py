@@ -15,7 +15,7 @@ store = ui.store()
 st.title("Local measures")
 st.caption(f"{pcn['pcn_name']} ({code}) · measures set by the PCN or by {pcn['icb_name']}: "
            "integration with local partners, and what the PCN did for its practices")
-actor = st.sidebar.text_input("Your name, for the change log", key="actor", placeholder="e.g. Sam Patel, PCN manager")
+actor = st.sidebar.text_input("Your name, for the change log", key="actor", placeholder="e.g. your name and role")
 if flash := st.session_state.pop("local_flash", None):
     st.success(flash, icon=":material/check_circle:")
 

@@ -23,7 +23,7 @@ def db(demo_db, tmp_path, monkeypatch) -> Store:
     return Store(path)
 
 
-def open_page(pcn="UZ0004", name="Sam Patel") -> AppTest:
+def open_page(pcn="UZ0004", name="PCN manager") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["pcn"] = pcn
     at.run()
@@ -68,13 +68,13 @@ def test_values_typed_into_the_grid_are_previewed_then_saved_with_their_history(
     assert "1 new" in texts(at.markdown) or "1 corrected" in texts(at.markdown)
     at.button(key="save_grid").click().run()
     assert not at.exception, at.exception
-    assert "1 value saved from in-app grid by Sam Patel" in texts(at.success)
+    assert "1 value saved from in-app grid by PCN manager" in texts(at.success)
     held = db.query("SELECT numerator, basis FROM observations WHERE measure_id = ? AND org_code = ? "
                     "AND period_start = ?", [HOURS, first["org_code"], period]).iloc[0].tolist()
     assert held == [4321.0, "recorded"]
     # The grid reloads with the saved value, and the history tab lists the change.
     assert at.data_editor[0].value.iloc[0]["numerator"] == 4321
-    assert table_with(at, "Measure")["Who"].iloc[0] == "Sam Patel"
+    assert table_with(at, "Measure")["Who"].iloc[0] == "PCN manager"
 
 
 def test_the_grid_refuses_a_bad_value_and_saves_nothing(db):
@@ -87,7 +87,7 @@ def test_the_grid_refuses_a_bad_value_and_saves_nothing(db):
     assert "Nothing was saved" in errors
     assert "in-app grid, row 1, column numerator: 999999 is above the denominator (10)" in errors
     assert "save_grid" not in [b.key for b in at.button]
-    assert db.query("SELECT count(*) AS n FROM value_audit WHERE changed_by = 'Sam Patel'")["n"].iloc[0] == 0
+    assert db.query("SELECT count(*) AS n FROM value_audit WHERE changed_by = 'PCN manager'")["n"].iloc[0] == 0
 
 
 def test_saving_needs_a_name_for_the_change_log(db):
@@ -109,7 +109,7 @@ def test_an_uploaded_template_is_previewed_then_saved(db):
     assert not at.exception, at.exception
     assert "Preview:" in texts(at.markdown)
     at.button(key="save_upload").click().run()
-    assert "saved from arrs.csv by Sam Patel" in texts(at.success)
+    assert "saved from arrs.csv by PCN manager" in texts(at.success)
     last = frame.iloc[-1]
     assert local.value_history(db, HOURS, last["org_code"], last["period_start"])["source"].tolist() == ["arrs.csv"]
 

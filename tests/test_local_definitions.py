@@ -67,7 +67,7 @@ def test_the_yaml_download_reads_back_as_the_same_measure():
 
 
 def test_a_saved_measure_joins_the_effective_catalogue_in_its_family(store):
-    result = local.define_measure(store, local.measure_from_form(form()), "Sam Patel")
+    result = local.define_measure(store, local.measure_from_form(form()), "PCN manager")
     assert (result.outcome, result.measure.version) == ("new measure", 1)
     catalogue = local.catalogue_with_local(store)
     assert "int_falls_reviews_pct" in [m.id for m in catalogue.by_family("local_integration")]
@@ -84,13 +84,13 @@ def test_a_measure_set_by_the_icb_applies_to_every_pcn_in_it(store):
 
 
 def test_changing_the_numerator_makes_a_new_version_and_earlier_values_keep_theirs(store):
-    local.define_measure(store, local.measure_from_form(form()), "Sam Patel")
+    local.define_measure(store, local.measure_from_form(form()), "PCN manager")
     rows = [(2, {"measure_id": "int_falls_reviews_pct", "period_start": "2026-09-01", "org_code": "UZ0001",
                  "numerator": "8", "denominator": "10"})]
-    local.save(store, local.validate_rows(store, rows, "falls.csv", today=TODAY), "Sam Patel")
+    local.save(store, local.validate_rows(store, rows, "falls.csv", today=TODAY), "PCN manager")
 
     changed = local.measure_from_form(form(numerator="People reviewed within 3 days of a fall"))
-    result = local.define_measure(store, changed, "Sam Patel")
+    result = local.define_measure(store, changed, "PCN manager")
     assert (result.outcome, result.measure.version, result.previous_version) == ("new version", 2, 1)
     assert local.catalogue_with_local(store).get("int_falls_reviews_pct").version == 2
 
@@ -102,13 +102,13 @@ def test_changing_the_numerator_makes_a_new_version_and_earlier_values_keep_thei
 
 
 def test_changing_the_wording_keeps_the_version_and_keeps_every_save(store):
-    local.define_measure(store, local.measure_from_form(form()), "Sam Patel")
+    local.define_measure(store, local.measure_from_form(form()), "PCN manager")
     result = local.define_measure(store, local.measure_from_form(form(name="Falls reviewed by the team")), "Jo")
     assert (result.outcome, result.measure.version) == ("updated", 1)
     again = local.define_measure(store, local.measure_from_form(form(name="Falls reviewed by the team")), "Jo")
     assert again.outcome == "unchanged"
     history = local.definition_history(store, "int_falls_reviews_pct")
-    assert history["created_by"].tolist() == ["Sam Patel", "Jo"]
+    assert history["created_by"].tolist() == ["PCN manager", "Jo"]
     assert history["version"].tolist() == [1, 1]
     assert "Falls reviewed by the neighbourhood team" in history["yaml"].iloc[0]
 
@@ -126,7 +126,7 @@ def test_a_definition_needs_someone_to_make_it(store):
 
 
 def test_the_stored_yaml_says_who_defined_it_and_when(store):
-    local.define_measure(store, local.measure_from_form(form()), "Sam Patel", at=datetime(2026, 10, 1, 9, 0))
+    local.define_measure(store, local.measure_from_form(form()), "PCN manager", at=datetime(2026, 10, 1, 9, 0))
     text = local.definition_history(store, "int_falls_reviews_pct")["yaml"].iloc[0]
-    assert "defined in the PCN dashboard by Sam Patel on 2026-10-01" in text
+    assert "defined in the PCN dashboard by PCN manager on 2026-10-01" in text
     assert parse_measure(Path("int_falls_reviews_pct.yaml"), text).version == 1

@@ -93,7 +93,7 @@ def test_a_downloaded_template_filled_in_and_uploaded_saves_its_values(store, ki
     batch = local.parse_upload(store, f"arrs.{kind}", data, pcn_code="UZ0001", today=TODAY)
     changes = local.preview(store, batch)["change"].tolist()
     assert changes.count("correction") == 1 and changes.count("unchanged") == len(frame) - 1
-    saved = local.save(store, batch, "Sam Patel")
+    saved = local.save(store, batch, "PCN manager")
     assert (saved.new, saved.corrected, saved.unchanged) == (0, 1, len(frame) - 1)
     held = observation(store, HOURS, frame.loc[0, "org_code"], SEPT)
     assert held["numerator"] == frame.loc[0, "numerator"] and held["basis"] == "recorded"
@@ -202,13 +202,13 @@ def run_cli(*args):
 def test_the_command_line_records_a_file_and_series_shows_it(store, tmp_path):
     file = tmp_path / "reviews.csv"
     file.write_bytes(csv_bytes([[REVIEWS, "2026-09-01", "UZ0008", "517", ""]]))
-    result = run_cli("record", str(file), "--db", str(store.path), "--actor", "Sam Patel")
+    result = run_cli("record", str(file), "--db", str(store.path), "--actor", "PCN manager")
     assert result.returncode == 0, result.stderr
-    assert "1 value saved from reviews.csv by Sam Patel" in result.stderr
+    assert "1 value saved from reviews.csv by PCN manager" in result.stderr
     series = run_cli("series", "--measure", REVIEWS, "--org", "UZ0008", "--db", str(store.path))
     last = list(csv.DictReader(io.StringIO(series.stdout)))[-1]
     assert (last["period_start"], float(last["value"])) == ("2026-09-01", 517.0)
-    assert local.value_history(store, REVIEWS, "UZ0008", SEPT)["changed_by"].tolist() == ["Sam Patel"]
+    assert local.value_history(store, REVIEWS, "UZ0008", SEPT)["changed_by"].tolist() == ["PCN manager"]
 
 
 def test_the_command_line_dry_run_checks_without_saving(store, tmp_path):
