@@ -5,6 +5,7 @@ import streamlit as st
 from measures import ui
 
 st.set_page_config(page_title=ui.APP_TITLE, page_icon=":material/monitoring:", layout="wide")
+principal = ui.sign_in_gate()  # issue 7: a sign-in page when `[auth]` is configured, else open demo mode
 
 # Each url_path differs from its file's stem: where they match, a rerun under AppTest finds the
 # page through the legacy `pages/` folder discovery and runs it without this script.
@@ -15,5 +16,7 @@ navigation = st.navigation([
     st.Page("pages/local_measures.py", title="Local measures", icon=":material/edit_note:", url_path="local"),
 ])
 st.session_state["current_pcn"] = ui.pick_pcn()
+ui.account_sidebar(principal)  # issue 7: who is signed in, sign out
+ui.board_pack_sidebar(st.session_state["current_pcn"])  # issue 6: board pack downloads
 ui.dataset_banner()
 navigation.run()

@@ -2,9 +2,10 @@
 
 import logging
 
-from . import analysis, foundation, imports
+from . import analysis, exports, foundation, imports
 from .harness import write_report
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 print(write_report({"Foundation (issue 2)": foundation.run(),
-                    "Statistics pages (issue 5)": analysis.run(), "Imports (issue 3)": imports.run()}))
+                    "Statistics pages (issue 5)": analysis.run(), "Imports (issue 3)": imports.run(),
+                    "Exports (issue 6)": exports.run()}))

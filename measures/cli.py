@@ -65,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     from .importers.command import add_import_parser
 
     add_import_parser(commands, _db_argument)
+    # --- board-pack (issue 6: board papers; the work is in measures.boardpack) ---
+    pack = commands.add_parser(
+        "board-pack", help="write a board pack for one PCN as PowerPoint, Word or PDF",
+        description="Write a board pack for one PCN: a cover, a summary matrix of every measure (latest value, "
+                    "target or threshold, Making Data Count variation and assurance, trend), a page per measure "
+                    "needing attention with its SPC chart and a plain-English reading, and the definitions and "
+                    "data sources. The format follows the file name: .pptx, .docx or .pdf.")
+    pack.add_argument("--pcn", required=True, help="PCN code, e.g. U00254")
+    pack.add_argument("--period", default=None, metavar="YYYY-MM",
+                      help="read the data as of this month, ignoring later ones (default: the latest month)")
+    _db_argument(pack)
+    pack.add_argument("--out", required=True, type=Path, metavar="FILE", help="output file ending in .pptx, .docx or .pdf")
     return parser
 
 
@@ -150,4 +162,18 @@ def _import(args) -> int:
     return run(args)
 
 
-COMMANDS = {"demo": _demo, "list": _list, "series": _series, "record": _record, "import": _import}
+def _board_pack(args) -> int:
+    # issue 6: board papers; the same model and renderers as the app's Board pack button.
+    from . import boardpack
+
+    boardpack.format_of(args.out)  # refuse a wrong suffix before any work
+    started = time.perf_counter()
+    pack = boardpack.write_pack(Store(args.db), args.pcn, args.out, args.period)
+    print(f"Wrote {args.out}: board pack for {pack.cover.pcn_name} ({pack.cover.pcn_code}), data to "
+          f"{pack.cover.period_label}; {len(pack.summary)} measures, {len(pack.exceptions)} needing attention, "
+          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"demo": _demo, "list": _list, "series": _series, "record": _record, "import": _import,
+            "board-pack": _board_pack}

@@ -51,9 +51,14 @@ def _cached(name: str, db_path: str, version: tuple, args: tuple):
 
 
 def query(name: str, *args):
-    """Run a named function of `measures.queries`, cached until the database changes."""
+    """Run a named function of `measures.queries`, cached until the database changes.
+
+    The cached result is the same for everyone; what the signed-in principal may read is filtered
+    out of it on every call (issue 7: `measures.access`), so a crafted URL meets the same rules.
+    """
     db = store()
-    return _cached(name, str(db.path), db.data_version(), args)
+    result = _cached(name, str(db.path), db.data_version(), args)
+    return _for_principal(name, result, args)
 
 
 def dataset_banner() -> None:
@@ -69,7 +74,8 @@ def pick_pcn() -> dict:
         st.info("The database holds no PCNs yet. Import the published practice-to-PCN map, or build the demo.")
         st.stop()
     codes = pcns["pcn"].tolist()
-    labels = {row.pcn: f"{row.pcn_name} ({row.pcn})" for row in pcns.itertuples()}
+    labels = {row.pcn: f"{row.pcn_name} ({row.pcn})" + (f", closed {row.close_date:%b %Y}" if pd.notna(row.close_date) else "")
+              for row in pcns.itertuples()}
     wanted = st.query_params.get("pcn")
     if "pcn_picker" not in st.session_state:
         # A new session starts from the URL; after that the picker is the source and the URL follows it.
@@ -146,6 +152,7 @@ def show_figure(fig, *, key: str | None = None) -> None:
     # theme=None: the figure's own template, so the screen matches every export.
     st.plotly_chart(fig, theme=None, width="stretch", key=key,
                     config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
+    figure_downloads(fig, key=key)  # issue 6: PNG, SVG and PDF of every chart
 
 
 _BADGE_COLOURS = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common": "gray",
@@ -159,3 +166,244 @@ def spc_badges(variation: str | None, assurance: str | None) -> None:
         st.badge(VARIATION_TEXT[variation], color=_BADGE_COLOURS[variation.split("_")[0]], icon=":material/insights:")
     if assurance:
         st.badge(ASSURANCE_TEXT[assurance], color=_BADGE_COLOURS[assurance], icon=":material/flag:")
+
+
+# --- issue 6: chart, table and board-pack downloads -------------------------------------------------------------
+
+import threading  # noqa: E402  (kept with the issue-6 helpers that use it)
+
+
+def figure_downloads(fig, *, key: str | None = None) -> None:
+    """PNG, SVG and PDF buttons under a chart; each export runs only when its button is clicked."""
+    from functools import partial
+
+    from . import exports
+
+    key = key or exports.slug(fig.layout.title.text or "chart")
+    with st.container(horizontal=True, gap="small", key=f"{key}_downloads"):
+        for fmt, mime in exports.IMAGE_FORMATS.items():
+            st.download_button(fmt.upper(), data=partial(exports.figure_image, fig, fmt),
+                               file_name=exports.figure_filename(fig, fmt), mime=mime, key=f"{key}_{fmt}",
+                               on_click="ignore", type="tertiary", icon=":material/download:",
+                               help=f"This chart as {fmt.upper()}, print size, with its title and source")
+
+
+def download_table(frame: pd.DataFrame, name: str, *, key: str | None = None) -> None:
+    """CSV and XLSX buttons for a table; text that a spreadsheet would run as a formula is neutralised."""
+    from functools import partial
+
+    from . import exports
+
+    stem = exports.slug(name)
+    key = key or f"table_{stem}"
+    with st.container(horizontal=True, gap="small", key=f"{key}_downloads"):
+        st.download_button("CSV", data=partial(exports.to_csv_bytes, frame), file_name=f"{stem}.csv",
+                           mime=exports.TABLE_FORMATS["csv"], key=f"{key}_csv", on_click="ignore", type="tertiary",
+                           icon=":material/download:", help="This table as CSV (UTF-8)")
+        st.download_button("XLSX", data=partial(exports.to_xlsx_bytes, frame, name), file_name=f"{stem}.xlsx",
+                           mime=exports.TABLE_FORMATS["xlsx"], key=f"{key}_xlsx", on_click="ignore",
+                           type="tertiary", icon=":material/download:", help="This table as an Excel workbook")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _pack_periods(db_path: str, version: tuple, pcn_code: str) -> list:
+    from . import boardpack
+
+    return boardpack.available_periods(Store(db_path), pcn_code)
+
+
+_PACKS: dict[tuple, object] = {}
+_PACKS_LOCK = threading.Lock()  # download callables run on their own threads
+
+
+def _board_pack(db_path: str, version: tuple, pcn_code: str, period) -> object:
+    """The pack model, kept for the latest few choices: a second format reuses the exported charts."""
+    from . import boardpack
+
+    cache_key = (db_path, version, pcn_code, period)
+    with _PACKS_LOCK:
+        if cache_key not in _PACKS:
+            while len(_PACKS) >= 4:
+                _PACKS.pop(next(iter(_PACKS)))
+            _PACKS[cache_key] = boardpack.build_pack(Store(db_path), pcn_code, period)
+        return _PACKS[cache_key]
+
+
+def board_pack_sidebar(pcn: dict) -> None:
+    """The sidebar's Board pack section: a format, a period, and a download built when it is clicked."""
+    from . import boardpack, exports
+
+    db = store()
+    path, version = str(db.path), db.data_version()
+    periods = _pack_periods(path, version, pcn["pcn"])
+    with st.sidebar.expander("Board pack", icon=":material/slideshow:"):
+        if not reads_all_local(pcn["pcn"]):  # issue 7: a pack holds the PCN's local values in every period
+            st.markdown(f"Board packs of {pcn['pcn_name']} are for its own viewers and editors, analysts of its "
+                        "ICB and administrators.")
+            return
+        # Plain markdown, not st.caption: pages and their tests read the first caption as the page's own.
+        if not periods:
+            st.markdown("No data for this PCN yet.")
+            return
+        fmt = st.radio("Format", list(boardpack.FORMATS), format_func=boardpack.FORMAT_LABELS.get,
+                       horizontal=True, key="board_pack_format")
+        period = st.selectbox("Data as of", periods, format_func=lambda d: d.strftime("%b %Y"),
+                              key="board_pack_period", help="Later months are left out, as if the pack were "
+                                                            "produced at the end of this month.")
+        st.markdown("Cover, summary matrix, a page per measure needing attention, definitions and sources.")
+        stem = f"board-pack-{pcn['pcn'].lower()}-{period:%Y-%m}"
+
+        def pack_file() -> bytes:
+            return boardpack.render(_board_pack(path, version, pcn["pcn"], period), fmt)
+
+        def summary_csv() -> bytes:
+            return exports.to_csv_bytes(_board_pack(path, version, pcn["pcn"], period).summary_frame())
+
+        def summary_xlsx() -> bytes:
+            return exports.to_xlsx_bytes(_board_pack(path, version, pcn["pcn"], period).summary_frame(), "summary")
+
+        st.download_button(f"Download board pack ({boardpack.FORMAT_LABELS[fmt]})", data=pack_file,
+                           file_name=f"{stem}.{fmt}", mime=boardpack.FORMATS[fmt], key="board_pack_download",
+                           on_click="ignore", type="primary", icon=":material/download:", width="stretch")
+        with st.container(horizontal=True, gap="small"):
+            st.download_button("Summary CSV", data=summary_csv, file_name=f"{stem}-summary.csv",
+                               mime=exports.TABLE_FORMATS["csv"], key="board_pack_summary_csv", on_click="ignore",
+                               type="tertiary", icon=":material/download:")
+            st.download_button("Summary XLSX", data=summary_xlsx, file_name=f"{stem}-summary.xlsx",
+                               mime=exports.TABLE_FORMATS["xlsx"], key="board_pack_summary_xlsx",
+                               on_click="ignore", type="tertiary", icon=":material/download:")
+
+
+# --- issue 7: who sees what (sign-in, roles, refusals; the rules are in measures.access) ----------------------------
+
+from . import access  # noqa: E402  (kept with the issue-7 helpers that use it)
+
+# Reads of a PCN's local values that only its members (viewers, editors, ICB analysts, administrators) may make:
+# the name of the function in measures.local, and which argument is the PCN code.
+_MEMBERS_ONLY = {"local.grid_frame": 1, "local.template_frame": 1, "local.recent_changes": 0, "local.fair_share": 1}
+
+
+def auth_configured() -> bool:
+    """True when `.streamlit/secrets.toml` has an `[auth]` section: sign-in is required and roles apply."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: open demo mode
+        return False
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _directory(db_path: str, version: tuple) -> access.Directory:
+    return access.directory(Store(db_path))
+
+
+def directory() -> access.Directory:
+    """Each PCN's ICB, practice memberships and published periods, cached until the database changes."""
+    db = store()
+    return _directory(str(db.path), db.data_version())
+
+
+def access_config() -> access.AccessFile | None:
+    try:
+        return access.load_access()
+    except access.AccessFileError as exc:
+        st.error(f"The access file cannot be used, so nobody is let in until it is fixed:\n\n{exc}",
+                 icon=":material/lock:")
+        st.stop()
+
+
+def principal() -> access.Principal:
+    """Who is looking: `access.OPEN` without `[auth]`; otherwise the signed-in user with the access file's grants."""
+    if not auth_configured():
+        return access.OPEN
+    if not st.user.is_logged_in:
+        return access.Principal()  # no identity, no grants; the sign-in gate keeps this one out of the pages
+    return access.principal_from_claims(st.user.to_dict(), access_config())
+
+
+def _for_principal(name: str, result, args: tuple):
+    who = principal()
+    if who.is_admin or result is None:
+        return result
+    facts = directory()
+    if name == "series" or name == "local.value_history":
+        columns = {} if name == "series" else {"measure": "measure_id", "org": "org_code"}
+        return access.filter_rows(result, who, facts, **columns)
+    if name == "overview":
+        series, comparator = result
+        return access.filter_rows(series, who, facts), access.filter_comparator(comparator, who, args[0], facts)
+    if name == "pcn_values":
+        return access.filter_rows(result, who, facts, measure_id=args[0])
+    if name == "practice_spread":
+        if result.empty:
+            return result
+        return result[access.readable_mask(result.assign(org=args[0]), who, facts)]
+    if name in _MEMBERS_ONLY:
+        pcn = args[_MEMBERS_ONLY[name]]
+        if not access.member_of(who, pcn, facts):
+            refuse(pcn, f"{pcn}'s local values")
+            st.stop()
+    return result
+
+
+def refuse(pcn: str, what: str, *, show: bool = True) -> None:
+    """Say on screen why something is not shown, and log the refusal once per session and target."""
+    who = principal()
+    if show:
+        st.error(f"**Not shown to you: {what}.** A PCN's local values are shown to "
+                 f"{access.who_may_read(pcn, directory())}. You are signed in as {who.actor} "
+                 f"({who.roles_text}).", icon=":material/lock:")
+    logged = st.session_state.setdefault("_refusals_logged", set())
+    if (pcn, what) not in logged:
+        logged.add((pcn, what))
+        access.log_event(store(), who, "refused", what, f"pcn={pcn}")
+
+
+def sign_in_gate() -> access.Principal:
+    """Before any page: without `[auth]`, open demo mode; with it, a sign-in page until the user signs in."""
+    if not auth_configured():
+        return access.OPEN
+
+    def sign_in_page() -> None:
+        st.title(APP_TITLE)
+        st.markdown("Sign in with your organisation's account to see PCN measures. National published data is "
+                    "shown to everyone signed in; a PCN's locally recorded values to its own staff and ICB "
+                    "analysts, and to others once the PCN publishes them.")
+        if st.button("Sign in", type="primary", icon=":material/login:", key="sign_in"):
+            st.login()
+
+    if not st.user.is_logged_in:
+        st.navigation([st.Page(sign_in_page, title="Sign in", url_path="signin", icon=":material/login:")],
+                      position="hidden").run()
+        st.stop()
+    who = principal()
+    if not st.session_state.get("_sign_in_logged"):
+        st.session_state["_sign_in_logged"] = True
+        access.log_event(store(), who, "sign_in", None, who.roles_text)
+    return who
+
+
+def account_sidebar(who: access.Principal) -> None:
+    """Who is signed in and with what access, and a sign-out button; or the open demo mode notice."""
+    with st.sidebar.container(key="account"):
+        if who.open:
+            st.info("**Open demo mode**: no sign-in is configured, so everyone sees everything. Configure `[auth]` "
+                    "in `.streamlit/secrets.toml` to require sign-in and apply roles.", icon=":material/lock_open:")
+            return
+        st.markdown(f"Signed in as **{who.name or who.actor}**" + (f" ({who.actor})" if who.name else ""))
+        st.markdown(f":small[{who.roles_text}]")
+        if access_config() is None:
+            st.warning("No access file: everyone signed in has national data and published local values only.",
+                       icon=":material/warning:")
+        if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+            access.log_event(store(), who, "sign_out")
+            st.logout()
+
+
+def reads_all_local(pcn_code: str) -> bool:
+    """Does the signed-in principal read every period of the PCN's local values (a member of it)?"""
+    return access.member_of(principal(), pcn_code, directory())
+
+
+def editable(pcn_code: str) -> bool:
+    """May the signed-in principal record values, define measures, add notes and publish for the PCN?"""
+    return access.can_edit(principal(), pcn_code)

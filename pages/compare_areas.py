@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from measures import charts, compare, ui
+from measures import access, charts, compare, ui
 from measures.catalogue import default_catalogue
 
 pcn = st.session_state["current_pcn"]
@@ -24,6 +24,12 @@ peers = st.selectbox("Peer group", list(compare.PEER_GROUPS), format_func=compar
                      help="Peers are chosen from the whole area, with the chosen PCN always included.")
 
 everyone = ui.query("pcn_values", measure.id, period)
+if access.is_local_measure(measure.id) and not ui.principal().is_admin:  # issue 7
+    st.info(f"{measure.label} is set locally: PCNs are shown where you may read their values (your own PCNs, "
+            "your ICB's as an ICB analyst, and any PCN that has published this period).", icon=":material/lock:")
+    if everyone.empty:
+        ui.empty_state(f"No PCN's values of {measure.label} for {period:%b %Y} are readable by you.")
+        st.stop()
 shown = everyone if area == "england" else everyone[everyone[area.split(":")[0]] == area.split(":")[1]]
 if peers != "area":
     shown = compare.peer_group(shown, pcn["pcn"], by=peers)
@@ -48,4 +54,6 @@ with funnel_tab:
                                           comparator_label=comparator_label, comparator_value=comparator,
                                           period=period, area_label=area_labels[area]), key="funnel_chart")
 with table_tab:
-    st.dataframe(compare.comparison_table(frame, measure), hide_index=True, width="stretch")
+    table = compare.comparison_table(frame, measure)
+    st.dataframe(table, hide_index=True, width="stretch")
+    ui.download_table(table, f"{measure.label} {area_labels[area]} {period:%Y-%m}", key="compare_table")  # issue 6

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from measures import local, ui
+from measures import access, local, ui
 from measures.catalogue import FAMILY_LABELS
 from measures.charts_fair_share import POPULATION_BASIS, fair_share_figure
 
@@ -15,7 +15,20 @@ store = ui.store()
 st.title("Local measures")
 st.caption(f"{pcn['pcn_name']} ({code}) · measures set by the PCN or by {pcn['icb_name']}: "
            "integration with local partners, and what the PCN did for its practices")
-actor = st.sidebar.text_input("Your name, for the change log", key="actor", placeholder="e.g. your name and role")
+# issue 7: the PCN's own viewers and editors, its ICB's analysts and administrators work here; others are refused.
+who = ui.principal()
+if not ui.reads_all_local(code):
+    ui.refuse(code, f"{pcn['pcn_name']} ({code}): local values, their history and recording")
+    st.stop()
+can_edit = ui.editable(code)
+if who.open:
+    actor = st.sidebar.text_input("Your name, for the change log", key="actor", placeholder="e.g. your name and role")
+else:  # signed in: the change log records the signed-in identity
+    st.session_state["actor"] = actor = who.actor
+    st.sidebar.markdown(f":small[Changes are logged as **{actor}**.]")
+    if not can_edit:
+        st.info(f"You can read {pcn['pcn_name']}'s local values; only its editors record values, define "
+                f"measures and publish periods. Your access: {who.roles_text}.", icon=":material/visibility:")
 if flash := st.session_state.pop("local_flash", None):
     st.success(flash, icon=":material/check_circle:")
 
@@ -58,8 +71,8 @@ def save_button(batch: local.Batch, changed: pd.DataFrame, key: str, round_key: 
     if not actor.strip():
         st.warning("Enter your name in the sidebar before saving, so the change log says who made the change.")
     if st.button(f"Save {len(changed)} change{'s' if len(changed) != 1 else ''}", type="primary", key=key,
-                 disabled=changed.empty or not actor.strip()):
-        saved = local.save(store, batch, actor)
+                 disabled=changed.empty or not actor.strip() or not can_edit):
+        saved = local.save(store, batch, actor, principal=who)
         st.session_state["local_flash"] = saved.summary() + ". Earlier values are kept in the history."
         st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
         st.rerun()
@@ -74,6 +87,33 @@ else:
     st.caption(f"Version {measure.version} · {level}-level {measure.type} · {measure.frequency} · "
                f"numerator: {measure.numerator.definition}"
                + (f" · denominator: {measure.denominator.definition}" if measure.denominator else ""))
+
+# issue 7: publishing a period lets people outside the PCN (and its ICB's analysts) see its local values.
+published = ui.query("local.published_periods", code)
+published_days = [pd.Timestamp(d).date() for d in published["period_start"]]
+with st.expander(f"Publishing: {len(published_days)} period{'s' if len(published_days) != 1 else ''} published",
+                 icon=":material/public:"):
+    st.markdown("Local values are shown to this PCN's own viewers and editors, to analysts of "
+                f"{pcn['icb_name']} and to administrators. **Publishing a period** shows every local value of the "
+                "PCN and its practices for that period to everyone signed in (small numbers stay suppressed).")
+    if published_days:
+        st.markdown("Published: " + ", ".join(
+            f"{month_text(row.period_start)} (by {row.published_by})" for row in published.itertuples()))
+    if can_edit:
+        choices = ui.query("local.local_periods", code)
+        unpublished = [d for d in choices if d not in published_days]
+        left, right = st.columns(2)
+        to_publish = left.selectbox("Period to publish", unpublished, format_func=month_text, key="publish_period")
+        if left.button("Publish", key="publish", disabled=to_publish is None, icon=":material/public:"):
+            local.publish_period(store, who, code, to_publish)
+            st.session_state["local_flash"] = f"Published {pcn['pcn_name']}'s local values for {month_text(to_publish)}."
+            st.rerun()
+        to_withdraw = right.selectbox("Published period to withdraw", published_days, format_func=month_text,
+                                      key="withdraw_period")
+        if right.button("Withdraw", key="withdraw", disabled=to_withdraw is None, icon=":material/public_off:"):
+            local.withdraw_period(store, who, code, to_withdraw)
+            st.session_state["local_flash"] = f"Withdrew {month_text(to_withdraw)}: only the PCN sees it again."
+            st.rerun()
 
 record_tab, upload_tab, history_tab, fair_tab, define_tab = st.tabs(
     ["Record values", "Upload a file", "History", "Fair share", "Define a measure"])
@@ -216,6 +256,10 @@ _FIELDS = ("id", "name", "short_name", "description", "family", "level", "type",
 def _define(prefix: str) -> None:
     fields = {name: st.session_state.get(f"{prefix}{name}") for name in _FIELDS}
     st.session_state.pop("define_result", None)
+    if not access.can_define(who, fields.get("scope") or code, code):  # issue 7
+        st.session_state["define_errors"] = {"scope": f"{who.actor} may not define measures set by "
+                                                      f"{fields.get('scope') or code}: {who.roles_text}"}
+        return
     try:
         measure = local.measure_from_form(fields)
         result = local.define_measure(store, measure, st.session_state.get("actor") or "")

@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from measures import annotations, charts, detail, ui
+from measures import access, annotations, charts, detail, ui
 from measures.catalogue import default_catalogue
 
 pcn = st.session_state["current_pcn"]
 measure = ui.pick_measure(default_catalogue())
 series = ui.query("series", measure.id, pcn["pcn"])
+if access.is_local_measure(measure.id) and not ui.reads_all_local(pcn["pcn"]):  # issue 7
+    ui.refuse(pcn["pcn"], f"{pcn['pcn_name']} ({pcn['pcn']}): unpublished values of {measure.label}")
 reading = detail.read(series, measure)
 
 chart_column, side_column = st.columns([3, 1], gap="large")
@@ -25,17 +27,19 @@ with chart_column:
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
         ui.show_figure(figure, key="spc_chart")
         st.markdown(detail.narrative(reading, measure, pcn["pcn_name"]))
-        with st.form("annotate", clear_on_submit=True, border=True):
-            st.markdown("**Add a note to the chart**")
-            when, note = st.columns([1, 3])
-            on_date = when.date_input("Date", value=reading.result["date"].max().date(), format="DD/MM/YYYY")
-            text = note.text_input("Note", max_chars=annotations.MAX_NOTE_LENGTH,
-                                   placeholder="e.g. new online consultation system went live")
-            if st.form_submit_button("Add note"):
-                try:
-                    annotations.add(ui.store(), measure.id, pcn["pcn"], on_date, text)
-                    st.rerun()
-                except ValueError as problem:
-                    st.error(str(problem))
+        if ui.editable(pcn["pcn"]):  # issue 7: notes are added by the PCN's editors
+            with st.form("annotate", clear_on_submit=True, border=True):
+                st.markdown("**Add a note to the chart**")
+                when, note = st.columns([1, 3])
+                on_date = when.date_input("Date", value=reading.result["date"].max().date(), format="DD/MM/YYYY")
+                text = note.text_input("Note", max_chars=annotations.MAX_NOTE_LENGTH,
+                                       placeholder="e.g. new online consultation system went live")
+                if st.form_submit_button("Add note"):
+                    try:
+                        annotations.add(ui.store(), measure.id, pcn["pcn"], on_date, text,
+                                        actor=None if ui.principal().open else ui.principal().actor)
+                        st.rerun()
+                    except ValueError as problem:
+                        st.error(str(problem))
 with side_column:
     ui.definition(measure)

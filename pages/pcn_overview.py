@@ -14,8 +14,15 @@ series, comparator = ui.query("overview", pcn["pcn"])
 cards = build_cards(ui.query("local.catalogue_with_local", pcn["pcn"]), series, comparator,  # YAML + app-defined
                     practice_spread=ui.query("practice_spread", pcn["pcn"]))
 
+# issue 7: outside the PCN (and its ICB's analysts) only the periods it has published are shown.
+member = ui.reads_all_local(pcn["pcn"])
+if not member:
+    ui.refuse(pcn["pcn"], f"{pcn['pcn_name']} ({pcn['pcn']}): unpublished local values (Integration and "
+                          "Support for practices)")
+
 for column, family in zip(st.columns(3, gap="medium"), FAMILIES):
     with column:
         ui.family_heading(family)
         for card in cards[family]:
-            ui.measure_card(card)
+            if member or family == "national_des" or card.has_data:
+                ui.measure_card(card)

@@ -1,0 +1,109 @@
+"""Downloads in a real browser: a chart as print-size PNG and a board pack from the sidebar, opened and checked."""
+
+import io
+import re
+import struct
+
+import pytest
+from docx import Document
+from playwright.sync_api import expect, sync_playwright
+from pptx import Presentation
+
+from measures import boardpack, charts, detail, exports, queries
+from measures.catalogue import default_catalogue
+from measures.store import Store
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app
+
+pytestmark = pytest.mark.browser
+
+PCN = "UZ0009"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from measures.demo import build_demo
+
+    db = tmp_path_factory.mktemp("browser_exports") / "demo.duckdb"
+    build_demo(db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def app_url(demo):
+    yield from serve_app(demo)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    require_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def tab(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def pick_pcn(tab, app_url, code: str) -> None:
+    tab.goto(f"{app_url}/?pcn=UZ0001")
+    expect(tab.get_by_role("heading", name="National DES")).to_be_visible(timeout=30_000)
+    tab.get_by_role("combobox", name="PCN").click()
+    tab.get_by_role("option", name=re.compile(rf"\({code}\)")).click()
+    expect(tab).to_have_url(re.compile(rf"pcn={code}"), timeout=15_000)
+
+
+def download(tab, button, timeout: float = 60_000) -> bytes:
+    with tab.expect_download(timeout=timeout) as event:
+        button.click()
+    path = event.value.path()
+    return path.read_bytes(), event.value.suggested_filename
+
+
+def test_a_board_member_downloads_a_chart_as_print_size_png(app_url, tab, demo):
+    pick_pcn(tab, app_url, PCN)
+    tab.get_by_role("link", name="Measure detail").click()
+    expect(tab.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=30_000)
+    measure_id = re.search(r"measure=([a-z0-9_]+)", tab.url).group(1)
+
+    data, name = download(tab, tab.get_by_role("button", name="PNG", exact=True))
+
+    measure = default_catalogue().get(measure_id)
+    reading = detail.read(queries.series(Store(demo), measure_id, PCN), measure)
+    figure = charts.spc_chart(reading.result, measure, "Thornbury PCN")
+    assert name == exports.figure_filename(figure, "png")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert struct.unpack(">II", data[16:24]) == exports.expected_png_size(figure) == (2481, 1680)
+
+
+def test_a_board_member_downloads_a_board_pack_from_the_sidebar(app_url, tab, demo):
+    pick_pcn(tab, app_url, PCN)
+    tab.get_by_text("Board pack", exact=True).click()
+    button = tab.get_by_role("button", name=re.compile(r"Download board pack \(PowerPoint\)"))
+    expect(button).to_be_visible()
+
+    data, name = download(tab, button)
+
+    assert name == f"board-pack-{PCN.lower()}-2026-09.pptx"
+    expected = boardpack.build_pack(Store(demo), PCN, chart_images=False)
+    titles = [slide.shapes.title.text for slide in Presentation(io.BytesIO(data)).slides]
+    assert titles[0] == "Board pack: Thornbury PCN"
+    summary = [t for t in titles if t.startswith("Summary")]
+    appendix = [t for t in titles if t.startswith(boardpack.APPENDIX)]
+    exceptions = [p.heading for p in expected.exceptions]
+    assert exceptions and summary and appendix
+    assert titles == [titles[0], *summary, *exceptions, *appendix]
+
+    # The same section, another format: Word, with its headings.
+    tab.get_by_text("Word", exact=True).click()
+    word = tab.get_by_role("button", name=re.compile(r"Download board pack \(Word\)"))
+    expect(word).to_be_visible(timeout=15_000)
+    data, name = download(tab, word)
+    assert name.endswith(".docx")
+    headings = [p.text for p in Document(io.BytesIO(data)).paragraphs if p.style.name == "Heading 1"]
+    assert headings == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.APPENDIX]
