@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from . import charts, detail, exports, queries
+from . import access, charts, detail, exports, queries
 from .catalogue import FAMILIES, FAMILY_LABELS, Catalogue, Measure, financial_year_of
 from .overview import goal_text, month_label
 from .store import Store
@@ -276,14 +276,19 @@ def _annotations(store: Store, measure_id: str, pcn_code: str, until: date) -> p
 
 
 def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *, catalogue: Catalogue | None = None,
-               produced: date | None = None, chart_images: bool = True) -> BoardPack:
+               produced: date | None = None, chart_images: bool = True,
+               principal: access.Principal = access.OPEN) -> BoardPack:
     """Read the PCN's data as of `period` (later months ignored) and compute everything the pack says.
 
-    `chart_images=False` skips the exception charts (for the summary matrix alone).
+    `chart_images=False` skips the exception charts (for the summary matrix alone). A pack holds the PCN's
+    local values of every period, so only the PCN's members may build one (`access.AccessDenied` otherwise).
     """
     hierarchy = queries.pcn(store, pcn_code)
     if hierarchy is None:
         raise ValueError(f"no PCN with code {pcn_code!r}")
+    if not principal.is_admin:
+        access.require_local(principal, pcn_code, access.directory(store), "board pack (it holds local values "
+                                                                           "of every period)")
     as_of = parse_period(period)
     catalogue = catalogue or effective_catalogue(store, pcn_code)
     series, _ = queries.overview(store, pcn_code, catalogue)
@@ -482,10 +487,10 @@ def format_of(path: Path | str) -> str:
 
 
 def write_pack(store: Store, pcn_code: str, out: Path | str, period: str | date | None = None,
-               *, produced: date | None = None) -> BoardPack:
+               *, produced: date | None = None, principal: access.Principal = access.OPEN) -> BoardPack:
     """Build the pack and write it in the format its file name ends with."""
     fmt = format_of(out)
-    pack = build_pack(store, pcn_code, period, produced=produced)
+    pack = build_pack(store, pcn_code, period, produced=produced, principal=principal)
     data = render(pack, fmt)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_bytes(data)

@@ -1,4 +1,4 @@
-"""The command line, `python -m measures`: build the demo, list the catalogue, print a series."""
+"""The command line, `python -m measures`: demo, list, series, record, import and board-pack, under the access rules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import queries
+from . import access, queries
 from .catalogue import CatalogueError, default_catalogue, load_catalogue
 from .store import Store, StoreBusy, StoreMissing, default_db_path
 
@@ -15,6 +15,12 @@ from .store import Store, StoreBusy, StoreMissing, default_db_path
 def _db_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, default=None,
                         help="DuckDB file (default: $PCN_DB, else data/demo.duckdb)")
+
+
+def _as_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="identity", default=None, metavar="EMAIL",
+                        help="who is running the command (default: $PCN_USER), resolved through the access file "
+                             "($PCN_ACCESS, else data/access.yaml); with no access file the command line is open")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Build the synthetic demo database. The same seed always gives the same data; "
                                            "an existing file at --db is replaced atomically.")
     _db_argument(demo)
+    _as_argument(demo)
     demo.add_argument("--scale", choices=["demo", "national"], default="demo",
                       help="demo: one fictional ICB, 12 PCNs, 60 practices, 36 months; "
                            "national: about 1,300 PCNs, 6,300 practices, 60 months (for benchmarks)")
@@ -45,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_argument(series)
     series.add_argument("--measure", required=True, help="measure id, as `list` prints it")
     series.add_argument("--org", required=True, help="organisation code (practice, PCN, sub-ICB or ICB)")
+    _as_argument(series)
 
     # --- record (issue 4: locally set measures) ---
     record = commands.add_parser(
@@ -61,10 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--actor", default=None, help="who is recording, for the audit log (default: $USER)")
     record.add_argument("--pcn", default=None, help="only accept values for this PCN and its practices")
     record.add_argument("--dry-run", action="store_true", help="check the file and show what would change; save nothing")
+    _as_argument(record)
     # --- import (issue 3: the published NHS files; arguments and help in measures.importers.command) ---
     from .importers.command import add_import_parser
 
-    add_import_parser(commands, _db_argument)
+    _as_argument(add_import_parser(commands, _db_argument))
     # --- board-pack (issue 6: board papers; the work is in measures.boardpack) ---
     pack = commands.add_parser(
         "board-pack", help="write a board pack for one PCN as PowerPoint, Word or PDF",
@@ -77,22 +86,49 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read the data as of this month, ignoring later ones (default: the latest month)")
     _db_argument(pack)
     pack.add_argument("--out", required=True, type=Path, metavar="FILE", help="output file ending in .pptx, .docx or .pdf")
+    _as_argument(pack)
     return parser
+
+
+# Exit codes: 2 for bad input or an unusable store, 3 for a refusal by the access rules.
+REFUSED = 3
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except access.AccessDenied as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return REFUSED
     except (CatalogueError, StoreMissing, StoreBusy, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _principal(args) -> access.Principal:
+    """Who runs the command: `--as` or $PCN_USER through the access file; open when there is no access file."""
+    return access.cli_principal(getattr(args, "identity", None))
+
+
+def _refused(store: Store, who: access.Principal, target: str, problem: access.AccessDenied) -> access.AccessDenied:
+    if who.identity is None:
+        problem = access.AccessDenied(f"{problem} Run the command with --as EMAIL (or set PCN_USER) to use your "
+                                      "own access.")
+    if store.exists():
+        access.log_event(store, who, "refused", target, str(problem), via="cli")
+    return problem
 
 
 def _demo(args) -> int:
     from .demo import build_demo
 
     path = args.db or default_db_path()
+    who = _principal(args)
+    try:
+        access.require_admin(who, "rebuild the demo database")
+    except access.AccessDenied as problem:
+        raise _refused(Store(path), who, "demo", problem) from None
     started = time.perf_counter()
     summary = build_demo(path, scale=args.scale, seed=args.seed)
     print(f"Built synthetic demo ({summary['scale']}, seed {summary['seed']}) at {summary['path']}: "
@@ -127,6 +163,22 @@ def _series(args) -> int:
     if args.measure not in catalogue_with_local(store).ids():
         raise ValueError(f"no measure {args.measure!r}; `python -m measures list` prints the ids")
     frame = queries.series(store, args.measure, args.org)
+    who = _principal(args)
+    if not who.is_admin and access.is_local_measure(args.measure) and not frame.empty:
+        facts = access.directory(store)
+        readable = access.filter_rows(frame, who, facts)
+        hidden = len(frame) - len(readable)
+        if hidden:
+            pcn = access.pcn_of_rows(frame.head(1), facts).iloc[0] or args.org
+            problem = access.AccessDenied(
+                f"{who.actor} may not read {hidden} unpublished period{'s' if hidden != 1 else ''} of {pcn}'s "
+                f"local values of {args.measure}: they are shown to {access.who_may_read(pcn, facts)}. "
+                f"Your access: {who.roles_text}.")
+            problem = _refused(store, who, f"{args.measure} {args.org}", problem)
+            if readable.empty:
+                raise problem
+            print(f"refused: {problem} The {len(readable)} published periods are printed.", file=sys.stderr)
+        frame = readable
     if frame.empty:
         print(f"no values for measure {args.measure!r} and organisation {args.org!r}", file=sys.stderr)
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
@@ -139,12 +191,19 @@ def _record(args) -> int:
 
     from . import local
 
+    who = _principal(args)
     try:
         actor = args.actor or getpass.getuser()
     except (OSError, KeyError):
         actor = "command line"
+    if not who.open:  # with access rules, the audit log names the identity the rules were applied to
+        actor = who.actor
     store = Store(args.db)
-    batch, saved = local.record_file(store, args.file, actor, pcn_code=args.pcn, dry_run=args.dry_run)
+    try:
+        batch, saved = local.record_file(store, args.file, actor, pcn_code=args.pcn, dry_run=args.dry_run,
+                                         principal=who)
+    except access.AccessDenied as problem:
+        raise _refused(store, who, args.file.name, problem) from None
     if saved is None:
         changes = local.preview(store, batch)["change"].value_counts()
         print(f"{args.file.name} is valid: {changes.get('new', 0)} new, {changes.get('correction', 0)} corrected, "
@@ -159,6 +218,11 @@ def _import(args) -> int:
     # issue 3: the published NHS files; the work is in measures.importers.
     from .importers.command import run
 
+    who = _principal(args)
+    try:
+        access.require_admin(who, "import published files")
+    except access.AccessDenied as problem:
+        raise _refused(Store(args.db), who, "import", problem) from None
     return run(args)
 
 
@@ -167,8 +231,13 @@ def _board_pack(args) -> int:
     from . import boardpack
 
     boardpack.format_of(args.out)  # refuse a wrong suffix before any work
+    store, who = Store(args.db), _principal(args)
     started = time.perf_counter()
-    pack = boardpack.write_pack(Store(args.db), args.pcn, args.out, args.period)
+    try:
+        pack = boardpack.write_pack(store, args.pcn, args.out, args.period, principal=who)
+    except access.AccessDenied as problem:
+        raise _refused(store, who, f"board pack {args.pcn}", problem) from None
+    access.log_event(store, who, "export", args.out.name, f"pcn={args.pcn}", via="cli")
     print(f"Wrote {args.out}: board pack for {pack.cover.pcn_name} ({pack.cover.pcn_code}), data to "
           f"{pack.cover.period_label}; {len(pack.summary)} measures, {len(pack.exceptions)} needing attention, "
           f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)

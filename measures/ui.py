@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from . import local, queries
+from . import access, local, queries
 from .catalogue import FAMILY_LABELS, default_catalogue
 from .overview import Card
 from .store import DEFAULT_DB, Store, default_db_path, migration_files
@@ -81,7 +82,9 @@ def pick_pcn() -> dict:
         # A new session starts from the URL; after that the picker is the source and the URL follows it.
         if wanted and wanted not in labels:
             st.session_state["_unknown_pcn"] = wanted
-        st.session_state["pcn_picker"] = wanted if wanted in labels else codes[0]
+        # issue 7: without a PCN in the URL (as after signing in), open the first PCN the user reads in full
+        st.session_state["pcn_picker"] = (wanted if wanted in labels
+                                          else next((code for code in codes if reads_all_local(code)), codes[0]))
     if st.session_state.get("_unknown_pcn"):
         st.sidebar.error(f"No PCN with code {st.session_state['_unknown_pcn']!r}; showing another PCN instead.")
     choice = st.sidebar.selectbox("PCN", codes, format_func=labels.get, key="pcn_picker")
@@ -170,7 +173,21 @@ def spc_badges(variation: str | None, assurance: str | None) -> None:
 
 # --- issue 6: chart, table and board-pack downloads -------------------------------------------------------------
 
-import threading  # noqa: E402  (kept with the issue-6 helpers that use it)
+
+def _logged_export(file_name: str, make):
+    """Wrap a download's data callable so that each file handed out is written to the access log.
+
+    Who and which database are read now: the callable runs later, on a thread with no script context.
+    """
+    who, db = principal(), store()
+    pcn = (st.session_state.get("current_pcn") or {}).get("pcn")
+
+    def data() -> bytes:
+        payload = make()
+        access.log_event(db, who, "export", file_name, f"pcn={pcn}" if pcn else None)
+        return payload
+
+    return data
 
 
 def figure_downloads(fig, *, key: str | None = None) -> None:
@@ -182,8 +199,9 @@ def figure_downloads(fig, *, key: str | None = None) -> None:
     key = key or exports.slug(fig.layout.title.text or "chart")
     with st.container(horizontal=True, gap="small", key=f"{key}_downloads"):
         for fmt, mime in exports.IMAGE_FORMATS.items():
-            st.download_button(fmt.upper(), data=partial(exports.figure_image, fig, fmt),
-                               file_name=exports.figure_filename(fig, fmt), mime=mime, key=f"{key}_{fmt}",
+            file_name = exports.figure_filename(fig, fmt)
+            st.download_button(fmt.upper(), data=_logged_export(file_name, partial(exports.figure_image, fig, fmt)),
+                               file_name=file_name, mime=mime, key=f"{key}_{fmt}",
                                on_click="ignore", type="tertiary", icon=":material/download:",
                                help=f"This chart as {fmt.upper()}, print size, with its title and source")
 
@@ -197,10 +215,12 @@ def download_table(frame: pd.DataFrame, name: str, *, key: str | None = None) ->
     stem = exports.slug(name)
     key = key or f"table_{stem}"
     with st.container(horizontal=True, gap="small", key=f"{key}_downloads"):
-        st.download_button("CSV", data=partial(exports.to_csv_bytes, frame), file_name=f"{stem}.csv",
+        st.download_button("CSV", data=_logged_export(f"{stem}.csv", partial(exports.to_csv_bytes, frame)),
+                           file_name=f"{stem}.csv",
                            mime=exports.TABLE_FORMATS["csv"], key=f"{key}_csv", on_click="ignore", type="tertiary",
                            icon=":material/download:", help="This table as CSV (UTF-8)")
-        st.download_button("XLSX", data=partial(exports.to_xlsx_bytes, frame, name), file_name=f"{stem}.xlsx",
+        st.download_button("XLSX", data=_logged_export(f"{stem}.xlsx", partial(exports.to_xlsx_bytes, frame, name)),
+                           file_name=f"{stem}.xlsx",
                            mime=exports.TABLE_FORMATS["xlsx"], key=f"{key}_xlsx", on_click="ignore",
                            type="tertiary", icon=":material/download:", help="This table as an Excel workbook")
 
@@ -216,16 +236,21 @@ _PACKS: dict[tuple, object] = {}
 _PACKS_LOCK = threading.Lock()  # download callables run on their own threads
 
 
-def _board_pack(db_path: str, version: tuple, pcn_code: str, period) -> object:
-    """The pack model, kept for the latest few choices: a second format reuses the exported charts."""
+def _board_pack(db_path: str, version: tuple, pcn_code: str, period, who: access.Principal) -> object:
+    """The pack model, kept for the latest few choices: a second format reuses the exported charts.
+
+    The cache is shared between sessions, so the reader's right to the pack is checked before every use.
+    """
     from . import boardpack
 
+    if not who.is_admin:
+        access.require_local(who, pcn_code, access.directory(Store(db_path)), "board pack")
     cache_key = (db_path, version, pcn_code, period)
     with _PACKS_LOCK:
         if cache_key not in _PACKS:
             while len(_PACKS) >= 4:
                 _PACKS.pop(next(iter(_PACKS)))
-            _PACKS[cache_key] = boardpack.build_pack(Store(db_path), pcn_code, period)
+            _PACKS[cache_key] = boardpack.build_pack(Store(db_path), pcn_code, period, principal=who)
         return _PACKS[cache_key]
 
 
@@ -253,30 +278,32 @@ def board_pack_sidebar(pcn: dict) -> None:
         st.markdown("Cover, summary matrix, a page per measure needing attention, definitions and sources.")
         stem = f"board-pack-{pcn['pcn'].lower()}-{period:%Y-%m}"
 
+        who = principal()  # read here: the download callables run later, on a thread of their own
+
         def pack_file() -> bytes:
-            return boardpack.render(_board_pack(path, version, pcn["pcn"], period), fmt)
+            return boardpack.render(_board_pack(path, version, pcn["pcn"], period, who), fmt)
 
         def summary_csv() -> bytes:
-            return exports.to_csv_bytes(_board_pack(path, version, pcn["pcn"], period).summary_frame())
+            return exports.to_csv_bytes(_board_pack(path, version, pcn["pcn"], period, who).summary_frame())
 
         def summary_xlsx() -> bytes:
-            return exports.to_xlsx_bytes(_board_pack(path, version, pcn["pcn"], period).summary_frame(), "summary")
+            return exports.to_xlsx_bytes(_board_pack(path, version, pcn["pcn"], period, who).summary_frame(),
+                                         "summary")
 
-        st.download_button(f"Download board pack ({boardpack.FORMAT_LABELS[fmt]})", data=pack_file,
-                           file_name=f"{stem}.{fmt}", mime=boardpack.FORMATS[fmt], key="board_pack_download",
+        st.download_button(f"Download board pack ({boardpack.FORMAT_LABELS[fmt]})",
+                           data=_logged_export(f"{stem}.{fmt}", pack_file), file_name=f"{stem}.{fmt}", mime=boardpack.FORMATS[fmt], key="board_pack_download",
                            on_click="ignore", type="primary", icon=":material/download:", width="stretch")
         with st.container(horizontal=True, gap="small"):
-            st.download_button("Summary CSV", data=summary_csv, file_name=f"{stem}-summary.csv",
+            st.download_button("Summary CSV", data=_logged_export(f"{stem}-summary.csv", summary_csv), file_name=f"{stem}-summary.csv",
                                mime=exports.TABLE_FORMATS["csv"], key="board_pack_summary_csv", on_click="ignore",
                                type="tertiary", icon=":material/download:")
-            st.download_button("Summary XLSX", data=summary_xlsx, file_name=f"{stem}-summary.xlsx",
+            st.download_button("Summary XLSX", data=_logged_export(f"{stem}-summary.xlsx", summary_xlsx),
+                               file_name=f"{stem}-summary.xlsx",
                                mime=exports.TABLE_FORMATS["xlsx"], key="board_pack_summary_xlsx",
                                on_click="ignore", type="tertiary", icon=":material/download:")
 
 
 # --- issue 7: who sees what (sign-in, roles, refusals; the rules are in measures.access) ----------------------------
-
-from . import access  # noqa: E402  (kept with the issue-7 helpers that use it)
 
 # Reads of a PCN's local values that only its members (viewers, editors, ICB analysts, administrators) may make:
 # the name of the function in measures.local, and which argument is the PCN code.
@@ -378,8 +405,21 @@ def sign_in_gate() -> access.Principal:
     who = principal()
     if not st.session_state.get("_sign_in_logged"):
         st.session_state["_sign_in_logged"] = True
-        access.log_event(store(), who, "sign_in", None, who.roles_text)
+        # Every tab and reload is a new session on the same sign-in: log each sign-in (identity token) once.
+        if not _sign_in_logged_already(who, st.user.to_dict().get("iat")):
+            access.log_event(store(), who, "sign_in", None, who.roles_text)
     return who
+
+
+def _sign_in_logged_already(who: access.Principal, issued_at) -> bool:
+    """Has this identity a sign_in row since its identity token was issued (`iat`, seconds since 1970)?"""
+    if not isinstance(issued_at, (int, float)):
+        return False
+    from datetime import datetime
+
+    found = store().query("SELECT count(*) AS n FROM access_log WHERE actor = ? AND action = 'sign_in' "
+                          "AND logged_at >= ?", [who.actor, datetime.fromtimestamp(int(issued_at))])
+    return bool(found["n"].iloc[0])
 
 
 def account_sidebar(who: access.Principal) -> None:

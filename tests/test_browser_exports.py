@@ -65,6 +65,10 @@ def download(tab, button, timeout: float = 60_000) -> bytes:
     return path.read_bytes(), event.value.suggested_filename
 
 
+def exported(db) -> list[list[str]]:
+    return Store(db).query("SELECT target, detail, via FROM access_log WHERE action = 'export'").values.tolist()
+
+
 def test_a_board_member_downloads_a_chart_as_print_size_png(app_url, tab, demo):
     pick_pcn(tab, app_url, PCN)
     tab.get_by_role("link", name="Measure detail").click()
@@ -79,6 +83,7 @@ def test_a_board_member_downloads_a_chart_as_print_size_png(app_url, tab, demo):
     assert name == exports.figure_filename(figure, "png")
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     assert struct.unpack(">II", data[16:24]) == exports.expected_png_size(figure) == (2481, 1680)
+    assert [name, f"pcn={PCN}", "app"] in exported(demo), "every file handed out is in the access log"
 
 
 def test_a_board_member_downloads_a_board_pack_from_the_sidebar(app_url, tab, demo):
@@ -107,3 +112,6 @@ def test_a_board_member_downloads_a_board_pack_from_the_sidebar(app_url, tab, de
     assert name.endswith(".docx")
     headings = [p.text for p in Document(io.BytesIO(data)).paragraphs if p.style.name == "Heading 1"]
     assert headings == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.APPENDIX]
+    logged = exported(demo)
+    assert [f"board-pack-{PCN.lower()}-2026-09.pptx", f"pcn={PCN}", "app"] in logged
+    assert [name, f"pcn={PCN}", "app"] in logged

@@ -224,7 +224,7 @@ def test_the_command_line_lists_every_problem_and_saves_nothing(store, tmp_path)
     file = tmp_path / "bad.csv"
     file.write_bytes(csv_bytes([[REVIEWS, "2026-09-01", "UZ0008", "517", ""],
                                 [REVIEWS, "2026-09-01", "UZ9999", "abc", ""]]))
-    result = run_cli("record", str(file), "--db", str(store.path), "--actor", "Sam")
+    result = run_cli("record", str(file), "--db", str(store.path), "--actor", "practice manager")
     assert result.returncode == 2
     assert "nothing was saved: 2 problems in bad.csv" in result.stderr
     assert "bad.csv, row 3, column org_code: 'UZ9999' is not a known organisation code" in result.stderr
