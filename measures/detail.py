@@ -73,6 +73,31 @@ def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = Non
     return Reading(result.reset_index(drop=True), variation, assurance, target, len(frame))
 
 
+POINT_TEXT = {
+    "common_cause": "Common cause",
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_concern": "Special cause: concern",
+    "special_cause_neutral_high": "Special cause: high",
+    "special_cause_neutral_low": "Special cause: low",
+}
+
+
+def data_table(series: pd.DataFrame, reading: Reading, measure: Measure) -> pd.DataFrame:
+    """The numbers behind the SPC chart, a row per period: the parts, the value, the limits and the point type."""
+    rows = latest_version(series).assign(date=lambda f: pd.to_datetime(f["period_start"]))
+    joined = reading.result.merge(rows[["date", "numerator", "denominator"]], on="date", how="left")
+    return pd.DataFrame({
+        "Period": joined["date"].dt.strftime("%b %Y"),
+        "Numerator": joined["numerator"],
+        "Denominator": joined["denominator"],
+        measure.label: joined["value"].round(measure.decimals + 2),
+        "Mean": joined["mean"].round(measure.decimals + 2),
+        "Lower process limit": joined["lpl"].round(measure.decimals + 2),
+        "Upper process limit": joined["upl"].round(measure.decimals + 2),
+        "Point": joined["point_type"].map(POINT_TEXT).fillna(joined["point_type"]),
+    })
+
+
 def goal_lines(measure: Measure, start: date, end: date) -> pd.DataFrame:
     """Targets and IIF thresholds as horizontal segments over the financial years they apply to."""
     rows = []

@@ -179,7 +179,7 @@ if measures:
                 known = by_id.get(measure_id)
                 return "none" if pd.isna(value) else known.format_value(value) if known else f"{value:,.4g}"
 
-            st.dataframe(pd.DataFrame({
+            recent = pd.DataFrame({
                 "When": changes["changed_at"], "Who": changes["changed_by"],
                 "Measure": [by_id[i].label if i in by_id else i for i in changes["measure_id"]],
                 "Organisation": changes["org_name"] + " (" + changes["org_code"] + ")",
@@ -187,7 +187,9 @@ if measures:
                 "Earlier value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["old_value"])],
                 "New value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["new_value"])],
                 "Source": changes["source"],
-            }), hide_index=True, key="recent_changes")
+            })
+            st.dataframe(recent, hide_index=True, key="recent_changes")
+            ui.download_table(recent, f"{code} recent changes", key="recent_changes_table")
         st.subheader("History of one value", divider="blue")
         mine = changes[changes["measure_id"] == measure.id] if not changes.empty else changes
         orgs = grid["org_code"].tolist()
@@ -204,7 +206,7 @@ if measures:
         history = ui.query("local.value_history", measure.id, org, when)
         if ui.frame_or_empty(history, "This value has never been recorded or corrected here; any value shown came "
                                       "from the data as loaded."):
-            st.dataframe(pd.DataFrame({
+            one_value = pd.DataFrame({
                 "When": history["changed_at"], "Who": history["changed_by"], "Change": history["action"],
                 "Version": history["measure_version"],
                 "Earlier": [measure.format_value(v) if pd.notna(v) else "none" for v in history["old_value"]],
@@ -212,7 +214,9 @@ if measures:
                 "New": [measure.format_value(v) for v in history["new_value"]],
                 "Numerator": history["new_numerator"], "Denominator": history["new_denominator"],
                 "Source": history["source"],
-            }), hide_index=True, key="value_history")
+            })
+            st.dataframe(one_value, hide_index=True, key="value_history")
+            ui.download_table(one_value, f"{measure.id} {org} {when:%Y-%m} history", key="value_history_table")
 
     with fair_tab:
         fair = [m for m in measures if m.fair_share and m.level == "practice"]
@@ -236,13 +240,15 @@ if measures:
                     shares, measure_label=fair_measure.label, population=POPULATION_BASIS[fair_measure.fair_share],
                     pcn_name=pcn["pcn_name"], period_text=period_text,
                     source=f"{fair_measure.source.publication}; population from list sizes"), key="fair_chart")
-                st.dataframe(pd.DataFrame({
+                fair_table = pd.DataFrame({
                     "Practice": shares["org_name"] + " (" + shares["org_code"] + ")",
                     "Share of resource": (shares["resource_share"] * 100).round(1),
                     "Fair share": (shares["population_share"] * 100).round(1),
                     "Gap (points)": shares["gap_points"].round(1),
                     "Months": shares["periods"],
-                }), hide_index=True, key="fair_table")
+                })
+                st.dataframe(fair_table, hide_index=True, key="fair_table")
+                ui.download_table(fair_table, f"{chosen_id} fair share {code} {period_text}", key="fair_share_table")
 
 
 # ---------------------------------------------------------------------------------------------

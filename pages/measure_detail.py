@@ -27,6 +27,10 @@ with chart_column:
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
         ui.show_figure(figure, key="spc_chart")
         st.markdown(detail.narrative(reading, measure, pcn["pcn_name"]))
+        with st.expander("The numbers behind the chart", icon=":material/table:"):
+            table = detail.data_table(series, reading, measure)
+            st.dataframe(table, hide_index=True, width="stretch", key="spc_table")
+            ui.download_table(table, f"{measure.id} {pcn['pcn']} SPC", key="spc_table_download")
         if ui.editable(pcn["pcn"]):  # issue 7: notes are added by the PCN's editors
             with st.form("annotate", clear_on_submit=True, border=True):
                 st.markdown("**Add a note to the chart**")

@@ -45,6 +45,8 @@ def test_detail_draws_an_spc_chart_with_limits_icons_and_definition(app_env):
     assert any(m.value.startswith(":blue-badge[") and "Special cause improvement" in m.value for m in at.markdown)
     assert any("Numerator" in m.value for m in at.markdown)
     assert not at.warning or all("Only" not in w.value for w in at.warning if "Synthetic" not in w.value)
+    (table,) = [frame.value for frame in at.dataframe if "Upper process limit" in frame.value.columns]
+    assert len(table) == 36 and table["Point"].iloc[-1].startswith(("Common", "Special"))
 
 
 def test_detail_warns_when_fewer_than_twelve_points(demo_db, tmp_path, monkeypatch):

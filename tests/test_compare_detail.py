@@ -92,3 +92,17 @@ def test_ranked_chart_names_each_pcn_up_to_sixty_and_becomes_a_caterpillar_beyon
                              comparator_value=5.0, period=date(2026, 9, 1), area_label="England")
     assert many.layout.yaxis.showticklabels is False and many.layout.height == 760
     assert sum(len(t.y) for t in many.data) == 1300
+
+
+def test_the_numbers_behind_the_chart_give_each_periods_parts_value_limits_and_signal():
+    measure = CATALOGUE.get("acc_08")
+    values = [80, 81, 80.5, 79.5, 80, 81, 80, 80.5, 79.8, 80.2, 80.7, 80.1, 80.3, 79.9, 86, 87]
+    series = pd.DataFrame({"version": 1, "period_start": pd.date_range("2022-04-01", periods=len(values), freq="MS"),
+                           "numerator": [v * 10 for v in values], "denominator": 1000.0, "value": values})
+    table = detail.data_table(series, detail.read(series, measure), measure)
+    assert len(table) == len(values)
+    last = table.iloc[-1]
+    assert (last["Period"], last["Numerator"], last["Denominator"], last[measure.label]) == ("Jul 2023", 870.0, 1000.0, 87.0)
+    assert last["Lower process limit"] < last["Mean"] < last["Upper process limit"] < 87
+    assert last["Point"] == "Special cause: improvement"
+    assert table["Point"].isin(detail.POINT_TEXT.values()).all(), "every point type is put in words"
