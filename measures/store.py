@@ -41,7 +41,10 @@ def default_db_path() -> Path:
 
 def _is_lock_conflict(exc: Exception) -> bool:
     text = str(exc)
-    return "lock" in text.lower() or "Conflicting" in text or "already open" in text
+    # Within one process (the app's sessions are threads), DuckDB refuses a read-write connect while a read-only
+    # connection is open, and the reverse, with "a different configuration than existing connections".
+    return ("lock" in text.lower() or "Conflicting" in text or "already open" in text
+            or "different configuration than existing connections" in text)
 
 
 class Store:

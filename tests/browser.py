@@ -23,14 +23,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_app(db_path, extra_env=None):
-    """Start the app on 127.0.0.1; yields its base URL and stops it afterwards."""
+def serve_app(db_path, extra_env=None, extra_args=()):
+    """Start the app on 127.0.0.1 (`extra_args`: more `streamlit run` options); yields its base URL, then stops it."""
     port = free_port()
     env = {**os.environ, "PCN_DB": str(db_path), **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
+         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal", *extra_args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

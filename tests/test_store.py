@@ -86,6 +86,35 @@ def test_a_writer_gives_up_with_a_clear_message_when_the_lock_is_never_released(
         holder.wait(timeout=10)
 
 
+def test_in_one_process_a_writer_waits_for_an_open_reader_and_a_reader_for_an_open_writer(tmp_path):
+    """The app's sessions are threads of one process; DuckDB refuses them outright, so the store takes turns."""
+    import threading
+
+    store = Store(tmp_path / "threads.duckdb")
+    store.migrate()
+    for holder_read_only in (True, False):
+        opened, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            con = duckdb.connect(str(store.path), read_only=holder_read_only)
+            opened.set()
+            release.wait(10)
+            con.close()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        opened.wait(10)
+        threading.Timer(0.5, release.set).start()
+        started = time.monotonic()
+        if holder_read_only:
+            with store.writer() as con:
+                con.execute("INSERT INTO meta VALUES ('thread', 'wrote')")
+        else:
+            assert store.query("SELECT value FROM meta WHERE key = 'thread'")["value"].tolist() == ["wrote"]
+        assert time.monotonic() - started > 0.3
+        holder.join(10)
+
+
 def test_rebuild_swaps_in_a_new_file_and_a_failed_rebuild_keeps_the_old(tmp_path):
     store = Store(tmp_path / "r.duckdb")
     with store.rebuild() as con:

@@ -1,0 +1,249 @@
+"""Signing in for real: an OIDC provider and `streamlit run` on 127.0.0.1, Chromium through the whole sign-in."""
+
+import json
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from measures.store import Store
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve_app
+
+pytestmark = pytest.mark.browser
+
+VIEWER = "viewer@example.nhs.uk"  # viewer of UZ0001, granted by email
+ANALYST = "analyst@example.nhs.uk"  # ICB analyst of QZZ, granted through an identity-provider group
+
+# The identity tokens the provider issues: `name` and `email` as Entra ID sends them, `groups` when configured.
+USERS = [
+    {"sub": VIEWER, "email": VIEWER, "email_verified": True, "name": "UZ0001 viewer"},
+    {"sub": ANALYST, "email": ANALYST, "email_verified": True, "name": "QZZ analyst", "groups": ["qzz-analysts"]},
+]
+ACCESS_FILE = f"""\
+version: 1
+users:
+  {VIEWER}:
+    - role: viewer
+      pcns: [UZ0001]
+groups:
+  qzz-analysts:
+    - role: icb_analyst
+      icbs: [QZZ]
+"""
+INTEGRATION_CARD = "MDT case reviews"  # a local integration measure every demo PCN records
+PRACTICE_CARD = "Funding per weighted patient"  # money the PCN passed to each practice: a local value
+NATIONAL_CARD = "Booked within 2 weeks"
+
+
+def wait_until_up(url: str, process: subprocess.Popen, what: str, log) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{what} did not start: " + log.read_text()[-2000:])
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory):
+    """oidc-provider-mock on 127.0.0.1: any client id and secret; the users above, chosen by typing their subject."""
+    log = tmp_path_factory.mktemp("oidc") / "provider.log"
+    port = free_port()
+    users = [arg for user in USERS for arg in ("--user-claims", json.dumps(user))]
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1",
+                                    "--port", str(port), *users], stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{base}/.well-known/openid-configuration", process, "oidc-provider-mock", log)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def app(provider, demo_db, tmp_path_factory):
+    """The app with `[auth]` pointing at the provider, from a secrets file outside the repository."""
+    folder = tmp_path_factory.mktemp("signin")
+    db = folder / "app.duckdb"
+    shutil.copy(demo_db, db)  # a private copy: sign-ins and refusals are written to its access log
+    (folder / "access.yaml").write_text(ACCESS_FILE)
+    (folder / "secrets.toml").write_text(
+        "[auth]\n"
+        'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'  # Streamlit fills in the port it serves on
+        f'cookie_secret = "{secrets.token_hex(32)}"\n'
+        'client_id = "pcn-dashboard"\n'
+        'client_secret = "not-a-real-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n')
+    served = serve_app(db, extra_env={"PCN_ACCESS": str(folder / "access.yaml")},
+                       extra_args=["--secrets.files", str(folder / "secrets.toml")])
+    yield next(served), Store(db)
+    served.close()  # stops the server
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    require_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def tab(chromium):
+    """A fresh browser profile for each test: no cookie from an earlier sign-in."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def sign_in(tab, url: str, subject: str) -> None:
+    """Open the app, press Sign in, and sign in at the provider as `subject`."""
+    tab.goto(url)
+    expect(tab.get_by_role("heading", name="PCN dashboard")).to_be_visible(timeout=30_000)
+    expect(tab.get_by_text("Sign in with your organisation's account")).to_be_visible()
+    assert tab.locator('[data-testid="stMetric"]').count() == 0
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("heading", name="Authorize Client")).to_be_visible(timeout=15_000)  # the provider's form
+    assert tab.url.startswith("http://127.0.0.1:")
+    tab.get_by_placeholder("sub").fill(subject)
+    tab.get_by_role("button", name="Authorize").click()
+    expect(tab.locator('[data-testid="stSidebar"]').get_by_text("Signed in as")).to_be_visible(timeout=30_000)
+    finished(tab)
+
+
+def sign_out(tab) -> None:
+    """Press Sign out, confirm at the provider's end-session page, and land on the sign-in page."""
+    close_page_not_found(tab)
+    tab.get_by_role("button", name="Sign out").click()
+    tab.get_by_role("button", name="End session").click(timeout=15_000)
+    expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+
+
+def open_url(tab, url: str) -> None:
+    tab.goto(url)
+    expect(tab.get_by_role("heading", level=1).first).to_be_visible(timeout=30_000)
+    expect(tab.locator('[data-testid="stSidebar"]').get_by_text("Signed in as")).to_be_visible()
+    finished(tab)
+    close_page_not_found(tab)
+
+
+def finished(tab) -> None:
+    """Wait until the page's script run is over, so that what is not shown is left out, not just not drawn yet."""
+    expect(tab.locator('[data-testid="stApp"]')).to_have_attribute("data-test-script-state", "notRunning",
+                                                                   timeout=30_000)
+
+
+def close_page_not_found(tab) -> None:
+    """A first load of a non-default URL may put Streamlit's "Page not found" modal over the right page
+    (streamlit/streamlit#9992); close it so that it does not cover the sidebar."""
+    dialog = tab.get_by_role("dialog").filter(has_text="Page not found")
+    if dialog.count():
+        tab.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+
+
+def card_value(tab, label: str):
+    """The value shown on the Overview card with this label, or None when no such card is shown."""
+    cards = tab.locator('[data-testid="stMetric"]').filter(has_text=label)
+    if not cards.count():
+        return None
+    return cards.first.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def open_board_pack(tab):
+    sidebar = tab.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Board pack", exact=True).click()
+    return sidebar
+
+
+def log_rows(store: Store, actor: str) -> list[tuple]:
+    rows = store.query("SELECT action, target, detail FROM access_log WHERE actor = ? ORDER BY log_id", [actor])
+    return list(rows.itertuples(index=False, name=None))
+
+
+def test_a_pcn_viewer_signs_in_sees_their_pcn_is_refused_another_by_url_and_signs_out(app, tab):
+    url, store = app
+    sign_in(tab, url, VIEWER)
+    sidebar = tab.locator('[data-testid="stSidebar"]')
+    expect(sidebar).to_contain_text(f"Signed in as UZ0001 viewer ({VIEWER})")
+    expect(sidebar).to_contain_text("Viewer of UZ0001")
+
+    # Signing in lands on the viewer's own PCN, its local values shown in both local families.
+    expect(tab).to_have_url(re.compile(r"pcn=UZ0001"), timeout=15_000)
+    expect(tab.get_by_role("heading", name="Integration (set locally)")).to_be_visible()
+    expect(tab.get_by_role("heading", name="Support for practices")).to_be_visible()
+    expect(tab.locator('[data-testid="stMetric"]').filter(has_text=INTEGRATION_CARD)).to_be_visible()
+    assert card_value(tab, INTEGRATION_CARD) not in (None, "No data")
+    assert card_value(tab, PRACTICE_CARD) not in (None, "No data")
+    assert not tab.get_by_text("Not shown to you").count()
+    expect(open_board_pack(tab).get_by_role("button", name=re.compile("Download board pack"))).to_be_visible()
+
+    # Another PCN by URL: the Local measures page refuses it and shows none of its values.
+    open_url(tab, f"{url}/local?pcn=UZ0002")
+    expect(tab.get_by_role("heading", name="Local measures")).to_be_visible()
+    expect(tab.get_by_text("Not shown to you: Millbrook PCN (UZ0002)")).to_be_visible()
+    expect(tab.get_by_role("tab")).to_have_count(0)
+    expect(tab.locator('[data-testid="stDataFrame"]')).to_have_count(0)
+
+    # Its Overview: national data yes, unpublished local values no, and no board pack to download.
+    open_url(tab, f"{url}/?pcn=UZ0002")
+    expect(tab.get_by_role("heading", name="Millbrook PCN")).to_be_visible()
+    expect(tab.get_by_text("Not shown to you")).to_be_visible()
+    expect(tab.locator('[data-testid="stMetric"]').filter(has_text=NATIONAL_CARD)).to_be_visible()
+    assert card_value(tab, INTEGRATION_CARD) is None and card_value(tab, PRACTICE_CARD) is None
+    sidebar = open_board_pack(tab)
+    expect(sidebar.get_by_text("Board packs of Millbrook PCN are for its own viewers")).to_be_visible()
+    expect(sidebar.get_by_role("button", name=re.compile("Download board pack|Summary"))).to_have_count(0)
+
+    sign_out(tab)
+    tab.goto(f"{url}/?pcn=UZ0001")  # the cookie is gone: the app asks to sign in again
+    expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+    assert tab.locator('[data-testid="stMetric"]').count() == 0
+
+    rows = log_rows(store, VIEWER)
+    actions = [action for action, _, _ in rows]
+    assert actions.count("sign_in") == 1, rows  # one sign-in, however many pages were opened after it
+    refused = [(target, detail) for action, target, detail in rows if action == "refused"]
+    assert refused and all(detail == "pcn=UZ0002" for _, detail in refused), rows
+    assert any("local values" in target for target, _ in refused)
+    assert actions[-1] == "sign_out"
+
+
+def test_an_icb_analyst_signs_in_sees_every_pcn_of_the_icb_and_signs_out(app, tab):
+    url, store = app
+    sign_in(tab, url, ANALYST)
+    expect(tab.locator('[data-testid="stSidebar"]')).to_contain_text("ICB analyst of QZZ")
+
+    open_url(tab, f"{url}/?pcn=UZ0002")
+    expect(tab.get_by_role("heading", name="Millbrook PCN")).to_be_visible()
+    expect(tab.locator('[data-testid="stMetric"]').filter(has_text=INTEGRATION_CARD)).to_be_visible()
+    assert card_value(tab, INTEGRATION_CARD) not in (None, "No data")
+    assert card_value(tab, PRACTICE_CARD) not in (None, "No data")
+    assert not tab.get_by_text("Not shown to you").count()
+
+    open_url(tab, f"{url}/local?pcn=UZ0002")
+    expect(tab.get_by_text("You can read Millbrook PCN's local values")).to_be_visible()
+    assert not tab.get_by_text("Not shown to you").count()
+
+    sign_out(tab)
+    rows = log_rows(store, ANALYST)
+    assert [action for action, _, _ in rows] == ["sign_in", "sign_out"], rows
