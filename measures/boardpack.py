@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from . import access, charts, detail, exports, queries
+from . import access, charts, detail, exports, queries, suppression
 from .catalogue import FAMILIES, FAMILY_LABELS, Catalogue, Measure, financial_year_of
 from .overview import goal_text, month_label
 from .store import Store
@@ -100,8 +100,9 @@ class SummaryRow:
     goal: str
     variation: str | None
     assurance: str | None
-    trend: tuple[float, ...]
+    trend: tuple[float | None, ...]  # oldest to latest; None where a value is suppressed as a small number
     reasons: tuple[str, ...]
+    suppressed: int = 0  # values of the series suppressed as small numbers (the latest shows as *)
     sparkline_png: bytes | None = field(default=None, repr=False)
 
     @property
@@ -187,8 +188,17 @@ class BoardPack:
         return f"board-pack-{self.cover.pcn_code.lower()}-{self.cover.period:%Y-%m}"
 
     @property
+    def suppression_note(self) -> str | None:
+        """The small-number footnote, when any value in the pack is suppressed."""
+        if any(row.suppressed for row in self.summary):
+            return (suppression.footnote() + " Variation and assurance use the values shown.")
+        return None
+
+    @property
     def summary_notes(self) -> list[str]:
         notes = [METHOD_NOTE, f"{len(self.exceptions)} of {len(self.summary)} measures need attention."]
+        if self.suppression_note:
+            notes.append(self.suppression_note)
         if self.cover.dataset_label:
             notes.append(self.cover.dataset_label)
         return notes
@@ -205,7 +215,9 @@ class BoardPack:
             "Variation": [r.variation_text for r in self.summary],
             "Assurance": [r.assurance_text for r in self.summary],
             "Needs attention": ["; ".join(r.reasons) for r in self.summary],
-            "Trend (oldest to latest)": [" ".join(f"{v:g}" for v in r.trend) for r in self.summary],
+            "Trend (oldest to latest)": [" ".join(suppression.MARK if v is None else f"{v:g}" for v in r.trend)
+                                         for r in self.summary],
+            suppression.FLAG: [bool(r.suppressed) for r in self.summary],  # downloads add the footnote
         })
 
 
@@ -292,6 +304,8 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
     as_of = parse_period(period)
     catalogue = catalogue or effective_catalogue(store, pcn_code)
     series, _ = queries.overview(store, pcn_code, catalogue)
+    # issue 7: the pack is read outside the app, so small numbers are suppressed here as ui.query does there
+    series = suppression.suppress(series, suppression.rules(catalogue))
     if not series.empty:
         series = series.assign(period_start=pd.to_datetime(series["period_start"]))
         if as_of is not None:
@@ -311,25 +325,31 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
     for measure in catalogue:
         if measure.status == "retired":
             continue
-        measure_rows = detail.latest_version(by_measure.get(measure.id, pd.DataFrame()))
+        measure_rows = detail.latest_version(by_measure.get(measure.id, pd.DataFrame()), keep_suppressed=True)
         if len(measure_rows):
             measure_rows = measure_rows.sort_values("period_start")
-        reading = detail.read(measure_rows, measure)  # None below two values
+        reading = detail.read(measure_rows, measure)  # None below two values shown
         latest = measure_rows.iloc[-1] if len(measure_rows) else None
         latest_period = pd.Timestamp(latest["period_start"]).date() if latest is not None else None
-        latest_value = float(latest["value"]) if latest is not None else None
+        hidden = measure_rows[suppression.FLAG].astype(bool) if len(measure_rows) else pd.Series(dtype=bool)
+        latest_hidden = latest is not None and bool(latest[suppression.FLAG])
+        latest_value = float(latest["value"]) if latest is not None and not latest_hidden else None
         reasons = attention_reasons(measure, reading, latest_value, latest_period)
-        trend = [round(float(v), 4) for v in measure_rows["value"].tail(TREND_POINTS)] if len(measure_rows) else []
+        trend = [None if v != v else round(float(v), 4)  # None, not NaN: a pack must equal itself
+                 for v in measure_rows["value"].tail(TREND_POINTS)] if len(measure_rows) else []
         point_type = reading.result["point_type"].iloc[-1] if reading is not None else None
         family = FAMILY_LABELS[measure.family]
         rows.append(SummaryRow(
             family=family, measure_id=measure.id, measure=measure.label,
-            latest=measure.format_value(latest_value) if latest is not None else "No data",
+            latest=(suppression.MARK if latest_hidden else measure.format_value(latest_value)) if latest is not None
+            else "No data",
             period=month_label(latest_period) if latest_period else "–",
             goal=(goal_text(measure, latest_period) if latest_period else None) or "–",
             variation=reading.variation if reading is not None else None,
             assurance=reading.assurance if reading is not None else None,
-            trend=tuple(trend), reasons=reasons, sparkline_png=sparkline_png(tuple(trend), point_type),
+            trend=tuple(trend), reasons=reasons, suppressed=int(hidden.sum()),
+            sparkline_png=sparkline_png(tuple(v for v in trend if v is not None),
+                                        None if latest_hidden else point_type),
         ))
         if reasons:
             pending.append((measure, reading, reasons, latest_value, latest_period))
@@ -365,6 +385,7 @@ def _exception_pages(store: Store, cover: Cover, pending: list, chart_images: bo
                  else pd.DataFrame(columns=["date", "note"]))
         figures.append((charts.spc_chart(
             reading.result, measure, cover.pcn_name, annotations=notes if not notes.empty else None,
+            suppressed=reading.suppressed,
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max())), notes))
     # One at a time: kaleido's server is not safe for concurrent callers (see `exports`).
     images = [exports.figure_image(f[0], "png") if chart_images and f is not None else None for f in figures]
@@ -372,7 +393,9 @@ def _exception_pages(store: Store, cover: Cover, pending: list, chart_images: bo
         if reading is not None:
             narrative = detail.narrative(reading, measure, cover.pcn_name)
         else:
-            narrative = (f"{measure.label} for {cover.pcn_name} was {measure.format_value(latest_value)} in "
+            shown = measure.format_value(latest_value) if latest_value is not None else (
+                f"{suppression.MARK} (suppressed as a small number)")
+            narrative = (f"{measure.label} for {cover.pcn_name} was {shown} in "
                          f"{latest_period:%B %Y}; one value is too few for an SPC chart.")
         notes = figure[1] if figure is not None else pd.DataFrame(columns=["date", "note"])
         pages.append(ExceptionPage(
@@ -380,9 +403,15 @@ def _exception_pages(store: Store, cover: Cover, pending: list, chart_images: bo
             narrative=narrative, chart_png=image,
             chart_size=exports.expected_png_size(figure[0]) if figure is not None else None,
             notes=tuple(f"{pd.Timestamp(r.date):%d %b %Y}: {r.note}" for r in notes.itertuples()),
-            footnotes=tuple(measure.caveats),
+            footnotes=tuple(measure.caveats) + _suppression_footnotes(reading),
         ))
     return pages
+
+
+def _suppression_footnotes(reading: detail.Reading | None) -> tuple[str, ...]:
+    if reading is None or not reading.suppressed:
+        return ()
+    return (f"{suppression.footnote()} The chart and its limits use the {reading.points} values shown.",)
 
 
 def _sources(catalogue: Catalogue, by_measure: dict) -> list[DataSource]:
@@ -666,7 +695,8 @@ def _pptx_summary(deck, pack: BoardPack, rows: list[SummaryRow], title: str) -> 
         if row.sparkline_png:
             slide.shapes.add_picture(io.BytesIO(row.sparkline_png), column_left[7] + Inches(0.07),
                                      row_top + (row_height - Inches(0.25)) // 2, Inches(0.96), Inches(0.245))
-    _pptx_footer(slide, pack, " ".join(pack.summary_notes[:1]) + "  ·  " + pack.cover.running_footer)
+    notes = [pack.summary_notes[0], *([pack.suppression_note] if pack.suppression_note else [])]
+    _pptx_footer(slide, pack, " ".join(notes) + "  ·  " + pack.cover.running_footer)
 
 
 def _pptx_exception(deck, pack: BoardPack, page: ExceptionPage) -> None:

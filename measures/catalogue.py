@@ -118,6 +118,9 @@ class Measure(_Strict):
     thresholds: list[Threshold] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
     fair_share: Literal["registered_population", "weighted_population"] | None = None
+    # None: small numbers of local counts, proportions and rates are suppressed (measures.suppression); a
+    # catalogue file's true or false overrides that.
+    suppress_small_numbers: bool | None = None
     tags: list[str] = Field(default_factory=list)
     source: Source
     caveats: list[str] = Field(default_factory=list)
@@ -132,6 +135,14 @@ class Measure(_Strict):
             raise ValueError(f"a {kind} needs a denominator")
         if kind == "count" and value is not None:
             raise ValueError("a count has no denominator; use type 'rate' to divide by a population")
+        return value
+
+    @field_validator("suppress_small_numbers")
+    @classmethod
+    def _suppression_fits_type(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        kind = info.data.get("type")
+        if value and kind not in ("count", "proportion", "rate"):
+            raise ValueError(f"small-number suppression applies to counts, proportions and rates, not a {kind}")
         return value
 
     @field_validator("thresholds")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from . import suppression
 from .catalogue import Measure
 
 # NHS identity colours.
@@ -62,6 +64,7 @@ FONT = "Arial, Helvetica, sans-serif"
 FOOTER_PIXELS = 150
 LEGEND_OFFSET_PIXELS = 62
 FOOTNOTE_OFFSET_PIXELS = 128
+NOTE_LINE_PIXELS = 17  # each further footnote line (12 px text)
 TEMPLATE_NAME = "nhs_board"
 
 pio.templates[TEMPLATE_NAME] = go.layout.Template(
@@ -90,15 +93,25 @@ def axis_title(measure: Measure) -> str:
     return measure.unit if measure.unit != "%" else "Per cent"
 
 
-def titled(fig: go.Figure, title: str, subtitle: str | None, source: str, data_date: date | str | None) -> go.Figure:
-    """Put title, subtitle, and a source and data-date footnote inside the figure, so exports carry them."""
+def titled(fig: go.Figure, title: str, subtitle: str | None, source: str, data_date: date | str | None,
+           notes: Sequence[str] = ()) -> go.Figure:
+    """Put title, subtitle, and a source and data-date footnote inside the figure, so exports carry them.
+
+    Each of `notes` (such as the small-number suppression footnote) is a further line under the source; the
+    figure grows by a line for each, so the plot keeps its size.
+    """
     footnote = f"Source: {source}"
     if data_date:
         footnote += f" · Data to {pd.Timestamp(data_date):%b %Y}" if not isinstance(data_date, str) else f" · {data_date}"
+    notes = [note for note in notes if note]
+    footnote = "<br>".join([footnote, *notes])
     fig.update_layout(template=TEMPLATE_NAME, title=dict(text=title, subtitle=dict(text=subtitle or "")))
     # Paper coordinates scale with the plot area, so place the legend and footnote from the pixel height.
     height = fig.layout.height or pio.templates[TEMPLATE_NAME].layout.height
     plot_pixels = max(height - 95 - FOOTER_PIXELS, 100)
+    if notes:
+        extra = NOTE_LINE_PIXELS * len(notes)
+        fig.update_layout(height=height + extra, margin=dict(b=FOOTER_PIXELS + extra))
     fig.update_layout(legend=dict(y=-LEGEND_OFFSET_PIXELS / plot_pixels))
     fig.add_annotation(text=footnote, xref="paper", yref="paper", x=0, y=-FOOTNOTE_OFFSET_PIXELS / plot_pixels,
                        xanchor="left", yanchor="top", showarrow=False, align="left",
@@ -113,13 +126,15 @@ def _hover_value(measure: Measure) -> str:
 
 def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: str | None = None,
               annotations: pd.DataFrame | None = None, goal_lines: pd.DataFrame | None = None,
-              subtitle: str | None = None) -> go.Figure:
+              subtitle: str | None = None, suppressed: Sequence = ()) -> go.Figure:
     """A Making Data Count XmR chart from `stats.spc` output (date, value, mean, limits, point_type).
 
     `goal_lines` has columns start, end, value, label (targets or IIF thresholds by year);
-    `annotations` has columns date and note.
+    `annotations` has columns date and note; `suppressed` lists the dates of values suppressed as small
+    numbers: the line breaks there, a * marks each, and the footnote says the limits use the values shown.
     """
     x = pd.to_datetime(result["date"])
+    hidden = pd.Series(pd.to_datetime(list(suppressed))).drop_duplicates()
     fig = go.Figure()
     for column, name, dash, width in (("upl", "Process limits", "dash", 1.5), ("lpl", None, "dash", 1.5),
                                       ("mean", "Mean", "solid", 2)):
@@ -128,8 +143,11 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
             line=dict(color=NHS_DARK_GREY if column == "mean" else NHS_MID_GREY, dash=dash, width=width),
             hoverinfo="skip", legendgroup=column if column == "mean" else "limits",
         ))
-    fig.add_trace(go.Scatter(x=x, y=result["value"], mode="lines", line=dict(color=NHS_MID_GREY, width=1.5),
-                             showlegend=False, hoverinfo="skip"))
+    line = pd.DataFrame({"date": x, "value": result["value"].to_numpy(dtype=float)})
+    if len(hidden):  # a missing value breaks the line, so no segment is drawn across a suppressed month
+        line = pd.concat([line, pd.DataFrame({"date": hidden, "value": np.nan})]).sort_values("date", kind="stable")
+    fig.add_trace(go.Scatter(x=line["date"], y=line["value"], mode="lines", line=dict(color=NHS_MID_GREY, width=1.5),
+                             showlegend=False, hoverinfo="skip", connectgaps=False))
     for point_type, colour in POINT_COLOURS.items():
         rows = result[result["point_type"] == point_type]
         if rows.empty:
@@ -154,11 +172,21 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
             fig.add_annotation(x=pd.Timestamp(row.date), y=1, yref="paper", text=str(row.note), showarrow=False,
                                xanchor="left", yanchor="top", font=dict(size=13, color=NHS_DARK_BLUE),
                                bgcolor="rgba(255,255,255,0.85)")
+    notes = []
+    if len(hidden):
+        fig.add_trace(go.Scatter(
+            x=hidden, y=[0.0] * len(hidden), yaxis="y2", mode="text", text=[suppression.MARK] * len(hidden),
+            textposition="top center", textfont=dict(size=20, color=NHS_DARK_GREY),
+            name=f"{suppression.MARK} Suppressed (small number)",
+            showlegend=False,  # the footnote explains the *; a text trace's legend swatch reads "Aa"
+            hovertemplate="%{x|%b %Y}: suppressed (small number)<extra></extra>"))
+        fig.update_layout(yaxis2=dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True))
+        notes = [suppression.footnote(), f"The process limits and signals use the {len(x)} values shown."]
     fig.update_yaxes(title_text=axis_title(measure))
     fig.update_xaxes(tickformat="%b %Y")
-    latest = x.max() if len(x) else None
+    latest = max([*x, *hidden]) if len(x) or len(hidden) else None
     return titled(fig, f"{measure.label}: {org_name}", subtitle or _spc_subtitle(measure),
-                  source or measure.source.publication, latest)
+                  source or measure.source.publication, latest, notes)
 
 
 def _spc_subtitle(measure: Measure) -> str:
@@ -193,6 +221,13 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
                            f"<br>95% CI %{{customdata[1]:,.{measure.decimals}f}} to %{{customdata[2]:,.{measure.decimals}f}}"
                            "<extra></extra>"),
         ))
+    hidden = _suppressed_rows(frame)
+    if not hidden.empty:  # no bar to draw: a * at zero says the PCN is there and why it has no bar
+        fig.add_trace(go.Scatter(
+            x=[0] * len(hidden), y=hidden["org"], mode="text", text=[suppression.MARK] * len(hidden),
+            textposition="middle right", textfont=dict(size=16, color=NHS_DARK_GREY),
+            name=f"{suppression.MARK} Suppressed (small number)", customdata=hidden["name"], showlegend=False,
+            hovertemplate="%{customdata} (%{y}): suppressed (small number)<extra></extra>"))
     if comparator_value is not None:
         fig.add_vline(x=comparator_value, line=dict(color=NHS_TEXT, dash="dash", width=2))
         fig.add_annotation(x=comparator_value, y=1, yref="paper", yanchor="bottom", showarrow=False,
@@ -209,7 +244,7 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
     fig.update_xaxes(title_text=axis_title(measure))
     return titled(fig, f"{measure.label}: {area_label}, {pd.Timestamp(period):%b %Y}",
                   f"Ranked, with 95% confidence intervals; compared with {comparator_label}",
-                  source or measure.source.publication, period)
+                  source or measure.source.publication, period, _suppression_notes(hidden))
 
 
 def funnel_plot(frame: pd.DataFrame, limits: pd.DataFrame, measure: Measure, *, highlight: str | None,
@@ -240,7 +275,7 @@ def funnel_plot(frame: pd.DataFrame, limits: pd.DataFrame, measure: Measure, *, 
             hovertemplate=(f"%{{customdata[0]}} (%{{customdata[1]}})<br>{measure.label}: "
                            f"%{{y:,.{measure.decimals}f}}<br>Denominator: %{{x:,.0f}}<extra></extra>"),
         ))
-    chosen = frame[frame["org"] == highlight]
+    chosen = frame[(frame["org"] == highlight) & frame["value"].notna()]  # a suppressed PCN is not plotted
     if not chosen.empty:
         row = chosen.iloc[0]
         fig.add_trace(go.Scatter(x=[row["denominator"]], y=[row["value"]], mode="markers+text", name=str(row["name"]),
@@ -251,6 +286,23 @@ def funnel_plot(frame: pd.DataFrame, limits: pd.DataFrame, measure: Measure, *, 
     fig.update_xaxes(title_text=measure.denominator.definition if measure.denominator else "Denominator",
                      rangemode="tozero")
     fig.update_yaxes(title_text=axis_title(measure))
+    hidden = _suppressed_rows(frame)
+    notes = _suppression_notes(hidden)
+    if notes:
+        notes[-1] = f"{len(hidden)} suppressed PCN{' is' if len(hidden) == 1 else 's are'} not plotted. " + notes[-1]
     return titled(fig, f"{measure.label}: funnel plot, {area_label}, {pd.Timestamp(period):%b %Y}",
                   "Each point is a PCN; points outside the limits differ from the comparator by more than chance",
-                  source or measure.source.publication, period)
+                  source or measure.source.publication, period, notes)
+
+
+def _suppressed_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    if suppression.FLAG not in frame:
+        return frame.iloc[:0]
+    return frame[frame[suppression.FLAG].fillna(False).astype(bool)]
+
+
+def _suppression_notes(hidden: pd.DataFrame) -> list[str]:
+    """The footnote lines of a chart of PCNs some of whose values are suppressed (empty when none are)."""
+    if hidden.empty:
+        return []
+    return [suppression.footnote(), "Averages pool the values shown."]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import suppression
 from .charts import NHS_BLUE, NHS_DARK_GREY, NHS_MID_GREY, NHS_PALE_GREY, NHS_TEXT, titled
 
 RESOURCE_COLOUR = NHS_BLUE  # bars: share of the resource
@@ -19,7 +20,8 @@ def fair_share_figure(frame: pd.DataFrame, *, measure_label: str, population: st
 
     `frame` has org_name, org_code, resource_share and population_share (fractions that each sum to 1),
     as `measures.local.fair_share` returns. Practices are sorted from most above to most below their fair
-    share; the label beside each bar says by how many percentage points.
+    share; the label beside each bar says by how many percentage points. A practice whose share is suppressed
+    as a small number (`suppressed`, shares missing) keeps its fair-share marker, labelled `* suppressed`.
     """
     frame = frame.copy()
     frame["gap_points"] = (frame["resource_share"] - frame["population_share"]) * 100
@@ -41,12 +43,17 @@ def fair_share_figure(frame: pd.DataFrame, *, measure_label: str, population: st
     ))
     # Dotted line from bar end to fair share, so the eye reads the gap as a distance.
     for row, resource_value, population_value in zip(frame["label"], resource_pct, population_pct):
+        if np.isnan(resource_value):
+            continue
         fig.add_shape(type="line", x0=resource_value, x1=population_value, y0=row, y1=row, xref="x", yref="y",
                       line=dict(color=NHS_MID_GREY, width=1.5, dash="dot"), layer="below")
     right = float(np.nanmax(np.r_[resource_pct, population_pct, 1])) if len(frame) else 1.0
     for row, gap, resource_value, population_value in zip(frame["label"], frame["gap_points"], resource_pct,
                                                           population_pct):
-        text = "at fair share" if abs(gap) < 0.05 else f"{abs(gap):.1f} pts {'above' if gap > 0 else 'below'}"
+        if np.isnan(gap):  # suppressed: the share of a small number would give the number away
+            text, resource_value = f"{suppression.MARK} suppressed", population_value
+        else:
+            text = "at fair share" if abs(gap) < 0.05 else f"{abs(gap):.1f} pts {'above' if gap > 0 else 'below'}"
         fig.add_annotation(x=max(resource_value, population_value), y=row, text=text, showarrow=False,
                            xanchor="left", xshift=14, font=dict(size=13, color=NHS_DARK_GREY))
     fig.update_layout(barmode="overlay", height=max(420, 46 * len(frame) + 260), bargap=0.35,
@@ -58,4 +65,5 @@ def fair_share_figure(frame: pd.DataFrame, *, measure_label: str, population: st
     title = f"{measure_label}: where it went, practice by practice"
     subtitle = (f"{pcn_name}, {period_text}. Bars: each practice's share of the PCN's total; "
                 f"diamonds: its fair share, by {population}")
-    return titled(fig, title, subtitle, source, None)
+    notes = [suppression.footnote()] if suppression.FLAG in frame and frame[suppression.FLAG].any() else []
+    return titled(fig, title, subtitle, source, None, notes)

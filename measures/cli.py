@@ -179,10 +179,37 @@ def _series(args) -> int:
                 raise problem
             print(f"refused: {problem} The {len(readable)} published periods are printed.", file=sys.stderr)
         frame = readable
+    frame = _suppressed(store, frame, args.measure, args.org)
     if frame.empty:
         print(f"no values for measure {args.measure!r} and organisation {args.org!r}", file=sys.stderr)
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     return 0
+
+
+def _suppressed(store: Store, frame, measure_id: str, org: str):
+    """Small numbers printed as `*`, as on screen; a practice's value is checked against its PCN's other practices."""
+    from . import suppression
+    from .local import catalogue_with_local
+
+    rules = suppression.rules(catalogue_with_local(store))
+    if frame.empty or rules.get(measure_id, suppression.UNKNOWN_KIND) is None:
+        return frame
+    peers = queries.practice_and_peers(store, measure_id, org)
+    if peers.empty:
+        checked = suppression.suppress(frame, rules)
+    else:
+        grouped = suppression.suppress(peers, rules, secondary=("pcn", "version", "period_start"))
+        flags = grouped[grouped["org"] == org].drop_duplicates(["version", "period_start"])
+        flagged = frame.merge(flags[["version", "period_start", "suppressed"]], on=["version", "period_start"],
+                              how="left")["suppressed"].fillna(False).astype(bool).to_numpy()
+        checked = suppression.suppress(frame, rules)
+        checked["suppressed"] = checked["suppressed"].to_numpy() | flagged
+        for column in ("numerator", "denominator", "value"):
+            checked[column] = checked[column].where(~checked["suppressed"])
+    table, any_hidden = suppression.starred(checked)
+    if any_hidden:
+        print(suppression.footnote(), file=sys.stderr)
+    return table
 
 
 def _record(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import stats, suppression
 from .catalogue import Measure, compute_values
 
 # Types whose sampling error Fingertips methods describe; others are compared without intervals.
@@ -17,11 +17,15 @@ def supports_intervals(measure: Measure) -> bool:
 
 
 def pooled_value(frame: pd.DataFrame, measure: Measure) -> float | None:
-    """The area's own value: sum of numerators over sum of denominators (mean of PCNs for counts)."""
+    """The area's own value: sum of numerators over sum of denominators (mean of PCNs for counts).
+
+    Suppressed values are missing, so they stay out of the sums: an average pools only the values shown.
+    """
     if frame.empty:
         return None
     if measure.type == "count":
-        return float(frame["value"].mean())
+        mean = frame["value"].mean()
+        return None if pd.isna(mean) else float(mean)
     value = compute_values(measure, [frame["numerator"].sum()], [frame["denominator"].sum()])[0]
     return None if np.isnan(value) else float(value)
 
@@ -47,24 +51,29 @@ def with_intervals(frame: pd.DataFrame, measure: Measure) -> pd.DataFrame:
 
 
 def benchmarked(frame: pd.DataFrame, measure: Measure, comparator: float | None) -> pd.DataFrame:
-    """Better / similar / worse than the comparator by 95% interval, following the measure's polarity."""
+    """Better / similar / worse than the comparator by 95% interval, following the measure's polarity.
+
+    A PCN whose value is suppressed as a small number (`measures.suppression`) is `suppressed`, not compared.
+    """
     frame = with_intervals(frame, measure)
     if comparator is None:
         frame["benchmark"] = "not_compared"
-        return frame
-    frame["benchmark"] = np.asarray(stats.benchmark(
-        frame["value"].to_numpy(float), frame["lower_95"].to_numpy(float), frame["upper_95"].to_numpy(float),
-        comparator, measure.improvement_direction), dtype=object)
+    else:
+        frame["benchmark"] = np.asarray(stats.benchmark(
+            frame["value"].to_numpy(float), frame["lower_95"].to_numpy(float), frame["upper_95"].to_numpy(float),
+            comparator, measure.improvement_direction), dtype=object)
+    if suppression.FLAG in frame:
+        frame.loc[frame[suppression.FLAG].fillna(False).astype(bool), "benchmark"] = "suppressed"
     return frame
 
 
 def funnel(frame: pd.DataFrame, measure: Measure, comparator: float) -> pd.DataFrame | None:
     """Funnel limits across the range of denominators, or None where the measure has no funnel."""
-    if measure.type not in ("proportion", "rate") or frame.empty:
+    denominators = frame["denominator"].dropna().to_numpy(float) if "denominator" in frame else np.array([])
+    if measure.type not in ("proportion", "rate") or not len(denominators):
         return None
-    top = float(frame["denominator"].max()) * 1.05
-    grid = np.unique(np.concatenate([np.geomspace(max(1.0, frame["denominator"].min() * 0.5), top, 120),
-                                     frame["denominator"].to_numpy(float)]))
+    top = float(denominators.max()) * 1.05
+    grid = np.unique(np.concatenate([np.geomspace(max(1.0, denominators.min() * 0.5), top, 120), denominators]))
     if measure.type == "proportion":
         limits = stats.funnel_limits_proportion(comparator / measure.multiplier, grid)
         for column in [c for c in limits.columns if c.startswith(("lower", "upper"))]:
@@ -93,10 +102,15 @@ def peer_group(frame: pd.DataFrame, pcn_code: str, by: str, size: int = 20) -> p
 
 
 def comparison_table(frame: pd.DataFrame, measure: Measure) -> pd.DataFrame:
-    """The sortable table the Compare page shows and exports."""
+    """The sortable table the Compare page shows and exports (with the `suppressed` flag, when the frame has it)."""
+    flag = [suppression.FLAG] if suppression.FLAG in frame else []
     table = frame[["org", "name", "sub_icb_name", "numerator", "denominator", "value", "lower_95", "upper_95",
-                   "benchmark", "list_size", "imd_score"]].rename(columns={
+                   "benchmark", "list_size", "imd_score", *flag]].rename(columns={
         "org": "PCN code", "name": "PCN", "sub_icb_name": "Place", "numerator": "Numerator",
         "denominator": "Denominator", "value": measure.label, "lower_95": "95% CI lower", "upper_95": "95% CI upper",
         "benchmark": "Compared with comparator", "list_size": "List size", "imd_score": "IMD score (deprivation)"})
-    return table.sort_values(measure.label, ascending=measure.improvement_direction == "decrease").reset_index(drop=True)
+    table = table.sort_values(measure.label, ascending=measure.improvement_direction == "decrease")
+    table = table.reset_index(drop=True)
+    # A download writes * in these columns of a suppressed PCN; a missing list size or IMD score stays blank.
+    table.attrs[suppression.COLUMNS_ATTR] = ["Numerator", "Denominator", measure.label, "95% CI lower", "95% CI upper"]
+    return table

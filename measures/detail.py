@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from . import stats
+from . import stats, suppression
 from .catalogue import Measure, financial_year_of
 
 MIN_POINTS_FOR_LIMITS = 12
@@ -36,16 +36,35 @@ class Reading:
     assurance: str | None
     target: float | None
     points: int
+    suppressed: tuple[pd.Timestamp, ...] = ()  # periods whose values are suppressed as small numbers
 
     @property
     def too_short(self) -> bool:
         return self.points < MIN_POINTS_FOR_LIMITS
 
+    @property
+    def latest_suppressed(self) -> bool:
+        return bool(self.suppressed) and max(self.suppressed) > self.result["date"].max()
 
-def latest_version(series: pd.DataFrame) -> pd.DataFrame:
+
+def latest_version(series: pd.DataFrame, *, keep_suppressed: bool = False) -> pd.DataFrame:
+    """The rows of the series' newest version that have a value (and, if asked, those suppressed as small numbers)."""
     if series.empty:
         return series
-    return series[series["version"] == series["version"].max()].dropna(subset=["value"])
+    rows = series[series["version"] == series["version"].max()]
+    shown = rows["value"].notna()
+    if keep_suppressed and suppression.FLAG in rows:
+        shown |= rows[suppression.FLAG].fillna(False).astype(bool)
+    return rows[shown]
+
+
+def suppressed_periods(series: pd.DataFrame) -> tuple[pd.Timestamp, ...]:
+    """The periods of the newest version whose values are suppressed as small numbers, oldest first."""
+    if series.empty or suppression.FLAG not in series:
+        return ()
+    rows = latest_version(series, keep_suppressed=True)
+    hidden = rows[rows[suppression.FLAG].fillna(False).astype(bool)]
+    return tuple(sorted(pd.to_datetime(hidden["period_start"])))
 
 
 def target_for(measure: Measure, day: date) -> float | None:
@@ -58,7 +77,10 @@ def target_for(measure: Measure, day: date) -> float | None:
 
 
 def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = None) -> Reading | None:
-    """The SPC reading of a tidy series, or None when fewer than two values exist."""
+    """The SPC reading of a tidy series, or None when fewer than two values exist.
+
+    Values suppressed as small numbers are left out: the limits and signals use the values shown.
+    """
     rows = latest_version(series)
     if len(rows) < 2:
         return None
@@ -70,7 +92,8 @@ def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = Non
         result = stats.spc(frame, "value", "date", improvement_direction=measure.improvement_direction,
                            target=target, rebase=[pd.Timestamp(d) for d in rebase] if rebase else None)
     variation, assurance = stats.spc_icons(result)
-    return Reading(result.reset_index(drop=True), variation, assurance, target, len(frame))
+    return Reading(result.reset_index(drop=True), variation, assurance, target, len(frame),
+                   suppressed_periods(series))
 
 
 POINT_TEXT = {
@@ -79,14 +102,22 @@ POINT_TEXT = {
     "special_cause_concern": "Special cause: concern",
     "special_cause_neutral_high": "Special cause: high",
     "special_cause_neutral_low": "Special cause: low",
+    "suppressed": "Suppressed (small number); left out of the limits",
 }
 
 
 def data_table(series: pd.DataFrame, reading: Reading, measure: Measure) -> pd.DataFrame:
-    """The numbers behind the SPC chart, a row per period: the parts, the value, the limits and the point type."""
+    """The numbers behind the SPC chart, a row per period: the parts, the value, the limits and the point type.
+
+    A period whose value is suppressed as a small number has a row with no numbers and the `suppressed` flag,
+    so the table shows the footnote and a download writes `*` in its parts and value.
+    """
     rows = latest_version(series).assign(date=lambda f: pd.to_datetime(f["period_start"]))
     joined = reading.result.merge(rows[["date", "numerator", "denominator"]], on="date", how="left")
-    return pd.DataFrame({
+    if reading.suppressed:
+        hidden = pd.DataFrame({"date": pd.to_datetime(list(reading.suppressed)), "point_type": "suppressed"})
+        joined = pd.concat([joined, hidden], ignore_index=True).sort_values("date", kind="stable")
+    table = pd.DataFrame({
         "Period": joined["date"].dt.strftime("%b %Y"),
         "Numerator": joined["numerator"],
         "Denominator": joined["denominator"],
@@ -95,7 +126,10 @@ def data_table(series: pd.DataFrame, reading: Reading, measure: Measure) -> pd.D
         "Lower process limit": joined["lpl"].round(measure.decimals + 2),
         "Upper process limit": joined["upl"].round(measure.decimals + 2),
         "Point": joined["point_type"].map(POINT_TEXT).fillna(joined["point_type"]),
-    })
+        suppression.FLAG: (joined["point_type"] == "suppressed").to_numpy(),
+    }).reset_index(drop=True)
+    table.attrs[suppression.COLUMNS_ATTR] = ["Numerator", "Denominator", measure.label]
+    return table
 
 
 def goal_lines(measure: Measure, start: date, end: date) -> pd.DataFrame:
@@ -140,6 +174,12 @@ def narrative(reading: Reading, measure: Measure, org_name: str) -> str:
         sentence += f" Against the target of {measure.format_value(reading.target)}: {ASSURANCE_TEXT[reading.assurance].lower()}."
     if reading.too_short:
         sentence += f" With only {reading.points} points the limits are provisional."
+    if reading.suppressed:
+        count = len(reading.suppressed)
+        sentence += (f" {count} value{'s are' if count != 1 else ' is'} suppressed as small numbers"
+                     + (f", including the latest ({pd.Timestamp(max(reading.suppressed)):%B %Y})"
+                        if reading.latest_suppressed else "")
+                     + "; the chart and its limits use the values shown.")
     return sentence
 
 

@@ -10,6 +10,7 @@ import re
 import shutil
 import threading
 import warnings
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
@@ -113,9 +114,29 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with a byte-order mark (so Excel reads names with accents), safe against formula injection."""
-    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+def _with_notes(frame: pd.DataFrame, notes: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """A frame with a `suppressed` column has its suppressed numbers written `*` and gains the footnote."""
+    from . import suppression
+
+    frame, starred = suppression.starred(frame)
+    notes = list(notes)
+    if starred and suppression.footnote() not in notes:
+        notes.append(suppression.footnote())
+    return frame, [note for note in notes if note]
+
+
+def to_csv_bytes(frame: pd.DataFrame, notes: Sequence[str] = ()) -> bytes:
+    """UTF-8 CSV with a byte-order mark (so Excel reads names with accents), safe against formula injection.
+
+    Notes (and the suppression footnote, for a frame with a `suppressed` column) follow the table after a blank
+    row, each in the first column, the way statistical tables carry their footnotes.
+    """
+    frame, notes = _with_notes(frame, notes)
+    text = safe_frame(frame).to_csv(index=False, lineterminator="\r\n")
+    if notes:
+        footer = pd.DataFrame({"note": [""] + [neutralise(note) for note in notes]})
+        text += footer.to_csv(index=False, header=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
 
 
 def _sheet_title(name: str) -> str:
@@ -135,11 +156,15 @@ def _cell_value(value):
     return value
 
 
-def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "data") -> bytes:
-    """One sheet with a bold header row; numbers stay numbers, text never becomes a formula."""
+def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "data", notes: Sequence[str] = ()) -> bytes:
+    """One sheet with a bold header row; numbers stay numbers, text never becomes a formula.
+
+    Notes (and the suppression footnote, for a frame with a `suppressed` column) follow the table after a blank row.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
+    frame, notes = _with_notes(frame, notes)
     safe = safe_frame(frame)
     book = Workbook()
     sheet = book.active
@@ -162,6 +187,12 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "data") -> bytes:
         longest = max([len(str(column))] + [len(str(v)) for v in safe.iloc[:200, index - 1] if v is not None])
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(max(10, longest + 2), 60)
     sheet.freeze_panes = "A2"
+    if notes:
+        sheet.append([])
+        for note in notes:
+            sheet.append([neutralise(note)])
+            sheet.cell(row=sheet.max_row, column=1).data_type = "s"
+            sheet.cell(row=sheet.max_row, column=1).font = Font(italic=True)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

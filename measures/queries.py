@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import suppression
 from .catalogue import Catalogue, compute_values
 from .store import Store
 
@@ -52,12 +53,39 @@ def series(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
     )
 
 
+def practice_and_peers(store: Store, measure_id: str, practice_code: str) -> pd.DataFrame:
+    """A practice's series with the same measure's values of the practices it shared a PCN with, period by period.
+
+    Tidy shape plus `pcn`: the group in which small-number suppression of one practice can spill to another
+    (the secondary rule), because the PCN's total is the sum of its practices. Empty for an organisation that
+    was never a practice of a PCN.
+    """
+    return store.query(
+        """
+        WITH mine AS (
+            SELECT parent_code, start_date, end_date FROM memberships
+            WHERE child_code = ? AND parent_level = 'pcn'
+        )
+        SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org, m.parent_code AS pcn,
+               o.period_start, o.period_end, o.numerator, o.denominator, o.value
+        FROM observations o
+        JOIN memberships m ON m.child_code = o.org_code AND m.parent_level = 'pcn'
+             AND m.start_date <= o.period_start AND (m.end_date IS NULL OR m.end_date >= o.period_start)
+        JOIN mine ON mine.parent_code = m.parent_code AND mine.start_date <= o.period_start
+             AND (mine.end_date IS NULL OR mine.end_date >= o.period_start)
+        WHERE o.measure_id = ? AND o.org_level = 'practice'
+        ORDER BY o.measure_version, o.period_start, o.org_code
+        """, [practice_code, measure_id])
+
+
 def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_periods: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A PCN's series for every measure, and the ICB comparator for each measure's latest periods.
 
     The comparator pools the ICB's PCNs (sum of numerators over sum of denominators), the
-    way a rate for the whole ICB is computed; for counts it is the mean per PCN.
+    way a rate for the whole ICB is computed; for counts it is the mean per PCN. Values suppressed as small
+    numbers stay out of the pool (`measures.suppression`), so the average cannot be unpicked into one of them.
     """
+    shown, shown_parameters = suppression.comparator_condition(suppression.rules(catalogue))
     with store.reader() as con:
         mine = con.execute(
             _SERIES_SELECT + " WHERE org_code = ? AND org_level = 'pcn' ORDER BY measure, period_start", [pcn_code]
@@ -89,10 +117,10 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_perio
                        avg(o.value) AS mean_value, count(*) AS orgs
                 FROM observations o
                 JOIN wanted_periods w ON w.measure = o.measure_id AND w.period_start = o.period_start
-                WHERE o.org_level = 'pcn' AND o.org_code IN (SELECT pcn FROM peers)
+                WHERE o.org_level = 'pcn' AND o.org_code IN (SELECT pcn FROM peers) AND {shown}
                 GROUP BY ALL
-                """,
-                [icb_row[0]],
+                """.format(shown=shown),
+                [icb_row[0], *shown_parameters],
             ).df()
         finally:
             con.unregister("wanted_periods")
@@ -177,16 +205,19 @@ def annotations(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
 
 
 def practice_spread(store: Store, pcn_code: str) -> pd.DataFrame:
-    """For practice-level measures: the lowest and highest practice value in the PCN's latest period.
+    """For practice-level measures: each member practice's value in the PCN's latest period of the measure.
 
-    Members are taken at that period's date, so a practice that moved counts where it was then.
+    Members are taken at that period's date, so a practice that moved counts where it was then. One row per
+    practice (measure, version, org, period_start, numerator, denominator, value), so small numbers can be
+    suppressed practice by practice before `overview.practice_ranges` takes the lowest and highest.
     """
     with store.reader() as con:
         members = con.execute(
             "SELECT DISTINCT child_code FROM memberships WHERE parent_code = ? AND parent_level = 'pcn'", [pcn_code]
         ).fetchall()
         if not members:
-            return pd.DataFrame(columns=["measure", "period_start", "practice_min", "practice_max", "practices"])
+            return pd.DataFrame(columns=["measure", "version", "org", "period_start", "numerator", "denominator",
+                                         "value"])
         codes = sorted(code for (code,) in members)
         # The range bound lets DuckDB skip row groups (observations are stored in org_code order).
         return con.execute(
@@ -195,14 +226,14 @@ def practice_spread(store: Store, pcn_code: str) -> pd.DataFrame:
                 SELECT measure_id, max(period_start) AS period_start
                 FROM observations WHERE org_code = ? AND org_level = 'pcn' GROUP BY measure_id
             )
-            SELECT o.measure_id AS measure, o.period_start, min(o.value) AS practice_min,
-                   max(o.value) AS practice_max, count(*) AS practices
+            SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org, o.period_start,
+                   o.numerator, o.denominator, o.value
             FROM observations o
             JOIN latest l ON l.measure_id = o.measure_id AND l.period_start = o.period_start
             JOIN memberships m ON m.child_code = o.org_code AND m.parent_level = 'pcn' AND m.parent_code = ?
                  AND m.start_date <= o.period_start AND (m.end_date IS NULL OR m.end_date >= o.period_start)
             WHERE o.org_level = 'practice' AND o.org_code BETWEEN ? AND ? AND o.value IS NOT NULL
-            GROUP BY ALL
+            ORDER BY o.measure_id, o.org_code
             """,
             [pcn_code, pcn_code, codes[0], codes[-1]],
         ).df()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from . import access, local, queries
+from . import access, local, queries, suppression
 from .catalogue import FAMILY_LABELS, default_catalogue
 from .overview import Card
 from .store import DEFAULT_DB, Store, default_db_path, migration_files
@@ -41,8 +41,9 @@ def store() -> Store:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _cached(name: str, db_path: str, version: tuple, args: tuple):
-    # `version` is in the key so that any committed write makes old results unreachable.
+def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below: int):
+    # `version` is in the key so that any committed write makes old results unreachable; `suppress_below`
+    # because the Overview's ICB average leaves out values suppressed at that threshold (measures.suppression).
     store = Store(db_path)
     if name == "overview":  # the effective catalogue: YAML files plus measures defined in the app (issue 4)
         return queries.overview(store, *args, catalogue=local.catalogue_with_local(store))
@@ -55,11 +56,13 @@ def query(name: str, *args):
     """Run a named function of `measures.queries`, cached until the database changes.
 
     The cached result is the same for everyone; what the signed-in principal may read is filtered
-    out of it on every call (issue 7: `measures.access`), so a crafted URL meets the same rules.
+    out of it on every call (issue 7: `measures.access`), so a crafted URL meets the same rules. Then
+    small numbers are suppressed (issue 7: `measures.suppression`), for everyone, in every widget and download.
     """
     db = store()
-    result = _cached(name, str(db.path), db.data_version(), args)
-    return _for_principal(name, result, args)
+    below = suppress_below()
+    result = _cached(name, str(db.path), db.data_version(), args, below)
+    return _suppressed(name, _for_principal(name, result, args), args, below)
 
 
 def dataset_banner() -> None:
@@ -109,7 +112,7 @@ def measure_card(card: Card) -> None:
             help=measure.description,
         )
         st.caption(" · ".join(part for part in (card.period_text, card.comparator_text, card.practice_range_text,
-                                                card.goal) if part))
+                                                card.goal, card.suppression_text) if part))
         with st.popover("Definition", width="content"):
             definition(measure)
 
@@ -447,3 +450,66 @@ def reads_all_local(pcn_code: str) -> bool:
 def editable(pcn_code: str) -> bool:
     """May the signed-in principal record values, define measures, add notes and publish for the PCN?"""
     return access.can_edit(principal(), pcn_code)
+
+
+# --- issue 7: small-number suppression (the rules are in measures.suppression) --------------------------------------
+
+# Reads whose values the PCN's editors see as they entered them, and which argument locates the PCN
+# (None: the organisation and period arguments); everyone else sees them suppressed.
+_ENTERED_VALUES = {"local.grid_frame": 1, "local.recent_changes": 0, "local.value_history": None}
+_HISTORY_VALUES = ("old_numerator", "old_denominator", "old_value", "new_numerator", "new_denominator", "new_value")
+
+
+def suppress_below() -> int:
+    """The suppression threshold (`PCN_SUPPRESS_BELOW`); a bad setting stops the page with a clear message."""
+    try:
+        return suppression.threshold()
+    except suppression.SuppressionSettingError as exc:
+        st.error(f"The small-number suppression setting cannot be used, so nothing is shown until it is "
+                 f"fixed:\n\n{exc}", icon=":material/error:")
+        st.stop()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _suppression_rules(db_path: str, version: tuple) -> dict:
+    return suppression.rules(local.catalogue_with_local(Store(db_path)))
+
+
+def _suppressed(name: str, result, args: tuple, below: int):
+    """Suppress small numbers in a named read's result; its PCN's editors see the values they entered."""
+    if result is None:
+        return result
+    if name in _ENTERED_VALUES:
+        where = _ENTERED_VALUES[name]
+        pcn = args[where] if where is not None else access.pcn_of_rows(
+            pd.DataFrame({"org": [args[1]], "period_start": [args[2]]}), directory()).iloc[0]
+        if pcn is not None and editable(pcn):
+            return result
+        if name != "local.grid_frame":
+            # A change log cannot be suppressed cell by cell against its PCN's totals: its values are editors' only.
+            return result.assign(**{column: float("nan") for column in _HISTORY_VALUES if column in result})
+    db = store()
+    return suppression.suppress_query(name, result, args, _suppression_rules(str(db.path), db.data_version()),
+                                      below)
+
+
+def table(frame: pd.DataFrame, *, key: str | None = None, formats: dict[str, str] | None = None) -> None:
+    """A table on screen, with a footnote when it holds suppressed rows; the `suppressed` flag is not shown.
+
+    With `formats` (column: format, for a short table) a suppressed number reads `*`; without, it is blank.
+    """
+    flagged = frame[suppression.FLAG].astype(bool) if suppression.FLAG in frame else pd.Series(False, index=frame.index)
+    columns = [c for c in frame.columns if c != suppression.FLAG]
+    shown = frame
+    if formats is not None:  # a Styler's display text: cheap for a short table, slow for England's 1,300 PCNs
+        shown = frame.style
+        for column, pattern in formats.items():
+            if column in frame:
+                shown = shown.format(pattern, subset=[column], na_rep="")
+                if flagged.any():
+                    shown = shown.format(pattern, subset=pd.IndexSlice[frame.index[flagged], [column]],
+                                         na_rep=suppression.MARK)
+    st.dataframe(shown, hide_index=True, width="stretch", column_order=columns, key=key)
+    if flagged.any():
+        st.caption(suppression.footnote())
+

@@ -55,5 +55,5 @@ with funnel_tab:
                                           period=period, area_label=area_labels[area]), key="funnel_chart")
 with table_tab:
     table = compare.comparison_table(frame, measure)
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.table(table)  # issue 7: a suppressed PCN's numbers are blank, compared "suppressed", with the footnote
     ui.download_table(table, f"{measure.label} {area_labels[area]} {period:%Y-%m}", key="compare_table")  # issue 6

@@ -123,53 +123,62 @@ if measures:
     with record_tab:
         period = st.selectbox("Period", periods, format_func=month_text, key="grid_period")
         grid = ui.query("local.grid_frame", measure.id, code, period)
-        round_no = st.session_state.get("grid_round", 0)
         columns = ["org_code", "org_name", "numerator"] + (["denominator"] if measure.denominator else [])
-        edited = st.data_editor(
-            grid, key=f"grid:{measure.id}:{period}:{round_no}", hide_index=True, num_rows="fixed",
-            column_order=columns, disabled=["org_code", "org_name"],
-            column_config={
-                "org_code": "Code", "org_name": "Organisation",
-                "numerator": st.column_config.NumberColumn("Numerator", help=measure.numerator.definition),
-                "denominator": st.column_config.NumberColumn(
-                    "Denominator", help=measure.denominator.definition if measure.denominator else None),
-            })
-        st.caption("Type numbers into the grid; the preview below checks them before anything is saved. "
-                   "Clearing a cell does not delete a saved value.")
-        edited_cells = edited[["numerator", "denominator"]].astype("float64")
-        if not edited_cells.equals(grid[["numerator", "denominator"]].astype("float64")):
-            try:
-                batch = local.batch_from_grid(store, measure.id, code, period, edited)
-            except local.RecordingError as exc:
-                show_problems(exc)
-            else:
-                save_button(batch, show_preview(batch), "save_grid", "grid_round")
+        if not can_edit:  # issue 7: read only, and small numbers suppressed: editors see the values they entered
+            names = {"org_code": "Code", "org_name": "Organisation", "numerator": "Numerator",
+                     "denominator": "Denominator"}
+            ui.table(grid[[*columns, "suppressed"]].rename(columns=names), key="grid_read_only",
+                     formats={"Numerator": "{:,.10g}", "Denominator": "{:,.10g}"})
+        else:
+            round_no = st.session_state.get("grid_round", 0)
+            edited = st.data_editor(
+                grid, key=f"grid:{measure.id}:{period}:{round_no}", hide_index=True, num_rows="fixed",
+                column_order=columns, disabled=["org_code", "org_name"],
+                column_config={
+                    "org_code": "Code", "org_name": "Organisation",
+                    "numerator": st.column_config.NumberColumn("Numerator", help=measure.numerator.definition),
+                    "denominator": st.column_config.NumberColumn(
+                        "Denominator", help=measure.denominator.definition if measure.denominator else None),
+                })
+            st.caption("Type numbers into the grid; the preview below checks them before anything is saved. "
+                       "Clearing a cell does not delete a saved value.")
+            edited_cells = edited[["numerator", "denominator"]].astype("float64")
+            if not edited_cells.equals(grid[["numerator", "denominator"]].astype("float64")):
+                try:
+                    batch = local.batch_from_grid(store, measure.id, code, period, edited)
+                except local.RecordingError as exc:
+                    show_problems(exc)
+                else:
+                    save_button(batch, show_preview(batch), "save_grid", "grid_round")
 
     with upload_tab:
-        count = st.selectbox("Periods in the template", [1, 3, 6, 12], index=1, key="template_periods")
-        chosen = tuple(local.recent_periods(measure, count))
-        template = ui.query("local.template_frame", measure.id, code, chosen)
-        stem = f"{measure.id}_{code}_{chosen[0]:%Y-%m}_to_{chosen[-1]:%Y-%m}" if chosen else f"{measure.id}_{code}"
-        left, right = st.columns(2)
-        left.download_button("Download template (CSV)", local.template_csv(template), file_name=f"{stem}.csv",
-                             mime="text/csv", icon=":material/download:")
-        right.download_button("Download template (XLSX)", local.template_xlsx(template, measure),
-                              file_name=f"{stem}.xlsx", icon=":material/download:",
-                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        st.caption(f"{len(template)} rows: " + ("each member practice" if measure.level == "practice" else "the PCN")
-                   + " for each period, with the values held now. Fill in numerator and denominator; leave both "
-                     "blank where there is nothing to record.")
-        limit = local.max_upload_mb()
-        uploaded = st.file_uploader(f"Filled-in template (CSV or XLSX, up to {limit:g} MB)", type=["csv", "xlsx"],
-                                    max_upload_size=max(1, math.ceil(limit)),
-                                    key=f"upload:{st.session_state.get('upload_round', 0)}")
-        if uploaded is not None:
-            try:
-                batch = local.parse_upload(store, uploaded.name, uploaded.getvalue(), pcn_code=code)
-            except local.RecordingError as exc:
-                show_problems(exc)
-            else:
-                save_button(batch, show_preview(batch), "save_upload", "upload_round")
+        if not can_edit:  # issue 7: a template holds the values as entered, and an upload's preview shows them
+            ui.empty_state("Templates and uploads are for the PCN's editors.")
+        else:
+            count = st.selectbox("Periods in the template", [1, 3, 6, 12], index=1, key="template_periods")
+            chosen = tuple(local.recent_periods(measure, count))
+            template = ui.query("local.template_frame", measure.id, code, chosen)
+            stem = f"{measure.id}_{code}_{chosen[0]:%Y-%m}_to_{chosen[-1]:%Y-%m}" if chosen else f"{measure.id}_{code}"
+            left, right = st.columns(2)
+            left.download_button("Download template (CSV)", local.template_csv(template), file_name=f"{stem}.csv",
+                                 mime="text/csv", icon=":material/download:")
+            right.download_button("Download template (XLSX)", local.template_xlsx(template, measure),
+                                  file_name=f"{stem}.xlsx", icon=":material/download:",
+                                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            rows_are = "each member practice" if measure.level == "practice" else "the PCN"
+            st.caption(f"{len(template)} rows: {rows_are} for each period, with the values held now. Fill in "
+                       "numerator and denominator; leave both blank where there is nothing to record.")
+            limit = local.max_upload_mb()
+            uploaded = st.file_uploader(f"Filled-in template (CSV or XLSX, up to {limit:g} MB)",
+                                        type=["csv", "xlsx"], max_upload_size=max(1, math.ceil(limit)),
+                                        key=f"upload:{st.session_state.get('upload_round', 0)}")
+            if uploaded is not None:
+                try:
+                    batch = local.parse_upload(store, uploaded.name, uploaded.getvalue(), pcn_code=code)
+                except local.RecordingError as exc:
+                    show_problems(exc)
+                else:
+                    save_button(batch, show_preview(batch), "save_upload", "upload_round")
 
     with history_tab:
         changes = ui.query("local.recent_changes", code)
@@ -188,6 +197,10 @@ if measures:
                 "New value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["new_value"])],
                 "Source": changes["source"],
             })
+            if not can_edit:  # issue 7: a change log's values are for the PCN's editors (ui.query withholds them)
+                recent = recent.drop(columns=["Earlier value", "New value"])
+                st.caption("Values in the change log are shown to the PCN's editors; elsewhere small numbers are "
+                           "suppressed.")
             st.dataframe(recent, hide_index=True, key="recent_changes")
             ui.download_table(recent, f"{code} recent changes", key="recent_changes_table")
         st.subheader("History of one value", divider="blue")
@@ -215,6 +228,8 @@ if measures:
                 "Numerator": history["new_numerator"], "Denominator": history["new_denominator"],
                 "Source": history["source"],
             })
+            if not can_edit:  # issue 7: as in the change log above
+                one_value = one_value.drop(columns=["Earlier", "New", "Numerator", "Denominator"])
             st.dataframe(one_value, hide_index=True, key="value_history")
             ui.download_table(one_value, f"{measure.id} {org} {when:%Y-%m} history", key="value_history_table")
 
@@ -246,8 +261,10 @@ if measures:
                     "Fair share": (shares["population_share"] * 100).round(1),
                     "Gap (points)": shares["gap_points"].round(1),
                     "Months": shares["periods"],
+                    "suppressed": shares["suppressed"],  # issue 7: shown as *, with the footnote
                 })
-                st.dataframe(fair_table, hide_index=True, key="fair_table")
+                ui.table(fair_table, key="fair_table", formats=dict.fromkeys(
+                    ["Share of resource", "Fair share", "Gap (points)"], "{:.1f}"))
                 ui.download_table(fair_table, f"{chosen_id} fair share {code} {period_text}", key="fair_share_table")
 
 

@@ -23,13 +23,13 @@ with chart_column:
         ui.spc_badges(reading.variation, reading.assurance)
         notes = ui.query("annotations", measure.id, pcn["pcn"])
         figure = charts.spc_chart(
-            reading.result, measure, pcn["pcn_name"], annotations=notes,
+            reading.result, measure, pcn["pcn_name"], annotations=notes, suppressed=reading.suppressed,
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
         ui.show_figure(figure, key="spc_chart")
         st.markdown(detail.narrative(reading, measure, pcn["pcn_name"]))
         with st.expander("The numbers behind the chart", icon=":material/table:"):
             table = detail.data_table(series, reading, measure)
-            st.dataframe(table, hide_index=True, width="stretch", key="spc_table")
+            ui.table(table, key="spc_table")  # issue 7: a suppressed period's row is blank, with the footnote
             ui.download_table(table, f"{measure.id} {pcn['pcn']} SPC", key="spc_table_download")
         if ui.editable(pcn["pcn"]):  # issue 7: notes are added by the PCN's editors
             with st.form("annotate", clear_on_submit=True, border=True):

@@ -1,6 +1,7 @@
 """Board packs: the model built from the demo, its three renderings opened and read back, and the command line."""
 
 import io
+import shutil
 import struct
 import time
 from datetime import date
@@ -207,8 +208,10 @@ def test_a_pack_with_nothing_to_flag_still_has_every_section(demo_db):
 
 @pytest.mark.parametrize("fmt", list(boardpack.FORMATS))
 def test_board_pack_command_writes_each_format(demo_db, tmp_path, fmt, capsys):
+    db = tmp_path / "pack.duckdb"  # a copy: the command logs each pack written in the store
+    shutil.copy(demo_db, db)
     out = tmp_path / f"pack.{fmt}"
-    assert main(["board-pack", "--pcn", "UZ0003", "--period", "2025-06", "--db", str(demo_db),
+    assert main(["board-pack", "--pcn", "UZ0003", "--period", "2025-06", "--db", str(db),
                  "--out", str(out)]) == 0
     data = out.read_bytes()
     if fmt == "pptx":
