@@ -22,3 +22,26 @@ def app_env(demo_db, monkeypatch):
     """Point the app at the session's demo database."""
     monkeypatch.setenv("PCN_DB", str(demo_db))
     return demo_db
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright: one browser for every browser test of the run."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def tab(chromium):
+    """A fresh browser profile for each test (no cookie from an earlier sign-in), accepting downloads."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    opened = context.new_page()
+    yield opened
+    context.close()

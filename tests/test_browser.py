@@ -3,9 +3,9 @@
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app
+from tests.browser import serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -18,22 +18,6 @@ def app_url(tmp_path_factory):
     build_demo(db)
     yield from serve_app(db)
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def tab(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def test_a_board_member_opens_a_link_to_a_pcn_and_switches_to_another(app_url, tab):

@@ -6,13 +6,13 @@ import struct
 
 import pytest
 from docx import Document
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from pptx import Presentation
 
 from measures import boardpack, charts, detail, exports, queries
 from measures.catalogue import default_catalogue
 from measures.store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app
+from tests.browser import serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -32,22 +32,6 @@ def demo(tmp_path_factory):
 def app_url(demo):
     yield from serve_app(demo)
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def tab(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def pick_pcn(tab, app_url, code: str) -> None:

@@ -10,10 +10,10 @@ import time
 import urllib.request
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from measures.store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve_app
+from tests.browser import free_port, serve_app, stop
 
 pytestmark = pytest.mark.browser
 
@@ -70,11 +70,7 @@ def provider(tmp_path_factory):
     try:
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -96,23 +92,6 @@ def app(provider, demo_db, tmp_path_factory):
     yield next(served), Store(db)
     served.close()  # stops the server
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def tab(chromium):
-    """A fresh browser profile for each test: no cookie from an earlier sign-in."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def sign_in(tab, url: str, subject: str) -> None:
