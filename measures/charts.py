@@ -60,10 +60,11 @@ BENCHMARK_LABELS = {
 }
 
 FONT = "Arial, Helvetica, sans-serif"
-# Below the plot: tick labels and axis title, then the legend, then the source footnote.
-FOOTER_PIXELS = 150
+# Below the plot: tick labels and axis title, then the legend, then the source footnote. The footnote sits a
+# legend row lower than one row needs, so a legend that wraps on a narrow screen does not run into it.
+FOOTER_PIXELS = 174
 LEGEND_OFFSET_PIXELS = 62
-FOOTNOTE_OFFSET_PIXELS = 128
+FOOTNOTE_OFFSET_PIXELS = 152
 NOTE_LINE_PIXELS = 17  # each further footnote line (12 px text)
 TEMPLATE_NAME = "nhs_board"
 

@@ -226,14 +226,15 @@ SPECS: dict[str, Spec] = {
     "dna_rate": Spec(0.045, 0.012, -0.00005, 0.0001, 0.002, 0.006, lambda c: c.scaled(0.45), 0.005, 0.2),
     "face_to_face_pct": Spec(0.64, 0.06, 0.0005, 0.001, 0.01, 0.03, lambda c: c.scaled(0.45), 0.2, 0.95),
     "non_gp_appointments_pct": Spec(0.52, 0.07, 0.001, 0.001, 0.01, 0.03, lambda c: c.scaled(0.45), 0.1, 0.9),
-    "int_mdt_case_reviews": Spec(1.6, 0.5, 0.01, 0.02, 0.0, 0.4, lambda c: c.registered / 10000, 0, 20, 0.02),
+    # Realistic sizes matter since small-number suppression: a PCN of 40,000 reviews about 20 cases a month.
+    "int_mdt_case_reviews": Spec(5.0, 1.2, 0.02, 0.04, 0.0, 1.0, lambda c: c.registered / 10000, 0, 40, 0.02),
     "int_proactive_care_plan_pct": Spec(0.55, 0.12, 0.004, 0.006, 0.0, 0.08, lambda c: c.scaled(0.025), 0.05, 1.0, 0.02),
     "int_social_prescribing_per_1000": Spec(2.6, 0.8, 0.01, 0.02, 0.15, 0.4, lambda c: c.registered, 0.2, 10, 0.02),
     "int_care_home_weekly_round_pct": Spec(0.82, 0.08, 0.001, 0.003, 0.0, 0.06, lambda c: c.scaled(0.0035, 0.5), 0.3, 1.0, 0.02),
     "int_cohort_emergency_admissions_per_1000": Spec(34, 8, -0.05, 0.1, 0.0, 4, lambda c: c.scaled(0.025), 5, 90, 0.02),
     "int_mdt_partner_attendance_pct": Spec(0.58, 0.14, 0.003, 0.005, 0.0, 0.1, lambda c: np.maximum(np.round(c.registered / 9000), 2), 0, 1.0, 0.02),
     "int_vcse_referrals_engaged_pct": Spec(0.66, 0.09, 0.001, 0.003, 0.0, 0.06, lambda c: c.scaled(0.0009, 0.3), 0.2, 1.0, 0.02),
-    "int_care_home_admissions_per_1000_beds": Spec(38, 10, -0.05, 0.12, 0.0, 5, lambda c: c.scaled(0.0035, 0.5), 5, 120, 0.02),
+    "int_care_home_admissions_per_1000_beds": Spec(60, 12, -0.05, 0.12, 0.0, 6, lambda c: c.scaled(0.0045, 0.4), 5, 150, 0.02),
     "ps_arrs_hours_per_1000_weighted": Spec(72, 18, 0.2, 0.3, 4, 10, lambda c: c.weighted, 10, 200, 0.01),
     "ps_arrs_fair_share_ratio": Spec(0, 0),  # derived from ARRS hours: see _fair_share_ratio
     "ps_funding_per_weighted_patient": Spec(2.4, 0.6, 0.004, 0.01, 0.08, 0.3, lambda c: c.weighted, 0.2, 8, 0.01),
