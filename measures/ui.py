@@ -440,6 +440,14 @@ def account_sidebar(who: access.Principal) -> None:
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             access.log_event(store(), who, "sign_out")
             st.logout()
+        if access.can_administer(who):
+            log = access.access_log(store(), limit=ACCESS_LOG_ROWS)
+            st.markdown(f"**Access log**: the latest {len(log):,} sign-ins, refusals, exports and publications, "
+                        "newest first.")
+            download_table(log, "access log", key="access_log")
+
+
+ACCESS_LOG_ROWS = 5000  # an administrator's download of the access log: the latest rows, newest first
 
 
 def reads_all_local(pcn_code: str) -> bool:

@@ -176,6 +176,21 @@ def test_an_administrator_sees_everything(db):
     assert "Administrator" in texts(at.sidebar.markdown)
 
 
+def test_only_an_administrator_is_offered_the_access_log(db):
+    open_app("viewer@example.nhs.uk", pcn="UZ0002")  # a sign-in and a refusal to find in the log
+    admin = open_app("admin@example.nhs.uk", pcn="UZ0011")
+    assert "**Access log**: the latest 3 sign-ins" in texts(admin.sidebar.markdown)  # two sign-ins, one refusal
+    assert access_log_downloads(admin) == ["CSV", "XLSX"]
+    for email in ("viewer@example.nhs.uk", "analyst@example.nhs.uk", "editor@example.nhs.uk"):
+        other = open_app(email, pcn="UZ0001")
+        assert "Access log" not in texts(other.sidebar.markdown) and not access_log_downloads(other)
+
+
+def access_log_downloads(at) -> list[str]:
+    return [b.proto.label for b in at.sidebar.get("download_button") if b.proto.id.endswith(("access_log_csv",
+                                                                                              "access_log_xlsx"))]
+
+
 def test_a_signed_in_user_with_no_role_reads_national_data_only(db):
     at = open_app("stranger@example.com", pcn="UZ0001")
     assert "no role" in texts(at.sidebar.markdown)
