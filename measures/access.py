@@ -324,16 +324,12 @@ def _day(day) -> date:
 # Decisions
 
 
-_NATIONAL_IDS: frozenset[str] | None = None
-
-
+@lru_cache(maxsize=1)
 def national_ids() -> frozenset[str]:
-    global _NATIONAL_IDS
-    if _NATIONAL_IDS is None:
-        from .catalogue import default_catalogue
+    """The built-in catalogue's national measures (read once; the YAML files do not change while running)."""
+    from .catalogue import default_catalogue
 
-        _NATIONAL_IDS = frozenset(m.id for m in default_catalogue() if m.family == "national_des")
-    return _NATIONAL_IDS
+    return frozenset(m.id for m in default_catalogue() if m.family == "national_des")
 
 
 def is_local_measure(measure_id: str) -> bool:
@@ -378,8 +374,8 @@ def readable_pcns(principal: Principal, directory: Directory) -> set[str]:
 
 def who_may_read(pcn: str, directory: Directory) -> str:
     icb = directory.icb_of.get(pcn)
-    return (f"its own viewers and editors" + (f", analysts of {icb}" if icb else "") + " and administrators; "
-            f"others once the PCN publishes a period")
+    return ("its own viewers and editors" + (f", analysts of {icb}" if icb else "") + " and administrators; "
+            "others once the PCN publishes a period")
 
 
 def require_local(principal: Principal, pcn: str, directory: Directory, what: str = "local values") -> None:

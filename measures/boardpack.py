@@ -781,7 +781,7 @@ def render_docx(pack: BoardPack) -> bytes:
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_BREAK, WD_COLOR_INDEX
-    from docx.shared import Cm, Inches, Pt, RGBColor
+    from docx.shared import Cm, Pt, RGBColor
 
     document = Document()
     section = document.sections[0]

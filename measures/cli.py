@@ -160,7 +160,8 @@ def _series(args) -> int:
     from .local import catalogue_with_local
 
     store = Store(args.db)
-    if args.measure not in catalogue_with_local(store).ids():
+    catalogue = catalogue_with_local(store)
+    if args.measure not in catalogue.ids():
         raise ValueError(f"no measure {args.measure!r}; `python -m measures list` prints the ids")
     frame = queries.series(store, args.measure, args.org)
     who = _principal(args)
@@ -179,19 +180,18 @@ def _series(args) -> int:
                 raise problem
             print(f"refused: {problem} The {len(readable)} published periods are printed.", file=sys.stderr)
         frame = readable
-    frame = _suppressed(store, frame, args.measure, args.org)
+    frame = _suppressed(store, catalogue, frame, args.measure, args.org)
     if frame.empty:
         print(f"no values for measure {args.measure!r} and organisation {args.org!r}", file=sys.stderr)
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     return 0
 
 
-def _suppressed(store: Store, frame, measure_id: str, org: str):
+def _suppressed(store: Store, catalogue, frame, measure_id: str, org: str):
     """Small numbers printed as `*`, as on screen; a practice's value is checked against its PCN's other practices."""
     from . import suppression
-    from .local import catalogue_with_local
 
-    rules = suppression.rules(catalogue_with_local(store))
+    rules = suppression.rules(catalogue)
     if frame.empty or rules.get(measure_id, suppression.UNKNOWN_KIND) is None:
         return frame
     peers = queries.practice_and_peers(store, measure_id, org)

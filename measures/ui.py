@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from . import access, local, queries, suppression
-from .catalogue import FAMILY_LABELS, default_catalogue
+from .catalogue import FAMILY_LABELS
 from .overview import Card
 from .store import DEFAULT_DB, Store, default_db_path, migration_files
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from measures import ui
-from measures.catalogue import FAMILIES, default_catalogue
+from measures.catalogue import FAMILIES
 from measures.overview import build_cards
 
 pcn = st.session_state["current_pcn"]

@@ -8,12 +8,10 @@ from streamlit.testing.v1 import AppTest
 
 from measures import access, local
 from measures.store import Store
+from tests import apptest
 from tests.conftest import ROOT
 
-APP = str(ROOT / "app.py")
 EXAMPLE = ROOT / "data" / "access.example.yaml"
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s" * 48, "client_id": "pcn",
-        "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 LOCAL_CARD = "MDT case reviews"  # int_mdt_case_reviews: a local integration measure every demo PCN records
 
 
@@ -28,18 +26,7 @@ def db(demo_db, tmp_path, monkeypatch) -> Store:
 
 
 def open_app(email=None, pcn="UZ0001", page=None, signed_in=True, claims=None, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if email is not None or not signed_in:
-        at.secrets["auth"] = AUTH
-        at.user = {"is_logged_in": signed_in, **({"email": email, "name": email.split("@")[0].title()}
-                                                  if signed_in else {}), **(claims or {})}
-    at.query_params["pcn"] = pcn
-    at.query_params.update(params)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_app(page, pcn=pcn, email=email, signed_in=signed_in, claims=claims, **params)
 
 
 def texts(elements) -> str:

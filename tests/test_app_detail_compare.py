@@ -9,16 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from measures.store import Store
-from tests.conftest import ROOT
+from tests import apptest
 
 
 def open_page(page, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_app(page, timeout=30, **params)
 
 
 def figures(at):

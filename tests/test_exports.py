@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from measures import charts, detail, exports, queries
 from measures.catalogue import default_catalogue
 from measures.store import Store
-from tests.conftest import ROOT
+from tests import apptest
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE = ["=1+1", "@SUM(A1:A9)", "+44 20 7946 0000", "-cmd|' /C calc'!A0", "\tTab", "\rReturn", "Ashvale PCN"]
@@ -151,12 +151,7 @@ def test_string_columns_and_plain_text_are_left_alone():
 
 
 def open_page(page, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_app(page, **params)
 
 
 def labels(at) -> list[str]:

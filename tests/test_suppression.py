@@ -19,12 +19,10 @@ from measures import boardpack, charts, compare, detail, exports, local, queries
 from measures.catalogue import CatalogueError, default_catalogue, parse_measure
 from measures.charts_fair_share import fair_share_figure
 from measures.store import Store
+from tests import apptest
 from tests.conftest import ROOT
 
-APP = str(ROOT / "app.py")
 ACCESS_FILE = ROOT / "data" / "access.example.yaml"
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s" * 48, "client_id": "pcn",
-        "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 FOOTNOTE = "* Values from counts of 1 to 4 are suppressed (NHS disclosure practice)."
 
 VCSE = "int_vcse_referrals_engaged_pct"  # a PCN-level proportion, set locally
@@ -175,17 +173,7 @@ def app_db(recorded, monkeypatch) -> Store:
 
 
 def open_app(pcn=PCN, page=None, email=None, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if email:
-        at.secrets["auth"] = AUTH
-        at.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0].title()}
-    at.query_params["pcn"] = pcn
-    at.query_params.update(params)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_app(page, pcn=pcn, email=email, **params)
 
 
 def figures(at) -> list[dict]:

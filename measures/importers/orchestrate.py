@@ -123,7 +123,7 @@ def _recognise(resolved, skipped: list[str]) -> list[tuple[Source, object]]:
     for source in resolved.sources:
         try:
             found.append((source, detect(source)))
-        except Unrecognised as exc:
+        except Unrecognised:
             ignored.append(source.name)
             skipped.append(f"{source.name}: skipped (not a publication the importer reads)")
     if not found:

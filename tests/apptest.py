@@ -1,0 +1,32 @@
+"""Opening the app headless through AppTest: on a page, with query parameters, signed in or not."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+# Enough `[auth]` for the app to require sign-in; AppTest's `at.user` stands in for the provider.
+AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s" * 48, "client_id": "pcn",
+        "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+
+
+def open_app(page: str | None = None, *, pcn: str | None = None, email: str | None = None, signed_in: bool = True,
+             claims: dict | None = None, timeout: float = 60, **params) -> AppTest:
+    """Run the app (then switch to `page`), failing on any exception it raised.
+
+    With an `email` (or `signed_in=False`), `[auth]` is configured and that user is signed in (or nobody is);
+    without, the app runs in open demo mode.
+    """
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if email is not None or not signed_in:
+        at.secrets["auth"] = AUTH
+        at.user = {"is_logged_in": signed_in, **({"email": email, "name": email.split("@")[0].title()}
+                                                  if signed_in else {}), **(claims or {})}
+    if pcn:
+        at.query_params["pcn"] = pcn
+    at.query_params.update(params)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
