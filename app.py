@@ -3,14 +3,17 @@
 import streamlit as st
 
 from measures import ui
+from measures.store import StoreDamaged, StoreWriteFailed
 
 st.set_page_config(page_title=ui.APP_TITLE, page_icon=":material/monitoring:", layout="wide")
+ui.refuse_open_network()  # open demo mode on a network address, however the app was started
 principal = ui.sign_in_gate()  # issue 7: a sign-in page when `[auth]` is configured, else open demo mode
 
 # Each url_path differs from its file's stem: where they match, a rerun under AppTest finds the
 # page through the legacy `pages/` folder discovery and runs it without this script.
 navigation = st.navigation([
-    st.Page("pages/pcn_overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/board_view.py", title="Board view", icon=":material/view_quilt:", url_path="board", default=True),
+    st.Page("pages/pcn_overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=False),
     st.Page("pages/measure_detail.py", title="Measure detail", icon=":material/show_chart:", url_path="measure"),
     st.Page("pages/compare_areas.py", title="Compare areas", icon=":material/leaderboard:", url_path="compare"),
     st.Page("pages/local_measures.py", title="Local measures", icon=":material/edit_note:", url_path="local"),
@@ -19,4 +22,7 @@ st.session_state["current_pcn"] = ui.pick_pcn()
 ui.account_sidebar(principal)  # issue 7: who is signed in, sign out
 ui.board_pack_sidebar(st.session_state["current_pcn"])  # issue 6: board pack downloads
 ui.dataset_banner()
-navigation.run()
+try:
+    navigation.run()
+except (StoreDamaged, StoreWriteFailed) as problem:  # a damaged file, or a save the disk could not take
+    ui.store_problem(problem)

@@ -20,6 +20,14 @@ install_python_packages() {
   fi
 }
 
+refuse_open_network() {
+  # Without `[auth]` in .streamlit/secrets.toml the app is in open demo mode: everything for everyone, so it may
+  # listen beyond this machine only when PCN_ALLOW_OPEN_NETWORK=1 says so. Checked before any install.
+  local python=python3
+  [ -x .venv/bin/python ] && python=.venv/bin/python
+  "$python" -m measures.serving "${HOST:-127.0.0.1}"
+}
+
 setup() {
   install_system_packages
   install_python_packages
@@ -27,6 +35,7 @@ setup() {
 
 case "${1:-}" in
   app)
+    refuse_open_network
     setup
     exec .venv/bin/streamlit run app.py --server.headless true --server.address "${HOST:-127.0.0.1}" --server.port "${PORT:-8501}"
     ;;

@@ -90,8 +90,24 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(
 )
 
 
+def chart_text(text: object) -> str:
+    """User or file text for any text a figure draws (titles, notes, names, ticks, hover): shown as written.
+
+    Plotly reads `<b>`, `<a href>`, `<br>` and entities in every such string, so `&`, `<` and `>` become entities;
+    `$` too, since a string between two dollars is typeset as maths where MathJax is loaded.
+    """
+    if text is None:
+        return ""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("$", "&#36;"))
+
+
+def hover_text(text: object) -> str:
+    """User or file text written into a hovertemplate, where `%{...}` would also be read as a field."""
+    return chart_text(text).replace("%", "&#37;")
+
+
 def axis_title(measure: Measure) -> str:
-    return measure.unit if measure.unit != "%" else "Per cent"
+    return chart_text(measure.unit) if measure.unit != "%" else "Per cent"
 
 
 def titled(fig: go.Figure, title: str, subtitle: str | None, source: str, data_date: date | str | None,
@@ -99,14 +115,15 @@ def titled(fig: go.Figure, title: str, subtitle: str | None, source: str, data_d
     """Put title, subtitle, and a source and data-date footnote inside the figure, so exports carry them.
 
     Each of `notes` (such as the small-number suppression footnote) is a further line under the source; the
-    figure grows by a line for each, so the plot keeps its size.
+    figure grows by a line for each, so the plot keeps its size. All of them are plain text, shown as written.
     """
     footnote = f"Source: {source}"
     if data_date:
         footnote += f" · Data to {pd.Timestamp(data_date):%b %Y}" if not isinstance(data_date, str) else f" · {data_date}"
     notes = [note for note in notes if note]
-    footnote = "<br>".join([footnote, *notes])
-    fig.update_layout(template=TEMPLATE_NAME, title=dict(text=title, subtitle=dict(text=subtitle or "")))
+    footnote = "<br>".join(chart_text(line) for line in [footnote, *notes])
+    fig.update_layout(template=TEMPLATE_NAME,
+                      title=dict(text=chart_text(title), subtitle=dict(text=chart_text(subtitle or ""))))
     # Paper coordinates scale with the plot area, so place the legend and footnote from the pixel height.
     height = fig.layout.height or pio.templates[TEMPLATE_NAME].layout.height
     plot_pixels = max(height - 95 - FOOTER_PIXELS, 100)
@@ -161,16 +178,16 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
     if goal_lines is not None:
         for row in goal_lines.itertuples():
             fig.add_trace(go.Scatter(
-                x=[row.start, row.end], y=[row.value, row.value], mode="lines", name=row.label,
-                line=dict(color=NHS_DARK_BLUE, dash="dot", width=2.5), legendgroup=row.label,
-                showlegend=row.label not in {t.name for t in fig.data},
-                hovertemplate=f"{row.label}: %{{y}}<extra></extra>",
+                x=[row.start, row.end], y=[row.value, row.value], mode="lines", name=chart_text(row.label),
+                line=dict(color=NHS_DARK_BLUE, dash="dot", width=2.5), legendgroup=chart_text(row.label),
+                showlegend=chart_text(row.label) not in {t.name for t in fig.data},
+                hovertemplate=f"{hover_text(row.label)}: %{{y}}<extra></extra>",
             ))
 
     if annotations is not None:
         for row in annotations.itertuples():
             fig.add_vline(x=pd.Timestamp(row.date).timestamp() * 1000, line=dict(color=NHS_DARK_BLUE, width=1))
-            fig.add_annotation(x=pd.Timestamp(row.date), y=1, yref="paper", text=str(row.note), showarrow=False,
+            fig.add_annotation(x=pd.Timestamp(row.date), y=1, yref="paper", text=chart_text(row.note), showarrow=False,
                                xanchor="left", yanchor="top", font=dict(size=13, color=NHS_DARK_BLUE),
                                bgcolor="rgba(255,255,255,0.85)")
     notes = []
@@ -212,35 +229,37 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
         if rows.empty:
             continue
         fig.add_trace(go.Bar(
-            x=rows["value"], y=rows["org"], orientation="h", name=BENCHMARK_LABELS[outcome],
+            x=rows["value"], y=rows["org"].map(chart_text), orientation="h", name=BENCHMARK_LABELS[outcome],
             marker=dict(color=colour, line=dict(color=[NHS_TEXT if o == highlight else NHS_MID_GREY for o in rows["org"]],
                                                 width=[3 if o == highlight else 0.5 for o in rows["org"]])),
             error_x=dict(type="data", symmetric=False, array=rows["upper_95"] - rows["value"],
                          arrayminus=rows["value"] - rows["lower_95"], color=NHS_DARK_GREY, thickness=1.2, width=3),
-            customdata=np.stack([rows["name"], rows["lower_95"], rows["upper_95"]], axis=-1),
-            hovertemplate=(f"%{{customdata[0]}} (%{{y}})<br>{measure.label}: %{{x:,.{measure.decimals}f}}"
+            customdata=np.stack([rows["name"].map(chart_text), rows["lower_95"], rows["upper_95"]], axis=-1),
+            hovertemplate=(f"%{{customdata[0]}} (%{{y}})<br>{hover_text(measure.label)}: %{{x:,.{measure.decimals}f}}"
                            f"<br>95% CI %{{customdata[1]:,.{measure.decimals}f}} to %{{customdata[2]:,.{measure.decimals}f}}"
                            "<extra></extra>"),
         ))
     hidden = _suppressed_rows(frame)
     if not hidden.empty:  # no bar to draw: a * at zero says the PCN is there and why it has no bar
         fig.add_trace(go.Scatter(
-            x=[0] * len(hidden), y=hidden["org"], mode="text", text=[suppression.MARK] * len(hidden),
+            x=[0] * len(hidden), y=hidden["org"].map(chart_text), mode="text", text=[suppression.MARK] * len(hidden),
             textposition="middle right", textfont=dict(size=16, color=NHS_DARK_GREY),
-            name=f"{suppression.MARK} Suppressed (small number)", customdata=hidden["name"], showlegend=False,
+            name=f"{suppression.MARK} Suppressed (small number)", customdata=hidden["name"].map(chart_text),
+            showlegend=False,
             hovertemplate="%{customdata} (%{y}): suppressed (small number)<extra></extra>"))
     if comparator_value is not None:
         fig.add_vline(x=comparator_value, line=dict(color=NHS_TEXT, dash="dash", width=2))
         fig.add_annotation(x=comparator_value, y=1, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"{comparator_label} {measure.format_value(comparator_value)}",
+                           text=chart_text(f"{comparator_label} {measure.format_value(comparator_value)}"),
                            font=dict(size=13))
     many = len(frame) > NAMED_BARS_MAX
     fig.update_layout(barmode="overlay", height=760 if many else max(420, 22 * len(frame) + 260),
                       bargap=0.0 if many else 0.25)
     # Past a few dozen PCNs names cannot be read: draw a caterpillar chart and leave names to the hover.
     # Keyed by code (names repeat across England), labelled by name.
-    fig.update_yaxes(categoryorder="array", categoryarray=frame["org"].tolist(), tickmode="array",
-                     tickvals=frame["org"].tolist(), ticktext=frame["name"].tolist(), tickfont=dict(size=12),
+    codes = frame["org"].map(chart_text).tolist()
+    fig.update_yaxes(categoryorder="array", categoryarray=codes, tickmode="array",
+                     tickvals=codes, ticktext=frame["name"].map(chart_text).tolist(), tickfont=dict(size=12),
                      showticklabels=not many, title_text=f"{len(frame):,} PCNs, ranked" if many else None)
     fig.update_xaxes(title_text=axis_title(measure))
     return titled(fig, f"{measure.label}: {area_label}, {pd.Timestamp(period):%b %Y}",
@@ -264,7 +283,8 @@ def funnel_plot(frame: pd.DataFrame, limits: pd.DataFrame, measure: Measure, *, 
                                  line=dict(color=NHS_DARK_GREY, dash=dash, width=1.5), hoverinfo="skip"))
     fig.add_hline(y=comparator_value, line=dict(color=NHS_TEXT, width=1.5))
     fig.add_annotation(x=1, xref="paper", y=comparator_value, xanchor="right", yanchor="bottom", showarrow=False,
-                       text=f"{comparator_label} {measure.format_value(comparator_value)}", font=dict(size=13))
+                       text=chart_text(f"{comparator_label} {measure.format_value(comparator_value)}"),
+                       font=dict(size=13))
     for outcome, colour in BENCHMARK_COLOURS.items():
         rows = frame[frame["benchmark"] == outcome]
         if rows.empty:
@@ -272,19 +292,20 @@ def funnel_plot(frame: pd.DataFrame, limits: pd.DataFrame, measure: Measure, *, 
         fig.add_trace(go.Scatter(
             x=rows["denominator"], y=rows["value"], mode="markers", name=BENCHMARK_LABELS[outcome],
             marker=dict(color=colour, size=11, line=dict(color=NHS_DARK_GREY, width=1)),
-            customdata=np.stack([rows["name"], rows["org"]], axis=-1),
-            hovertemplate=(f"%{{customdata[0]}} (%{{customdata[1]}})<br>{measure.label}: "
+            customdata=np.stack([rows["name"].map(chart_text), rows["org"].map(chart_text)], axis=-1),
+            hovertemplate=(f"%{{customdata[0]}} (%{{customdata[1]}})<br>{hover_text(measure.label)}: "
                            f"%{{y:,.{measure.decimals}f}}<br>Denominator: %{{x:,.0f}}<extra></extra>"),
         ))
     chosen = frame[(frame["org"] == highlight) & frame["value"].notna()]  # a suppressed PCN is not plotted
     if not chosen.empty:
         row = chosen.iloc[0]
-        fig.add_trace(go.Scatter(x=[row["denominator"]], y=[row["value"]], mode="markers+text", name=str(row["name"]),
-                                 text=[str(row["name"])], textposition="top center",
+        fig.add_trace(go.Scatter(x=[row["denominator"]], y=[row["value"]], mode="markers+text",
+                                 name=chart_text(row["name"]), text=[chart_text(row["name"])],
+                                 textposition="top center",
                                  marker=dict(symbol="diamond", size=17, color="rgba(0,0,0,0)",
                                              line=dict(color=NHS_TEXT, width=3)),
                                  hoverinfo="skip"))
-    fig.update_xaxes(title_text=measure.denominator.definition if measure.denominator else "Denominator",
+    fig.update_xaxes(title_text=chart_text(measure.denominator.definition) if measure.denominator else "Denominator",
                      rangemode="tozero")
     fig.update_yaxes(title_text=axis_title(measure))
     hidden = _suppressed_rows(frame)

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import suppression
-from .charts import NHS_BLUE, NHS_DARK_GREY, NHS_MID_GREY, NHS_PALE_GREY, NHS_TEXT, titled
+from .charts import NHS_BLUE, NHS_DARK_GREY, NHS_MID_GREY, NHS_PALE_GREY, NHS_TEXT, chart_text, titled
 
 RESOURCE_COLOUR = NHS_BLUE  # bars: share of the resource
 POPULATION_COLOUR = NHS_TEXT  # markers: fair share, near-black on blue; a different shape, not only a colour
@@ -26,7 +26,8 @@ def fair_share_figure(frame: pd.DataFrame, *, measure_label: str, population: st
     frame = frame.copy()
     frame["gap_points"] = (frame["resource_share"] - frame["population_share"]) * 100
     frame = frame.sort_values(["gap_points", "org_name"], ascending=[True, False]).reset_index(drop=True)
-    frame["label"] = [f"{name} ({code})" for name, code in zip(frame["org_name"], frame["org_code"])]
+    # The labels are the axis categories and its tick text, so they are escaped as chart text once, here.
+    frame["label"] = [chart_text(f"{name} ({code})") for name, code in zip(frame["org_name"], frame["org_code"])]
     resource_pct = frame["resource_share"] * 100
     population_pct = frame["population_share"] * 100
 
@@ -37,7 +38,7 @@ def fair_share_figure(frame: pd.DataFrame, *, measure_label: str, population: st
         hovertemplate="%{y}<br>Share of the PCN's total: %{x:.1f}%<extra></extra>",
     ))
     fig.add_trace(go.Scatter(
-        x=population_pct, y=frame["label"], mode="markers", name=f"Fair share ({population})",
+        x=population_pct, y=frame["label"], mode="markers", name=f"Fair share ({chart_text(population)})",
         marker=dict(symbol="diamond", size=16, color=POPULATION_COLOUR, line=dict(color="#FFFFFF", width=1.5)),
         hovertemplate="%{y}<br>Fair share: %{x:.1f}%<extra></extra>",
     ))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import access, queries
 from .catalogue import CatalogueError, default_catalogue, load_catalogue
-from .store import Store, StoreBusy, StoreMissing, default_db_path
+from .store import Store, StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed, default_db_path
 
 
 def _db_argument(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Exit codes: 2 for bad input or an unusable store, 3 for a refusal by the access rules.
+# Exit codes: 2 for bad input or an unusable store (missing, locked, damaged, or a save that could not be
+# written), 3 for a refusal by the access rules.
 REFUSED = 3
 
 
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     except access.AccessDenied as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return REFUSED
-    except (CatalogueError, StoreMissing, StoreBusy, ValueError) as exc:
+    except (CatalogueError, StoreMissing, StoreBusy, StoreDamaged, StoreWriteFailed, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -195,8 +196,10 @@ def _suppressed(store: Store, catalogue, frame, measure_id: str, org: str):
     if frame.empty or rules.get(measure_id, suppression.UNKNOWN_KIND) is None:
         return frame
     peers = queries.practice_and_peers(store, measure_id, org)
-    if peers.empty:
-        checked = suppression.suppress(frame, rules)
+    if peers.empty:  # a PCN's series: a total its practices would give away is hidden too
+        checked = suppression.suppress_with_totals(suppression.suppress(frame, rules),
+                                                   lambda *read: suppression.practice_values(store, *read), rules,
+                                                   [org])
     else:
         grouped = suppression.suppress(peers, rules, secondary=("pcn", "version", "period_start"))
         flags = grouped[grouped["org"] == org].drop_duplicates(["version", "period_start"])
@@ -231,6 +234,8 @@ def _record(args) -> int:
                                          principal=who)
     except access.AccessDenied as problem:
         raise _refused(store, who, args.file.name, problem) from None
+    if batch.sheet_note:
+        print(batch.sheet_note, file=sys.stderr)
     if saved is None:
         changes = local.preview(store, batch)["change"].value_counts()
         print(f"{args.file.name} is valid: {changes.get('new', 0)} new, {changes.get('correction', 0)} corrected, "

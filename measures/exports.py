@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import html
 import io
 import math
 import os
@@ -91,7 +92,9 @@ def figure_filename(fig: go.Figure, extension: str) -> str:
 
 
 def slug(text: str, limit: int = 80) -> str:
-    cleaned = re.sub(r"[^a-z0-9]+", "-", re.sub(r"<[^>]+>", " ", str(text)).lower()).strip("-")
+    # A figure's title is chart text: tags are markup, and entities (`&amp;`) stand for the characters shown.
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", str(text)))
+    cleaned = re.sub(r"[^a-z0-9]+", "-", shown.lower()).strip("-")
     return cleaned[:limit].rstrip("-") or "download"
 
 

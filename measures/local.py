@@ -8,6 +8,7 @@ import os
 import random
 import re
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from . import limits
 from .catalogue import FAMILIES, Catalogue, Measure, compute_values, default_catalogue, parse_measure
 from .store import Store, finish_import, start_import
 
@@ -41,6 +43,23 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
+_NOT_FINITE_WORDS = ("inf", "infinity", "nan")
+
+# No PCN or practice records more than this in one period: the largest PCN serves about 200,000 patients and
+# holds a few million pounds of ARRS money a year. A larger numerator or denominator is a typing slip (an extra
+# digit run, 1e308) that would swamp every sum and chart it is added to.
+MAX_RECORDED = 10_000_000
+# Money may run higher: a currency measure's numerator is pounds paid, which for a large PCN can reach tens of
+# millions over a year; a billion is beyond any PCN.
+MAX_RECORDED_MONEY = 1_000_000_000
+# A cell of a template column is a code, a date, a number or a practice name; nothing there is this long.
+MAX_CELL_CHARACTERS = 1_000
+# Cells quoted back in a message are cut to this many characters, so a pasted page does not make a page of report.
+SHOWN_CHARACTERS = 60
+MAX_PROBLEMS_LISTED = 50
+# Spreadsheet shape: Excel's last row, and the columns read (the template has 8; notes may follow).
+MAX_SHEET_ROWS = 1_048_576
+MAX_SHEET_COLUMNS = 100
 
 
 def max_upload_mb() -> float:
@@ -550,12 +569,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = [self.source]
+        where = [_cut(self.source, 120)]
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
-            where.append(f"column {self.column}")
-        return f"{', '.join(where)}: {self.message}"
+            where.append(f"column {_cut(self.column, SHOWN_CHARACTERS)}")
+        # Messages quote cells already cut by _shown; this bounds any that quote something else.
+        return f"{', '.join(where)}: {_cut(self.message, 600)}"
 
 
 class RecordingError(ValueError):
@@ -563,12 +583,26 @@ class RecordingError(ValueError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        shown = [f"- {p}" for p in problems[:50]]
-        if len(problems) > 50:
-            shown.append(f"- … and {len(problems) - 50} more")
-        source = problems[0].source if problems else "the input"
-        super().__init__(f"nothing was saved: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
+        shown = [f"- {p}" for p in problems[:MAX_PROBLEMS_LISTED]]
+        if len(problems) > MAX_PROBLEMS_LISTED:
+            shown.append(f"- … and {len(problems) - MAX_PROBLEMS_LISTED:,} more")
+        source = _cut(problems[0].source, 120) if problems else "the input"
+        super().__init__(f"nothing was saved: {len(problems):,} problem{'s' if len(problems) != 1 else ''} "
                          f"in {source}\n" + "\n".join(shown))
+
+
+def _cut(text: str, limit: int) -> str:
+    """Text cut to `limit` characters, saying how long it was, so a 1 MB cell never makes a 1 MB message."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _shown(value) -> str:
+    """A cell as quoted in a message: its text in quotes, cut to a readable length."""
+    text = str(value).strip()
+    if len(text) <= SHOWN_CHARACTERS:
+        return repr(text)
+    return f"{text[:SHOWN_CHARACTERS]!r}… ({len(text):,} characters)"
 
 
 ENTRY_COLUMNS = ["row", "measure_id", "measure_version", "org_code", "org_level", "pcn_code", "period_start",
@@ -583,9 +617,23 @@ class Batch:
     entries: pd.DataFrame
     skipped: int = 0  # rows with a blank numerator and denominator
     measures: dict[tuple[str, int], Measure] = field(default_factory=dict)
+    sheet: str | None = None  # the sheet of an xlsx file that was read
+    hidden_sheets: tuple[str, ...] = ()  # the sheets of an xlsx file that were not read because they are hidden
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def sheet_note(self) -> str:
+        """Which sheet of an xlsx file was read ('' for a CSV file or the grid), for the preview and the report."""
+        if self.sheet is None:
+            return ""
+        note = f"Read the sheet {_shown(self.sheet)} of {_cut(self.source, 120)}"
+        if self.hidden_sheets:
+            names = ", ".join(_shown(name) for name in self.hidden_sheets[:5])
+            more = f" and {len(self.hidden_sheets) - 5} more" if len(self.hidden_sheets) > 5 else ""
+            note += f"; hidden sheets are never read ({names}{more})"
+        return note
 
 
 def _normalise_header(name) -> str:
@@ -613,34 +661,55 @@ def _formula_problem(value) -> str | None:
     text = value.lstrip(" ")
     if not text or text[0] not in FORMULA_PREFIXES:
         return None
-    if text[0] in "+-" and _is_number_text(text):
-        return None  # -3 and +3 are numbers
-    return (f"{value.strip()[:40]!r} starts with {text[0]!r} like a spreadsheet formula; cells starting with "
+    if text[0] in "+-" and (_is_number_text(text) or text[1:].strip().lower() in _NOT_FINITE_WORDS):
+        return None  # -3 and +3 are numbers; -inf is refused as a number that is not finite
+    return (f"{_shown(value)} starts with {text[0]!r} like a spreadsheet formula; cells starting with "
             "=, +, - or @ are refused unless they are plain numbers, so type the value itself")
 
 
 def _number(value) -> float:
-    """A cell as a number; raises ValueError with a message for anything else."""
+    """A cell as a number; raises ValueError with a message for anything else (including NaN and infinity)."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number")
     if isinstance(value, (int, float, np.integer, np.floating)):
         number = float(value)
     else:
         text = str(value).strip()
+        if text.lstrip("+-").lower() in _NOT_FINITE_WORDS:
+            raise ValueError(f"{_shown(value)} is not a number; type the count or amount itself")
         if _THOUSANDS.match(text):
             text = text.replace(",", "")
         if not _NUMBER.match(text):
-            raise ValueError(f"{str(value).strip()[:40]!r} is not a number")
+            raise ValueError(f"{_shown(value)} is not a number")
         number = float(text)
     if not np.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
+        raise ValueError(f"{_shown(value)} is not a finite number; type the count or amount itself")
     return number
+
+
+def _amount_text(number: float) -> str:
+    """A number for a message: as typed where it is ordinary, in powers of ten where it is huge or tiny."""
+    if number == 0 or 1e-6 <= abs(number) < 1e15:
+        return _number_text(number)
+    return f"{number:.4g}"
+
+
+def _amount_problem(measure: Measure | None, part: str, number: float) -> str | None:
+    """Why a numerator or denominator is beyond what the measure can hold, or None."""
+    money = measure is not None and measure.type == "currency" and part == "numerator"
+    limit = MAX_RECORDED_MONEY if money else MAX_RECORDED
+    if -limit <= number <= limit:
+        return None
+    what = "a currency measure's numerator (pounds)" if money else f"a {part}"
+    beyond = f"above {limit:,}, the most" if number > 0 else f"below -{limit:,}, the least"
+    return (f"{_amount_text(number)} is {beyond} {what} can be for one organisation and period; check for "
+            "a slip such as an extra digit")
 
 
 def _day(value) -> date:
     if isinstance(value, datetime):
         if value.time() != datetime.min.time():
-            raise ValueError(f"{value!r} is not a date")
+            raise ValueError(f"{_shown(value)} is not a date")
         return value.date()
     if isinstance(value, date):
         return value
@@ -652,27 +721,34 @@ def _day(value) -> date:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise ValueError(f"{text[:40]!r} is not a date; write it as YYYY-MM-DD, for example 2026-09-01")
+    raise ValueError(f"{_shown(text)} is not a date; write it as YYYY-MM-DD, for example 2026-09-01")
 
 
 def read_table(name: str, data: bytes) -> list[tuple[int, dict]]:
     """The rows of an uploaded CSV or XLSX file as (spreadsheet row number, {column: cell}); the header is row 1.
 
-    Refuses files over the size limit, other file types, unreadable files and missing columns.
+    Refuses files over the size limit, other file types, unreadable or damaged files, missing columns, and
+    cells that would be lost or misread (see `_read_upload`).
     """
+    return _read_upload(name, data)[0]
+
+
+def _read_upload(name: str, data: bytes) -> tuple[list[tuple[int, dict]], str | None, tuple[str, ...]]:
+    """`read_table`'s rows, with the xlsx sheet that was read and the hidden sheets that were not."""
     limit = max_upload_mb()
     if len(data) > limit * 1024 * 1024:
         raise RecordingError([Problem(name, None, None, f"is {len(data) / 1024 / 1024:.1f} MB; the largest file "
                                                         f"accepted is {limit:g} MB (set by PCN_MAX_UPLOAD_MB)")])
     suffix = Path(name).suffix.lower()
+    sheet, hidden = None, ()
     if suffix == ".csv":
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = data.decode("cp1252", errors="replace")
-        lines = list(csv.reader(io.StringIO(text, newline="")))
+        lines = _csv_lines(name, text)
     elif suffix == ".xlsx":
-        lines = _xlsx_lines(name, data)
+        lines, sheet, hidden = _xlsx_lines(name, data)
     else:
         raise RecordingError([Problem(name, None, None, "is not a CSV or XLSX file; download a template and fill it in")])
     if not lines:
@@ -698,26 +774,175 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict]]:
     for number, cells in enumerate(lines[1:], start=2):
         if all(_blank(cell) for cell in cells):
             continue
+        problems += _shape_problems(name, number, cells, header, csv_file=suffix == ".csv")
         rows.append((number, {column: cells[i] if i < len(cells) else None
                               for i, column in enumerate(header) if column}))
-    return rows
+    if problems:
+        raise RecordingError(problems)
+    return rows, sheet, hidden
 
 
-def _xlsx_lines(name: str, data: bytes) -> list[list]:
+def _column_label(header: list[str], position: int) -> str:
+    """A column as messages name it: its heading, or its position (and letter) where it has none."""
+    if position < len(header) and header[position]:
+        return header[position]
+    from openpyxl.utils import get_column_letter
+
+    return f"#{position + 1} ({get_column_letter(min(position + 1, 16384))})"
+
+
+def _shape_problems(name: str, number: int, cells: list, header: list[str], *, csv_file: bool) -> list[Problem]:
+    """Cells of one row that would be lost or misread: beyond the header, missing, too long, or holding a line break."""
+    problems = []
+    named = [i for i, column in enumerate(header) if column]
+    for position, cell in enumerate(cells):
+        if _blank(cell):
+            continue
+        if position >= len(header) or not header[position]:
+            problems.append(Problem(name, number, _column_label(header, position),
+                                    f"{_shown(cell)} is in a column with no heading, so it would be lost; give the "
+                                    "column a heading (columns not in the template are ignored) or clear the cell"))
+        elif header[position] in TEMPLATE_COLUMNS and isinstance(cell, str):
+            if len(cell) > MAX_CELL_CHARACTERS:
+                problems.append(Problem(name, number, header[position],
+                                        f"{_shown(cell)} is longer than the {MAX_CELL_CHARACTERS:,} characters "
+                                        "any cell of the template holds"))
+            elif csv_file and ("\n" in cell or "\r" in cell):
+                problems.append(Problem(name, number, header[position],
+                                        f"{_shown(cell)} holds a line break, so a quote (\") was probably left open "
+                                        "and the lines after it were read into this cell; remove the stray quote"))
+    if csv_file and len(cells) < len(header) and named and len(cells) <= named[-1]:
+        missing = [header[i] for i in named if i >= len(cells)]
+        problems.append(Problem(name, number, missing[0],
+                                f"the row has {len(cells)} cell{'s' if len(cells) != 1 else ''} but the header has "
+                                f"{len(header)}, so it ends before {', '.join(missing)}; give every row a cell for "
+                                "each column (a comma for each empty one)"))
+    return problems
+
+
+def _csv_lines(name: str, text: str) -> list[list]:
+    """The records of a CSV file; a quote left open, a stray quote, or an over-long cell is named by row and column."""
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream, strict=True)
+    lines: list[list] = []
+    while True:
+        start = stream.tell()
+        try:
+            lines.append(next(reader))
+        except StopIteration:
+            return lines
+        except csv.Error as exc:
+            raise RecordingError([_csv_fault(name, lines, text[start:stream.tell()], str(exc))]) from None
+
+
+def _csv_fault(name: str, lines: list[list], raw: str, error: str) -> Problem:
+    """The problem a CSV record that cannot be read poses, at its row and, where it can be told, its column."""
+    row = len(lines) + 1
+    position, fault = _faulty_field(raw, csv.field_size_limit())
+    header = [_normalise_header(cell) for cell in lines[0]] if lines else []
+    column = _column_label(header, position) if header else f"#{position + 1}"
+    if fault == "open quote":
+        message = ("a quote (\") opens in this cell and is never closed, so every line after it would be read "
+                   "into this one cell; close the quote or remove it")
+    elif fault == "too long":
+        message = (f"the cell is over {csv.field_size_limit():,} characters long, more than a CSV cell can hold "
+                   f"here; no cell of the template holds more than {MAX_CELL_CHARACTERS:,}")
+    else:
+        message = (f"the cell has text after its closing quote ({error}); quote the whole cell, or remove the "
+                   "quotes")
+    return Problem(name, row, column, message)
+
+
+def _faulty_field(raw: str, limit: int) -> tuple[int, str]:
+    """Where a CSV record goes wrong: (field position, 'open quote' | 'too long' | 'stray quote')."""
+    position = length = 0
+    quoted = closed = False
+    index = 0
+    while index < len(raw):
+        char = raw[index]
+        if quoted:
+            if char == '"' and raw[index + 1:index + 2] == '"':
+                index += 1
+                length += 1
+            elif char == '"':
+                quoted, closed = False, True
+            else:
+                length += 1
+        elif char == ",":
+            position, length, closed = position + 1, 0, False
+        elif char in "\r\n":
+            break
+        elif closed:
+            return position, "stray quote"
+        elif char == '"' and length == 0:
+            quoted = True
+        else:
+            length += 1
+        if length > limit:
+            return position, "too long"
+        index += 1
+    return position, "open quote" if quoted else "stray quote"
+
+
+def _xlsx_lines(name: str, data: bytes) -> tuple[list[list], str, tuple[str, ...]]:
+    """The rows of the sheet to read, its title, and the hidden sheets left unread.
+
+    The sheet is the visible one named `values` (the template's), else the first visible sheet: a hidden sheet is
+    never read, as the person uploading cannot see what it holds. The archive is checked before it is opened, so
+    a small file that unpacks to gigabytes is refused unread.
+    """
     from openpyxl import load_workbook
 
+    def refused(message: str) -> RecordingError:
+        return RecordingError([Problem(name, None, None, message)])
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            limits.check_archive(archive, name, max_mb=limits.max_upload_unpacked_mb(max_upload_mb()),
+                                 setting=limits.UPLOAD_UNPACKED_MB_VAR, expected="a filled-in template")
+    except limits.LimitExceeded as exc:
+        raise refused(str(exc).removeprefix(f"{name}: ")) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise refused(f"is not a readable XLSX file ({type(exc).__name__})") from None
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or disguised file
-        raise RecordingError([Problem(name, None, None, f"is not a readable XLSX file ({type(exc).__name__})")]) from None
+        raise refused(f"is not a readable XLSX file ({type(exc).__name__})") from None
     try:
-        sheet = book["values"] if "values" in book.sheetnames else book.worksheets[0]
-        lines = [list(row) for row in sheet.iter_rows(values_only=True)]
+        visible = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
+        hidden = tuple(ws.title for ws in book.worksheets if ws.sheet_state != "visible")
+        if not visible:
+            raise refused("has no visible sheet; hidden sheets are never read, so unhide the sheet of values")
+        sheet = next((ws for ws in visible if ws.title.strip().lower() == "values"), visible[0])
+        # The sheet's declared size is not trusted: a tiny file may claim every cell of a sheet, and openpyxl
+        # would fill each row out to it. Rows are read as written, at most MAX_SHEET_COLUMNS wide.
+        sheet.reset_dimensions()
+        lines: list[list] = []
+        no_cells: list = []
+        try:
+            for row in sheet.iter_rows(max_col=MAX_SHEET_COLUMNS, values_only=True):
+                if len(lines) >= MAX_SHEET_ROWS:
+                    raise refused(f"the sheet {_shown(sheet.title)} has rows after row {MAX_SHEET_ROWS:,}, the "
+                                  "last a spreadsheet holds; it is damaged or not a filled-in template")
+                if row.count(None) == len(row):  # counted in C: a sheet may jump a million rows
+                    lines.append(no_cells)  # one shared list for the empty rows a sheet may jump over
+                    continue
+                row = list(row)
+                while row and _blank(row[-1]):
+                    row.pop()
+                lines.append(row)
+        except RecordingError:
+            raise
+        except Exception as exc:  # a damaged sheet (bad XML, an entity bomb, a number that is not) fails as it is read
+            raise RecordingError([Problem(name, len(lines) + 1, None,
+                                          f"the sheet {_shown(sheet.title)} is damaged at or after this row "
+                                          f"({type(exc).__name__}), so it cannot be read; save the file again "
+                                          "from the spreadsheet, or download a new template")]) from None
     finally:
         book.close()
     while lines and all(_blank(cell) for cell in lines[-1]):
         lines.pop()
-    return lines
+    return lines, sheet.title, hidden
 
 
 @dataclass
@@ -804,7 +1029,7 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
         if not measure_id:
             bad("measure_id", "is blank; name the measure, as in the template")
         elif not versions:
-            bad("measure_id", f"{measure_id!r} is not a measure in the catalogue")
+            bad("measure_id", f"{_shown(measure_id)} is not a measure in the catalogue")
         else:
             version_cell = cells.get("measure_version")
             version = max(versions)
@@ -814,10 +1039,10 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
                     if version != _number(version_cell):
                         raise ValueError
                 except ValueError:
-                    bad("measure_version", f"{str(version_cell)[:20]!r} is not a whole number")
+                    bad("measure_version", f"{_shown(version_cell)} is not a whole number")
                     version = None
             if version is not None and version not in versions:
-                bad("measure_version", f"{measure_id} has no version {version}; "
+                bad("measure_version", f"{measure_id} has no version {_cut(str(version), 20)}; "
                                        f"its versions are {', '.join(map(str, sorted(versions)))}")
             elif version is not None:
                 measure = versions[version]
@@ -836,6 +1061,10 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
                 bad("period_start", "is blank; give the first day of the period, for example 2026-09-01")
         except ValueError as exc:
             bad("period_start", str(exc))
+        if period is not None and period > today:
+            # Checked first: a date centuries ahead has no period end that pandas can compute.
+            bad("period_start", f"the period starting {period} is in the future; record it once it is over")
+            period = None
         if period is not None and measure is not None:
             if not is_period_start(measure, period):
                 right = _period_containing(measure, period)
@@ -856,7 +1085,7 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
         if not org_code:
             bad("org_code", "is blank; give the practice or PCN code")
         elif org_code not in ctx.orgs:
-            bad("org_code", f"{org_code!r} is not a known organisation code")
+            bad("org_code", f"{_shown(org_code)} is not a known organisation code")
         elif measure is not None:
             level, name = ctx.orgs[org_code]
             if level != measure.level:
@@ -885,6 +1114,10 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
                 bad("numerator", "is blank but the denominator is filled in; give both, or leave both blank")
             else:
                 numerator = _number(cells["numerator"])
+                beyond = _amount_problem(measure, "numerator", numerator)
+                if beyond:
+                    bad("numerator", beyond)
+                    numerator = None
         except ValueError as exc:
             bad("numerator", str(exc))
         if measure is not None and measure.type == "count":
@@ -897,7 +1130,11 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
                         bad("denominator", "is blank; this measure divides by a denominator, so give both")
                 else:
                     denominator = _number(cells["denominator"])
-                    if denominator <= 0:
+                    beyond = _amount_problem(measure, "denominator", denominator)
+                    if beyond:
+                        bad("denominator", beyond)
+                        denominator = None
+                    elif denominator <= 0:
                         bad("denominator", f"{_number_text(denominator)} is not above 0, so no value can be "
                                            "computed; leave the row blank if there is nothing to record")
                         denominator = None
@@ -913,6 +1150,12 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
 
         if len(problems) > before or measure is None or period is None or org_pcn is None:
             continue
+        value = compute_values(measure, [numerator], [np.nan if denominator is None else denominator])[0]
+        if not np.isfinite(value):
+            bad("denominator", f"{_amount_text(denominator)} is so small that the value "
+                               f"({_amount_text(numerator)} ÷ {_amount_text(denominator)} × "
+                               f"{_number_text(measure.multiplier)}) is too large to hold; check the denominator")
+            continue
         key = (measure.id, measure.version, org_code, period)
         if key in seen:
             bad("org_code", f"{org_code} for {period} is already given in row {seen[key]}; give each "
@@ -920,7 +1163,6 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
             continue
         seen[key] = number
         used[(measure.id, measure.version)] = measure
-        value = compute_values(measure, [numerator], [np.nan if denominator is None else denominator])[0]
         entries.append({
             "row": number, "measure_id": measure.id, "measure_version": measure.version, "org_code": org_code,
             "org_level": measure.level, "pcn_code": org_pcn, "period_start": period,
@@ -937,8 +1179,14 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
 
 def parse_upload(store: Store, name: str, data: bytes, *, pcn_code: str | None = None,
                  today: date | None = None) -> Batch:
-    """Read and check an uploaded template (CSV or XLSX); the page and the command line both use this."""
-    return validate_rows(store, read_table(name, data), name, pcn_code=pcn_code, today=today)
+    """Read and check an uploaded template (CSV or XLSX); the page and the command line both use this.
+
+    For an xlsx file the batch says which sheet was read (`sheet`, `sheet_note`).
+    """
+    rows, sheet, hidden = _read_upload(name, data)
+    batch = validate_rows(store, rows, name, pcn_code=pcn_code, today=today)
+    batch.sheet, batch.hidden_sheets = sheet, hidden
+    return batch
 
 
 def batch_from_grid(store: Store, measure_id: str, pcn_code: str, period: date, edited: pd.DataFrame,

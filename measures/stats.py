@@ -20,6 +20,13 @@ __all__ = [
     "funnel_limits_rate",
     "benchmark",
     "benchmark_frame",
+    "poisson_ci",
+    "dsr_ci",
+    "dsr_table",
+    "overdispersion",
+    "funnel_overdispersed",
+    "fill_missing_periods",
+    "clip_limits",
 ]
 
 # --- XmR SPC (NHSRplotthedots 0.2.x) -----------------------------------------------------------
@@ -57,6 +64,8 @@ RULE_TREND = "trend"
 RULE_TWO_IN_THREE = "two_in_three"
 RULE_RUN = "run"
 
+SPC_GAP_HANDLING = ("join", "break")
+
 def spc(
     df: pd.DataFrame,
     value_col: str,
@@ -68,6 +77,7 @@ def spc(
     screen_outliers: bool = True,
     run_length: int = 7,
     trend_length: int = 7,
+    gaps: str = "join",
 ) -> pd.DataFrame:
     """XmR chart of ``value_col`` over ``date_col``, computed as NHSRplotthedots ``ptd_spc()`` does.
 
@@ -108,10 +118,23 @@ def spc(
     the gap in its moving ranges); their rule columns are False and ``point_type`` is missing (NA).
     Fewer than 2 usable points is an error (the package returns NaN limits). A rebase date that
     matches no row is ignored, as in the package, but with a warning.
+
+    ``gaps="break"`` treats a row with a missing value as a gap the way ``ptd_spc_standard()``
+    does (``mr = c(NA, abs(diff(fix_y)))`` then ``mean(mr, na.rm = TRUE)``): the moving ranges on
+    both sides of the gap are dropped instead of one range joining the points either side, and the
+    ``fix_after_n_points`` baseline counts the gap rows, as the package's ``row_number()`` does.
+    Only the limits change; the rules still read the usable points in order. A month with no row
+    at all is not a gap to either method: add it first with ``fill_missing_periods``.
     """
     direction = _validate_direction(improvement_direction)
     _validate_spc_options(df, value_col, date_col, target, fix_after_n_points, screen_outliers,
                           run_length, trend_length)
+    if gaps not in SPC_GAP_HANDLING:
+        raise ValueError(
+            f"gaps must be 'join' (a moving range joins the points either side of a missing value) "
+            f"or 'break' (a missing value drops the moving ranges on both sides, as NHSRplotthedots); "
+            f"got {gaps!r}."
+        )
     dates = _date_column(df, date_col)
     values = _value_column(df, value_col)
     _reject_duplicate_dates(dates, date_col)
@@ -161,7 +184,8 @@ def spc(
     for group in np.unique(rebase_group):
         rows = np.flatnonzero(rebase_group == group)
         points = rows[usable[rows]]
-        limits = _segment_limits(values[points], fix_after_n_points, screen_outliers)
+        baseline_rows = points if gaps == "join" else rows[~np.isnat(dates[rows])]
+        limits = _segment_limits(values[baseline_rows], fix_after_n_points, screen_outliers)
         for name, value in limits.items():
             columns[name][rows] = value
         columns["short_group_warning"][rows] = len(points) < SHORT_SEGMENT_THRESHOLD
@@ -252,10 +276,13 @@ def _variation_icon(point_type: str, direction: int) -> str:
 
 def _segment_limits(y: np.ndarray, fix_after_n_points: int | None, screen_outliers: bool) -> dict:
     baseline = y if fix_after_n_points is None else y[:int(fix_after_n_points)]
-    if not len(baseline):
+    known = baseline[~np.isnan(baseline)]
+    if not len(known):
         return {name: np.nan for name in ("mean", "lpl", "upl", "near_lpl", "near_upl")}
-    centre = baseline.mean()
+    centre = known.mean()
+    # A missing value (only present with gaps="break") leaves NaN ranges on both of its sides.
     moving_ranges = np.abs(np.diff(baseline))
+    moving_ranges = moving_ranges[~np.isnan(moving_ranges)]
     mean_moving_range = moving_ranges.mean() if len(moving_ranges) else np.nan
     if screen_outliers:
         # One pass only, and a strict "<": an all-zero set of moving ranges is screened out entirely.
@@ -719,3 +746,457 @@ def _like_input(result: np.ndarray, *inputs):
     if all(np.ndim(value) == 0 for value in inputs):
         return np.asarray(result).item()
     return np.asarray(result)
+
+
+# --- Small counts and directly standardised rates (PHEindicatormethods) -------------------------
+
+POISSON_METHODS = ("auto", "exact", "byars")
+DSR_MIN_TOTAL_COUNT = 10
+
+
+def poisson_ci(count, confidence: float = 0.95, method: str = "auto"):
+    """Interval for a Poisson count, with the method PHEindicatormethods uses for counts and rates.
+
+    ``method="auto"`` is the choice of phe_rate (``R/Rates.R``) and of calculate_ISRatio and
+    calculate_ISRate: the exact interval below 10 events, Byar's method from 10. ``"exact"`` always
+    uses the exact interval (chi-squared quantiles, Armitage & Berry: lower qchisq((1-c)/2, 2x)/2,
+    upper qchisq((1+c)/2, 2x+2)/2), so 0 events give a lower limit of 0 and an upper limit of
+    -ln((1-c)/2), 3.689 events at 95%. ``"byars"`` is ``byars_ci`` (Breslow & Day 1987), whose
+    lower limit is NaN where the approximation fails (0 events, or 1 event at 99.8%).
+
+    The limits are counts: divide by the denominator for a rate (``rate_ci`` does that with
+    ``"auto"``). calculate_dsr does not switch to the exact method for small counts: see ``dsr_ci``.
+    Scalars give scalars, a Series gives a Series; a missing count gives NaN limits.
+    """
+    if method not in POISSON_METHODS:
+        raise ValueError(
+            f"method must be 'auto' (exact below 10 events, Byar's from 10, as phe_rate), 'exact' or "
+            f"'byars'; got {method!r}."
+        )
+    level = _confidence_level(confidence)
+    (x,) = _float_arrays(count)
+    if np.any(x < 0):
+        raise ValueError("observed events must all be greater than or equal to zero; a count cannot be negative.")
+    byars_lower, byars_upper = _byars(x, level)
+    exact_lower, exact_upper = _exact_poisson(x, level)
+    if method == "byars":
+        lower, upper = byars_lower, byars_upper
+    elif method == "exact":
+        lower, upper = exact_lower, exact_upper
+    else:
+        small = x < EXACT_POISSON_BELOW
+        lower = np.where(small, exact_lower, byars_lower)
+        upper = np.where(small, exact_upper, byars_upper)
+    return _like_input(lower, count), _like_input(upper, count)
+
+
+def _exact_poisson(x: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    # qchisq(q, 2k) / 2 is the gamma quantile gammaincinv(k, q); qchisq(q, 0) is 0.
+    with np.errstate(invalid="ignore"):
+        lower = np.where(x == 0, 0.0, gammaincinv(np.where(x == 0, 1, x), (1 - level) / 2))
+        upper = gammaincinv(x + 1, level + (1 - level) / 2)
+    return lower, upper
+
+
+def dsr_ci(counts, populations, standard_populations, multiplier: float = 100_000,
+           confidence=(0.95, 0.998)) -> dict:
+    """Directly standardised rate with Dobson's confidence limits, as PHEindicatormethods calculate_dsr.
+
+    For one area: ``counts`` (x_i), ``populations`` (n_i) and ``standard_populations`` (w_i, e.g.
+    the European Standard Population 2013) per age band, in the same order. As ``dsr_inner`` in
+    ``R/DSR.R`` computes it (Dobson et al. 1991, Stat Med 10:457-62, with Byar's interval from
+    Breslow & Day 1987):
+
+    - value = sum(x_i w_i / n_i) / sum(w_i) x multiplier;
+    - variance v = sum(x_i (w_i / n_i)^2) / sum(w_i)^2;
+    - limit = value + sqrt(v / X) x (X_limit - X) x multiplier, with X = sum(x_i) and X_limit
+      Byar's lower or upper limit for X.
+
+    A missing count counts as 0 (the package's ``na.zero``). When the total count is below 10 the
+    package suppresses the rate and its limits ("dsr NA for total count < 10") and so does this:
+    a DSR never falls back to the exact Poisson interval, unlike a crude rate (``poisson_ci``).
+
+    ``confidence`` is one level or a sequence of levels, each 0.9-1 or 90-100; the default
+    (0.95, 0.998) is the package's two-level call. Returns a dict with ``total_count``,
+    ``total_pop``, ``value``, ``lower_<level>`` and ``upper_<level>`` for each level
+    (``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8``), ``confidence`` ("95%, 99.8%"),
+    ``statistic`` ("dsr per 100000", or the suppression note) and ``method`` ("Dobson").
+    """
+    levels = _confidence_levels(confidence)
+    if not _is_number(multiplier) or not multiplier > 0:
+        raise ValueError(f"multiplier must be a number greater than zero, e.g. 100000 for a rate per 100,000 "
+                         f"(got {multiplier!r}).")
+    x, n, w = (np.atleast_1d(array) for array in _float_arrays(counts, populations, standard_populations))
+    if not (x.ndim == n.ndim == w.ndim == 1) or not (len(x) == len(n) == len(w)) or not len(x):
+        raise ValueError(
+            "counts, populations and standard_populations need one value per age band, in the same "
+            f"order; got {len(x)}, {len(n)} and {len(w)} values."
+        )
+    _reject_bands("numerators must all be greater than or equal to zero", x < 0, x)
+    _reject_bands("populations cannot have missing values", np.isnan(n), n)
+    _reject_bands("denominators must all be greater than zero (merge an empty age band with its "
+                  "neighbour in both the data and the standard)", n <= 0, n)
+    _reject_bands("standard populations cannot have missing values", np.isnan(w), w)
+    _reject_bands("standard populations must all be greater than or equal to zero", w < 0, w)
+    if not w.sum() > 0:
+        raise ValueError("standard_populations add up to zero: give the standard population of each age band.")
+
+    x = np.nan_to_num(x, nan=0.0)
+    total_count = float(x.sum())
+    value = float(np.sum(x * w / n) / w.sum() * multiplier)
+    variance = float(np.sum(x * (w / n) ** 2) / w.sum() ** 2)
+    result = {"total_count": total_count, "total_pop": float(n.sum()), "value": value}
+    suppressed = total_count < DSR_MIN_TOTAL_COUNT
+    for level in levels:
+        tag = _level_tag(level)
+        byars_lower, byars_upper = _byars(np.array(total_count), level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = np.sqrt(variance / total_count) * multiplier
+        result[f"lower_{tag}"] = float(value + spread * (byars_lower - total_count))
+        result[f"upper_{tag}"] = float(value + spread * (byars_upper - total_count))
+    if suppressed:
+        for key in result:
+            if key == "value" or key.startswith(("lower_", "upper_")):
+                result[key] = np.nan
+    result["confidence"] = ", ".join(f"{level * 100:.10g}%" for level in levels)
+    result["statistic"] = (f"dsr NA for total count < {DSR_MIN_TOTAL_COUNT}" if suppressed
+                           else f"dsr per {multiplier:.15g}")
+    result["method"] = "Dobson"
+    return result
+
+
+def dsr_table(df: pd.DataFrame, by, count_col: str, population_col: str, standard_col: str,
+              multiplier: float = 100_000, confidence=(0.95, 0.998)) -> pd.DataFrame:
+    """``dsr_ci`` for each group of ``df`` (one row per group and age band), as calculate_dsr on grouped data.
+
+    ``by`` is a column name or a list of them; the age bands of each group must be in the same
+    order as their standard populations in ``standard_col``. Returns one row per group: the group
+    columns then the keys of ``dsr_ci``. An error names the group it came from.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame (got {type(df).__name__}).")
+    groups = [by] if isinstance(by, str) else list(by)
+    for argument, column in [("by", c) for c in groups] + [("count_col", count_col),
+                                                           ("population_col", population_col),
+                                                           ("standard_col", standard_col)]:
+        if column not in df.columns:
+            raise ValueError(f"{argument}: '{column}' must be a valid column name in the data frame "
+                             f"(columns: {', '.join(map(str, df.columns))}).")
+    rows = []
+    for key, bands in df.groupby(groups, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        try:
+            result = dsr_ci(bands[count_col], bands[population_col], bands[standard_col], multiplier, confidence)
+        except ValueError as error:
+            label = ", ".join(f"{column} {value}" for column, value in zip(groups, key))
+            raise ValueError(f"{label}: {error}") from None
+        rows.append({**dict(zip(groups, key)), **result})
+    return pd.DataFrame(rows)
+
+
+def _reject_bands(message: str, bad: np.ndarray, values: np.ndarray) -> None:
+    if np.any(bad):
+        shown = ", ".join(f"age band {i + 1} ({values[i]:g})" for i in np.flatnonzero(bad)[:5])
+        raise ValueError(f"{message}; check {shown}.")
+
+
+def _confidence_levels(confidence) -> list[float]:
+    items = [confidence] if _is_number(confidence) else list(confidence)
+    if not items:
+        raise ValueError("confidence needs at least one level, e.g. 0.95 or (0.95, 0.998).")
+    return [_confidence_level(item) for item in items]
+
+
+# --- Funnel plots with overdispersion (FunnelPlotR) ----------------------------------------------
+
+FUNNEL_DATA_TYPES = ("PR", "SR")
+FUNNEL_SR_METHODS = ("SHMI", "CQC")
+FUNNEL_ADJUSTMENTS = ("additive", "multiplicative", "none")
+# FunnelPlotR writes the normal quantiles with these figures; using them keeps its limits reproducible.
+FUNNEL_Z = {"95": 1.959964, "99_8": 3.090232}
+# Tails of its exact Poisson (unadjusted) limits for ratios, lower and upper.
+FUNNEL_POISSON_TAILS = {"95": (0.025, 0.975), "99_8": (0.001, 0.999)}
+
+
+def overdispersion(df: pd.DataFrame, numerator: str, denominator: str, data_type: str = "SR",
+                   sr_method: str = "SHMI", trim_by: float = 0.1) -> dict:
+    """Overdispersion of units around a funnel's target, estimated as NHS-R FunnelPlotR does (Spiegelhalter 2005).
+
+    One row of ``df`` per unit (PCN, practice). z-scores, as ``transformed_zscore`` in
+    ``R/od_adjustment.R``:
+
+    - ``data_type="PR"`` (proportions): z = (asin(sqrt(p)) - asin(sqrt(p0))) / s, s = 1/(2 sqrt(n)),
+      p0 the pooled sum(numerators)/sum(denominators);
+    - ``data_type="SR"`` (indirectly standardised ratios, observed/expected), ``sr_method="SHMI"``
+      (FunnelPlotR's default): z = sqrt(E) log(O/E), s = 1/sqrt(E); ``"CQC"``: z = (sqrt(O/E) - 1)/s,
+      s = 1/(2 sqrt(E)).
+
+    Outliers are then tamed, ``trim_by`` (default 10%) at each end: the SHMI method truncates (a
+    unit is left out when floor(rank x k/(n + 1)), k = 1/trim_by, ranks averaged for ties, is 0
+    or k - 1 or more, ``truncation()``); the others winsorise to the trim_by and 1 - trim_by
+    quantiles (R's default type 7, ``winsorisation()``). Then, over the n units kept:
+    phi = mean(z^2) (``phi_func``) and tau^2 = max(0, (n phi - (n - 1)) / (sum(w) - sum(w^2)/sum(w))),
+    w = 1/s^2, or 0 when n phi < n - 1 (``tau_func``, DerSimonian & Laird's estimator).
+    ``overdispersed`` is FunnelPlotR's rule for drawing adjusted limits: phi > 1
+    (``funnel_plot()`` falls back to unadjusted limits, "No overdispersion detected", when phi <= 1).
+
+    Returns a dict: ``units`` (a DataFrame on df's index: ``z_score``, ``adjusted_z_score`` (NaN
+    for a truncated unit), ``trimmed``, ``s``), ``phi``, ``tau2``, ``n_used``, ``target`` (1 for
+    ratios, p0 for proportions), ``overdispersed``, ``data_type``, ``sr_method``, ``trim_by``.
+    """
+    _validate_funnel_options(data_type, sr_method, trim_by)
+    observed, size = _funnel_columns(df, numerator, denominator, data_type)
+    shmi = data_type == "SR" and sr_method == "SHMI"
+    with np.errstate(divide="ignore"):
+        if data_type == "PR":
+            target = float(observed.sum() / size.sum())
+            s = 1 / (2 * np.sqrt(size))
+            z = (np.arcsin(np.sqrt(observed / size)) - np.arcsin(np.sqrt(target))) / s
+        elif shmi:
+            target = 1.0
+            s = 1 / np.sqrt(size)
+            z = np.sqrt(size) * np.log(observed / size)
+        else:
+            target = 1.0
+            s = 1 / (2 * np.sqrt(size))
+            z = (np.sqrt(observed / size) - 1) / s
+
+    if shmi:
+        bands = 1 / trim_by
+        band = np.floor(_average_ranks(z) * bands / (len(z) + 1))
+        trimmed = (band <= 0) | (band >= bands - 1)
+        adjusted = np.where(trimmed, np.nan, z)
+    else:
+        low, high = np.quantile(z, [trim_by, 1 - trim_by])
+        trimmed = ~((z > low) & (z < high))
+        adjusted = np.clip(z, low, high)
+
+    kept = ~np.isnan(adjusted)
+    n_used = int(kept.sum())
+    if n_used < 2:
+        raise ValueError(
+            f"only {n_used} unit(s) left after trimming {trim_by:.0%} at each end: overdispersion "
+            "needs at least 2; use more units or a smaller trim_by."
+        )
+    if not np.all(np.isfinite(adjusted[kept])):
+        zero = [str(label) for label in df.index[kept & (observed == 0)]]
+        raise ValueError(
+            "the SHMI method takes log(observed / expected), so a unit with 0 observed cannot be "
+            f"scored; unit(s) {', '.join(zero[:5])}: use sr_method='CQC', or combine small units."
+        )
+    phi = float(np.mean(adjusted[kept] ** 2))
+    weights = 1 / s[kept] ** 2
+    if n_used * phi < n_used - 1:
+        tau2 = 0.0
+    else:
+        tau2 = max(0.0, float((n_used * phi - (n_used - 1))
+                              / (weights.sum() - (weights ** 2).sum() / weights.sum())))
+    units = pd.DataFrame({"z_score": z, "adjusted_z_score": adjusted, "trimmed": trimmed, "s": s},
+                         index=df.index)
+    return {
+        "units": units, "phi": phi, "tau2": tau2, "n_used": n_used, "target": target,
+        "overdispersed": phi > 1, "data_type": data_type,
+        "sr_method": sr_method if data_type == "SR" else None, "trim_by": float(trim_by),
+    }
+
+
+def funnel_overdispersed(df: pd.DataFrame, numerator: str, denominator: str, data_type: str = "SR",
+                         adjustment: str = "additive", sr_method: str = "SHMI", trim_by: float = 0.1,
+                         multiplier: float = 1.0) -> pd.DataFrame:
+    """Funnel limits at each unit's denominator, widened for overdispersion as FunnelPlotR widens them, with flags.
+
+    ``overdispersion()`` estimates phi and tau^2; the limits then follow ``calculate_limits``
+    (``R/calculate_limits.R``), transformed target +/- z x spread, transformed back:
+
+    - ``adjustment="additive"`` (random effects, FunnelPlotR's method and default): spread
+      sqrt(s^2 + tau^2). Ratios, SHMI: exp(+/- z sqrt(1/E + tau^2)); ratios, CQC:
+      (1 +/- z sqrt(s^2 + tau^2))^2; proportions: sin(asin(sqrt(p0)) +/- z sqrt(s^2 + tau^2))^2.
+    - ``"multiplicative"`` (Spiegelhalter 2005, Qual Saf Health Care 14:347, not in FunnelPlotR):
+      spread sqrt(phi) x s, on the same scales.
+    - ``"none"``, and also whenever the data are not overdispersed (phi <= 1, where FunnelPlotR
+      draws unadjusted limits): ratios get exact Poisson limits, qchisq(tail, 2E)/2/E and
+      qchisq(1 - tail, 2(E + 1))/2/E, tails 0.025 and 0.001; proportions the arcsine limits
+      with tau^2 = 0.
+
+    z is 1.959964 (95%) or 3.090232 (99.8%), FunnelPlotR's figures. Proportion limits stay within
+    [0, 1] because the angle is held within [0, pi/2] (FunnelPlotR zeroes the same stretch of its
+    curve where it turns back). Where this differs from FunnelPlotR: the CQC limits are squared
+    back to the ratio scale (FunnelPlotR 0.5 leaves them on the square-root scale); expected
+    values are not rounded to 2 decimals (its ``SHMI_rounding``), which moves its limits in the
+    fifth figure at most.
+
+    ``multiplier`` scales values and limits: 100 for percentages, or the reference rate to read
+    a ratio as an indirectly standardised rate. A unit is outside a level when its value is
+    strictly beyond a limit (``outliers_func`` keeps lower <= value <= upper inside).
+
+    Returns a DataFrame on df's index: ``numerator``, ``denominator``, ``value``, ``z_score``,
+    ``trimmed``, ``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8``, ``outside_95``,
+    ``outside_99_8``. ``attrs["funnel"]`` holds ``phi``, ``tau2``, ``overdispersed``,
+    ``adjusted`` (whether the limits were widened), ``adjustment`` (the one used), ``target`` (on
+    the output scale) and ``method``, a sentence for the chart saying whether and how the limits
+    were adjusted.
+    """
+    if adjustment not in FUNNEL_ADJUSTMENTS:
+        raise ValueError(
+            "adjustment must be 'additive' (random effects, FunnelPlotR), 'multiplicative' (phi, "
+            f"Spiegelhalter 2005) or 'none'; got {adjustment!r}."
+        )
+    if not _is_number(multiplier) or not multiplier > 0:
+        raise ValueError(f"multiplier must be a number greater than zero (got {multiplier!r}).")
+    estimate = overdispersion(df, numerator, denominator, data_type, sr_method, trim_by)
+    observed, size = _funnel_columns(df, numerator, denominator, data_type)
+    used = adjustment if estimate["overdispersed"] else "none"
+    target, s = estimate["target"], estimate["units"]["s"].to_numpy()
+    if used == "additive":
+        spread = np.sqrt(s ** 2 + estimate["tau2"])
+    elif used == "multiplicative":
+        spread = np.sqrt(estimate["phi"]) * s
+    else:
+        spread = s
+
+    result = pd.DataFrame({"numerator": observed, "denominator": size,
+                           "value": observed / size * multiplier,
+                           "z_score": estimate["units"]["z_score"].to_numpy(),
+                           "trimmed": estimate["units"]["trimmed"].to_numpy()}, index=df.index)
+    for tag, z in FUNNEL_Z.items():
+        if data_type == "SR" and used == "none":
+            low_tail, high_tail = FUNNEL_POISSON_TAILS[tag]
+            low = gammaincinv(size, low_tail) / size
+            high = gammaincinv(size + 1, high_tail) / size
+        elif data_type == "SR" and sr_method == "SHMI":
+            low, high = np.exp(-z * spread), np.exp(z * spread)
+        elif data_type == "SR":
+            low, high = (1 - z * spread) ** 2, (1 + z * spread) ** 2
+            low = np.where(1 - z * spread < 0, 0.0, low)
+        else:
+            centre = np.arcsin(np.sqrt(target))
+            low = np.sin(np.clip(centre - z * spread, 0, np.pi / 2)) ** 2
+            high = np.sin(np.clip(centre + z * spread, 0, np.pi / 2)) ** 2
+        result[f"lower_{tag}"] = low * multiplier
+        result[f"upper_{tag}"] = high * multiplier
+    for tag in FUNNEL_Z:
+        result[f"outside_{tag}"] = ((result["value"] < result[f"lower_{tag}"])
+                                    | (result["value"] > result[f"upper_{tag}"]))
+    result.attrs["funnel"] = {
+        "phi": estimate["phi"], "tau2": estimate["tau2"], "overdispersed": estimate["overdispersed"],
+        "adjusted": used != "none", "adjustment": used, "target": target * multiplier,
+        "method": _funnel_method_note(estimate, adjustment, used),
+    }
+    return result
+
+
+def _funnel_method_note(estimate: dict, requested: str, used: str) -> str:
+    share = f"{estimate['trim_by']:.0%}"
+    trimming = (f"log transform, {share} truncated at each end (SHMI method)" if estimate["sr_method"] == "SHMI"
+                else f"{share} winsorised at each end")
+    unadjusted = ("exact Poisson limits" if estimate["data_type"] == "SR" else "arcsine limits")
+    if used == "additive":
+        return (f"Limits adjusted for overdispersion: additive random effects, tau\u00b2 = {estimate['tau2']:.4g} "
+                f"(phi = {estimate['phi']:.3g}; z-scores {trimming}; FunnelPlotR method).")
+    if used == "multiplicative":
+        return (f"Limits adjusted for overdispersion: multiplied by sqrt(phi), phi = {estimate['phi']:.3g} "
+                f"(z-scores {trimming}; Spiegelhalter 2005).")
+    if requested == "none":
+        return f"Limits not adjusted for overdispersion ({unadjusted}; phi = {estimate['phi']:.3g})."
+    return (f"No overdispersion detected (phi = {estimate['phi']:.3g}, not above 1): {unadjusted}, "
+            "not adjusted.")
+
+
+def _validate_funnel_options(data_type, sr_method, trim_by) -> None:
+    if data_type not in FUNNEL_DATA_TYPES:
+        raise ValueError(f"data_type must be 'PR' (proportions) or 'SR' (indirectly standardised ratios, "
+                         f"observed / expected); got {data_type!r}.")
+    if sr_method not in FUNNEL_SR_METHODS:
+        raise ValueError(f"sr_method must be 'SHMI' (log, truncation) or 'CQC' (square root, winsorisation); "
+                         f"got {sr_method!r}.")
+    if not _is_number(trim_by) or not 0 < trim_by < 0.5:
+        raise ValueError(f"trim_by must be a share of units between 0 and 0.5 at each end, e.g. 0.1 for 10% "
+                         f"(got {trim_by!r}).")
+
+
+def _funnel_columns(df, numerator, denominator, data_type) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame with one row per unit (got {type(df).__name__}).")
+    for argument, column in (("numerator", numerator), ("denominator", denominator)):
+        if column not in df.columns:
+            raise ValueError(f"{argument}: '{column}' must be a valid column name in the data frame "
+                             f"(columns: {', '.join(map(str, df.columns))}).")
+        if pd.api.types.is_bool_dtype(df[column]) or not pd.api.types.is_numeric_dtype(df[column]):
+            raise ValueError(f"{argument} '{column}' must be a numeric column (it is '{df[column].dtype}').")
+    observed, size = _float_arrays(df[numerator], df[denominator])
+    if len(observed) < 2:
+        raise ValueError(f"a funnel plot needs at least 2 units (rows); got {len(observed)}.")
+    checks = [
+        (np.isnan(observed) | np.isnan(size), "have a missing numerator or denominator: fill or drop them"),
+        (observed < 0, f"have a negative '{numerator}'"),
+        (size <= 0, f"have '{denominator}' of zero or less: a unit needs a denominator above zero"),
+    ]
+    if data_type == "PR":
+        checks.append((observed > size, f"have '{numerator}' above '{denominator}', impossible for a proportion"))
+    for bad, problem in checks:
+        if np.any(bad):
+            shown = ", ".join(str(label) for label in df.index[bad][:5])
+            raise ValueError(f"rows {shown} {problem}; nothing was calculated.")
+    return observed, size
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties given their average rank (R's rank(ties.method = "average"))."""
+    return pd.Series(values).rank(method="average").to_numpy()
+
+
+# --- Display helpers ---------------------------------------------------------------------------
+
+
+def fill_missing_periods(df: pd.DataFrame, date_col: str, freq: str = "MS") -> pd.DataFrame:
+    """``df`` with a row added for each period missing between its first and last date, other columns empty.
+
+    For ``spc(..., gaps="break")``: a month with no row is invisible to an XmR chart, so a
+    missing month must become a row with a missing value before it can break the moving ranges.
+    ``freq`` is a pandas frequency ("MS" month starts, "W-MON" weeks starting Monday, "D" days);
+    every date must lie on it. Rows come back sorted by date with a fresh index.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame (got {type(df).__name__}).")
+    if date_col not in df.columns:
+        raise ValueError(f"date_col: '{date_col}' must be a valid column name in the data frame "
+                         f"(columns: {', '.join(map(str, df.columns))}).")
+    dates = pd.DatetimeIndex(_date_column(df, date_col))
+    known = dates.dropna()
+    if not len(known):
+        return df.copy()
+    try:
+        calendar = pd.date_range(known.min(), known.max(), freq=freq)
+    except ValueError as error:
+        raise ValueError(f"freq must be a pandas frequency such as 'MS' or 'W-MON' (got {freq!r}): {error}") from None
+    off_calendar = known.difference(calendar)
+    if len(off_calendar):
+        shown = ", ".join(str(d.date()) for d in off_calendar[:5])
+        raise ValueError(f"date_col '{date_col}' has dates that are not on the '{freq}' calendar ({shown}): "
+                         "give each period's start date, or pass the matching freq.")
+    missing = calendar.difference(known)
+    filled = df.copy()
+    filled[date_col] = dates
+    added = pd.DataFrame({date_col: missing})
+    combined = pd.concat([filled, added], ignore_index=True) if len(missing) else filled.reset_index(drop=True)
+    return combined.sort_values(date_col, kind="stable").reset_index(drop=True)
+
+
+def clip_limits(lower, upper, natural_min: float | None = None, natural_max: float | None = None):
+    """Limits held within a measure's natural range, for display only (a percentage 0-100, a count or rate >= 0).
+
+    A process or funnel limit below 0% or above 100% is a property of the arithmetic, not a
+    possible value; charts show it at the edge. Keep the unclipped limits for calculations (the
+    special-cause rules use them). NaN stays NaN; a Series in gives a Series out. Either bound may
+    be None for no bound on that side.
+    """
+    for name, bound in (("natural_min", natural_min), ("natural_max", natural_max)):
+        if bound is not None and (not _is_number(bound) or np.isnan(bound)):
+            raise ValueError(f"{name} must be a number or None (got {bound!r}).")
+    if natural_min is not None and natural_max is not None and not natural_min < natural_max:
+        raise ValueError(f"natural_min must be below natural_max (got {natural_min!r} and {natural_max!r}).")
+    low, high = _float_arrays(lower, upper)
+    if natural_min is not None or natural_max is not None:
+        low = np.clip(low, natural_min, natural_max)
+        high = np.clip(high, natural_min, natural_max)
+    return _like_input(low, lower), _like_input(high, upper)

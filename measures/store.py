@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -33,6 +34,20 @@ class StoreBusy(RuntimeError):
 
 class StoreMissing(FileNotFoundError):
     """The database file does not exist yet."""
+
+
+class StoreDamaged(RuntimeError):
+    """The database file cannot be used: not a DuckDB database, damaged or cut short, or not readable here.
+
+    The message names the file, says what DuckDB found and what to do; nothing in the file was changed.
+    """
+
+
+class StoreWriteFailed(RuntimeError):
+    """A save could not be committed (a full disk, a read-only file): nothing of it was saved."""
+
+
+_log = logging.getLogger(__name__)
 
 
 def default_db_path() -> Path:
@@ -89,7 +104,8 @@ class Store:
         delay = 0.01
         while True:
             try:
-                return _open(self.path, read_only)
+                con = _open(self.path, read_only)
+                break
             except (duckdb.IOException, duckdb.ConnectionException) as exc:
                 if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                     if _is_lock_conflict(exc):
@@ -97,16 +113,42 @@ class Store:
                             f"{self.path} stayed locked by another process for {self.wait_seconds:.0f} s; "
                             "try again when the running import or save has finished."
                         ) from exc
-                    raise
+                    raise StoreDamaged(_unusable_message(self.path, exc)) from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.25)
+            except duckdb.Error as exc:  # e.g. "Corrupt database file: computed checksum ... does not match"
+                raise StoreDamaged(_unusable_message(self.path, exc)) from exc
+        return con
+
+    def _as_store_problem(self, exc: BaseException, *, writing: bool) -> BaseException:
+        """The error to show for one raised while using the file: damage, and a full disk while saving.
+
+        A file cut short opens without complaint; DuckDB fails later, on whichever query first reaches a
+        missing block, so every reader and writer names that failure, not only the opening.
+        """
+        if isinstance(exc, duckdb.Error) and _is_damage(exc, self.path):
+            return StoreDamaged(_unusable_message(self.path, exc))
+        if writing and isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+            return StoreWriteFailed(_write_failed_message(self.path, exc))
+        return exc
+
+    @contextmanager
+    def _naming_problems(self, *, writing: bool) -> Iterator[None]:
+        try:
+            yield
+        except duckdb.Error as exc:
+            problem = self._as_store_problem(exc, writing=writing)
+            if problem is exc:
+                raise
+            raise problem from exc
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection for a few queries that belong together; closed on exit."""
         con = self._connect(read_only=True)
         try:
-            yield con
+            with self._naming_problems(writing=False):
+                yield con
         finally:
             con.close()
 
@@ -117,28 +159,40 @@ class Store:
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One all-or-nothing transaction; rolled back on any error, checkpointed on success."""
+        """One all-or-nothing transaction; rolled back on any error, checkpointed on success.
+
+        Success and failure are those of the COMMIT: a failed commit raises `StoreWriteFailed` (nothing
+        saved), and once the commit has succeeded nothing after it (the checkpoint) is reported as a failure.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
         try:
-            _migrate(con)
-            con.execute("BEGIN TRANSACTION")
+            with self._naming_problems(writing=True):
+                _migrate(con)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    _rollback_quietly(con)
+                    raise
             try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-            _checkpoint_if_alone(con)
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                _rollback_quietly(con)
+                if _is_conflict(exc):  # another session of this process won the race; callers retry these
+                    raise
+                raise StoreWriteFailed(_write_failed_message(self.path, exc)) from exc
+            _checkpoint_after_commit(con, self.path)
         finally:
-            con.close()
+            _close_quietly(con)
 
     def migrate(self) -> list[int]:
         """Apply pending numbered migrations; returns the versions applied."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
         try:
-            return _migrate(con)
+            with self._naming_problems(writing=True):
+                return _migrate(con)
         finally:
             con.close()
 
@@ -172,18 +226,79 @@ class Store:
             raise
 
 
-def _checkpoint_if_alone(con: duckdb.DuckDBPyConnection) -> None:
+def _checkpoint_after_commit(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Fold the write-ahead log into the file so the next reader opens it quickly.
 
-    With another write transaction open in this process (two app sessions saving at once)
-    DuckDB refuses the checkpoint; the commit has already succeeded and a later write
-    checkpoints, so that refusal is not a failure.
+    The commit has already succeeded and its data is in the write-ahead log, which the next connection
+    replays; so no failure here is a failure of the save. With another write transaction open in this
+    process (two app sessions saving at once) DuckDB refuses the checkpoint and a later write does it;
+    anything else (a full disk: "Failed to create checkpoint") is logged as a warning.
     """
     try:
         con.execute("CHECKPOINT")
-    except duckdb.TransactionException as exc:
-        if "Cannot CHECKPOINT" not in str(exc):
-            raise
+    except duckdb.Error as exc:
+        if isinstance(exc, duckdb.TransactionException) and "Cannot CHECKPOINT" in str(exc):
+            return
+        _log.warning("%s: the save succeeded and is kept in %s, but folding it into the database file failed "
+                     "(%s). Free some disk space; the next save or start folds it in.",
+                     path, path.with_name(path.name + ".wal"), _first_line(exc))
+
+
+def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back without hiding the error that ended the transaction (DuckDB may have rolled back already)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+def _close_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    # Closing after a fatal error (which DuckDB raises after a successful commit when the checkpoint fails)
+    # must not turn a save that happened into a reported failure.
+    try:
+        con.close()
+    except duckdb.Error as exc:
+        _log.warning("closing the database connection failed: %s", _first_line(exc))
+
+
+def _first_line(exc: BaseException | str) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _is_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.ConstraintException) or "conflict" in text or "duplicate key" in text
+
+
+def _is_damage(exc: duckdb.Error, path: Path) -> bool:
+    """Is this DuckDB's report of a damaged database file (not of a bad query or of another file)?"""
+    text = str(exc)
+    if "Corrupt database file" in text or "not a valid DuckDB database" in text:
+        return True
+    return "Could not read enough bytes" in text and path.name in text
+
+
+def _unusable_message(path: Path, problem: BaseException | str) -> str:
+    detail = _first_line(problem)
+    if "Permission denied" in detail or "Read-only file system" in detail:
+        return (f"{path} cannot be opened ({detail}). Nothing in it was changed. Check that this user "
+                "may read the file, and to save, write it and its folder.")
+    if "Could not read enough bytes" in detail:
+        detail += "; the file looks cut short, as by an interrupted copy or a disk that filled up"
+    return (f"{path} is not a DuckDB database or is damaged ({detail}). Nothing in it was changed. "
+            "Restore it from a backup; if it held only the synthetic demo, rebuild it with "
+            f"`python -m measures demo --db {path}` (this replaces the file).")
+
+
+def _write_failed_message(path: Path, problem: BaseException) -> str:
+    detail = _first_line(problem)
+    if "No space left on device" in detail:
+        cause = "The disk holding it is full: free some space"
+    elif "Permission denied" in detail or "Read-only file system" in detail:
+        cause = "This user may not write it: check the permissions of the file and its folder"
+    else:
+        cause = "The disk may be full or the file not writable: check both"
+    return f"Nothing was saved: {path} could not be written ({detail}). {cause}, then save again."
 
 
 def migration_files() -> list[tuple[int, str, Path]]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from . import access, local, queries, suppression
+from . import access, local, queries, serving, suppression
 from .catalogue import FAMILY_LABELS
 from .overview import Card
-from .store import DEFAULT_DB, Store, default_db_path, migration_files
+from .store import DEFAULT_DB, Store, StoreDamaged, StoreWriteFailed, default_db_path, migration_files
+from .text import escape_markdown as plain  # user and file text shown literally in Markdown elements
 
 APP_TITLE = "PCN dashboard"
 
@@ -31,9 +33,39 @@ def _prepared(path: str) -> bool:
     return True
 
 
+def store_problem(problem: StoreDamaged | StoreWriteFailed) -> None:
+    """Say what is wrong with the database file and what to do, and show nothing else."""
+    st.error(str(problem), icon=":material/database:")
+    st.stop()
+
+
+def refuse_open_network() -> None:
+    """Show only why, and stop, when open demo mode would be served beyond this machine (measures.serving).
+
+    app.py calls this first; `store()` calls it too, because a page named in the URL of a freshly started
+    server runs without app.py (Streamlit's `pages/` folder) and every page reads through `store()`.
+    """
+    from streamlit import config  # looked up at each call: AppTest overrides `config.get_option` while it runs
+
+    address = config.get_option("server.address")
+    if not address and config.get_option("global.appTest"):
+        return  # AppTest runs the script with no server: nothing listens on the default address
+    refusal = serving.open_network_refusal(
+        address, auth_configured(),
+        listen_locally="start it with `./run.sh app`, or `streamlit run app.py --server.address 127.0.0.1`")
+    if refusal:
+        st.error(refusal, icon=":material/public:")
+        st.stop()
+
+
 def store() -> Store:
+    refuse_open_network()
     path = str(default_db_path())
-    if not _prepared(path):
+    try:
+        prepared = _prepared(path)
+    except (StoreDamaged, StoreWriteFailed) as problem:
+        store_problem(problem)
+    if not prepared:
         st.error(f"No database at `{path}` (from `PCN_DB`). Build one with "
                  f"`python -m measures demo --db {path}` or import publications with `python -m measures import`.")
         st.stop()
@@ -61,14 +93,17 @@ def query(name: str, *args):
     """
     db = store()
     below = suppress_below()
-    result = _cached(name, str(db.path), db.data_version(), args, below)
+    try:
+        result = _cached(name, str(db.path), db.data_version(), args, below)
+    except StoreDamaged as problem:
+        store_problem(problem)
     return _suppressed(name, _for_principal(name, result, args), args, below)
 
 
 def dataset_banner() -> None:
     meta = query("meta")
     if meta.get("dataset") == "synthetic":
-        st.warning(meta.get("dataset_label") or "Synthetic demo data.", icon=":material/science:")
+        st.warning(plain(meta.get("dataset_label") or "Synthetic demo data."), icon=":material/science:")
 
 
 def pick_pcn() -> dict:
@@ -89,7 +124,8 @@ def pick_pcn() -> dict:
         st.session_state["pcn_picker"] = (wanted if wanted in labels
                                           else next((code for code in codes if reads_all_local(code)), codes[0]))
     if st.session_state.get("_unknown_pcn"):
-        st.sidebar.error(f"No PCN with code {st.session_state['_unknown_pcn']!r}; showing another PCN instead.")
+        st.sidebar.error(f"No PCN with code {plain(repr(st.session_state['_unknown_pcn']))}; showing another PCN "
+                         "instead.")
     choice = st.sidebar.selectbox("PCN", codes, format_func=labels.get, key="pcn_picker")
     st.query_params["pcn"] = choice
     return pcns.set_index("pcn").loc[choice].to_dict() | {"pcn": choice}
@@ -103,32 +139,43 @@ def measure_card(card: Card) -> None:
     measure = card.measure
     with st.container(border=True):
         st.metric(
-            measure.label,
+            plain(measure.label),
             card.value_text,
             delta=card.change_text,
             delta_color=card.delta_color,
             chart_data=card.trend or None,
             chart_type="line",
-            help=measure.description,
+            help=plain(measure.description),
         )
         st.caption(" · ".join(part for part in (card.period_text, card.comparator_text, card.practice_range_text,
-                                                card.goal, card.suppression_text) if part))
+                                                plain(card.goal), card.suppression_text) if part))
         with st.popover("Definition", width="content"):
             definition(measure)
 
 
 def definition(measure) -> None:
-    st.markdown(f"**{measure.name}**" + (f" ({measure.code})" if measure.code else ""))
-    st.markdown(measure.description)
-    st.markdown(f"- **Numerator:** {measure.numerator.definition}")
+    st.markdown(f"**{plain(measure.name)}**" + (f" ({plain(measure.code)})" if measure.code else ""))
+    st.markdown(plain(measure.description))
+    st.markdown(f"- **Numerator:** {plain(measure.numerator.definition)}")
     if measure.denominator:
-        st.markdown(f"- **Denominator:** {measure.denominator.definition}")
+        st.markdown(f"- **Denominator:** {plain(measure.denominator.definition)}")
     direction = {"increase": "higher is better", "decrease": "lower is better", "neutral": "neither direction is better"}
-    st.markdown(f"- **Unit:** {measure.unit}; {direction[measure.improvement_direction]}")
-    st.markdown(f"- **Source:** {measure.source.publication}"
-                + (f" ([landing page]({measure.source.landing_page}))" if measure.source.landing_page else ""))
+    st.markdown(f"- **Unit:** {plain(measure.unit)}; {direction[measure.improvement_direction]}")
+    st.markdown(f"- **Source:** {plain(measure.source.publication)}" + _landing_page(measure.source.landing_page))
     for caveat in measure.caveats:
-        st.markdown(f"- *Caveat:* {caveat}")
+        st.markdown(f"- *Caveat:* {plain(caveat)}")
+
+
+_WEB_ADDRESS = re.compile(r"https?://[^\s()<>\[\]\\`*$~|{}\"']+")
+
+
+def _landing_page(address: str | None) -> str:
+    """A link to a measure's landing page when it is a plain web address; anything else is shown as text."""
+    if not address:
+        return ""
+    if _WEB_ADDRESS.fullmatch(address):
+        return f" ([landing page]({address}))"
+    return f" (landing page: {plain(address)})"
 
 
 def empty_state(message: str) -> None:
@@ -266,7 +313,7 @@ def board_pack_sidebar(pcn: dict) -> None:
     periods = _pack_periods(path, version, pcn["pcn"])
     with st.sidebar.expander("Board pack", icon=":material/slideshow:"):
         if not reads_all_local(pcn["pcn"]):  # issue 7: a pack holds the PCN's local values in every period
-            st.markdown(f"Board packs of {pcn['pcn_name']} are for its own viewers and editors, analysts of its "
+            st.markdown(f"Board packs of {plain(pcn['pcn_name'])} are for its own viewers and editors, analysts of its "
                         "ICB and administrators.")
             return
         # Plain markdown, not st.caption: pages and their tests read the first caption as the page's own.
@@ -379,9 +426,9 @@ def refuse(pcn: str, what: str, *, show: bool = True) -> None:
     """Say on screen why something is not shown, and log the refusal once per session and target."""
     who = principal()
     if show:
-        st.error(f"**Not shown to you: {what}.** A PCN's local values are shown to "
-                 f"{access.who_may_read(pcn, directory())}. You are signed in as {who.actor} "
-                 f"({who.roles_text}).", icon=":material/lock:")
+        st.error(f"**Not shown to you: {plain(what)}.** A PCN's local values are shown to "
+                 f"{plain(access.who_may_read(pcn, directory()))}. You are signed in as {plain(who.actor)} "
+                 f"({plain(who.roles_text)}).", icon=":material/lock:")
     logged = st.session_state.setdefault("_refusals_logged", set())
     if (pcn, what) not in logged:
         logged.add((pcn, what))
@@ -432,8 +479,8 @@ def account_sidebar(who: access.Principal) -> None:
             st.info("**Open demo mode**: no sign-in is configured, so everyone sees everything. Configure `[auth]` "
                     "in `.streamlit/secrets.toml` to require sign-in and apply roles.", icon=":material/lock_open:")
             return
-        st.markdown(f"Signed in as **{who.name or who.actor}**" + (f" ({who.actor})" if who.name else ""))
-        st.markdown(f":small[{who.roles_text}]")
+        st.markdown(f"Signed in as **{plain(who.name or who.actor)}**" + (f" ({plain(who.actor)})" if who.name else ""))
+        st.markdown(f":small[{plain(who.roles_text)}]")
         if access_config() is None:
             st.warning("No access file: everyone signed in has national data and published local values only.",
                        icon=":material/warning:")
@@ -497,8 +544,19 @@ def _suppressed(name: str, result, args: tuple, below: int):
             # A change log cannot be suppressed cell by cell against its PCN's totals: its values are editors' only.
             return result.assign(**{column: float("nan") for column in _HISTORY_VALUES if column in result})
     db = store()
-    return suppression.suppress_query(name, result, args, _suppression_rules(str(db.path), db.data_version()),
-                                      below)
+    version = db.data_version()
+
+    def practices(measure_ids, pcn_codes, period_start):  # a PCN total is checked against its practices
+        return _practice_values(str(db.path), version, tuple(measure_ids),
+                                None if pcn_codes is None else tuple(pcn_codes), period_start)
+
+    return suppression.suppress_query(name, result, args, _suppression_rules(str(db.path), version), below,
+                                      practices=practices)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _practice_values(db_path: str, version: tuple, measure_ids: tuple, pcn_codes: tuple | None, period_start):
+    return suppression.practice_values(Store(db_path), measure_ids, pcn_codes, period_start)
 
 
 def table(frame: pd.DataFrame, *, key: str | None = None, formats: dict[str, str] | None = None) -> None:

@@ -9,7 +9,7 @@ pcn = st.session_state["current_pcn"]
 measure = ui.pick_measure(default_catalogue())
 periods = ui.query("measure_periods", measure.id)
 if not periods:
-    ui.empty_state(f"No PCN has values for {measure.label} yet.")
+    ui.empty_state(f"No PCN has values for {ui.plain(measure.label)} yet.")
     st.stop()
 
 area_column, period_column, comparator_column = st.columns(3)
@@ -25,10 +25,10 @@ peers = st.selectbox("Peer group", list(compare.PEER_GROUPS), format_func=compar
 
 everyone = ui.query("pcn_values", measure.id, period)
 if access.is_local_measure(measure.id) and not ui.principal().is_admin:  # issue 7
-    st.info(f"{measure.label} is set locally: PCNs are shown where you may read their values (your own PCNs, "
-            "your ICB's as an ICB analyst, and any PCN that has published this period).", icon=":material/lock:")
+    st.info(f"{ui.plain(measure.label)} is set locally: PCNs are shown where you may read their values (your own "
+            "PCNs, your ICB's as an ICB analyst, and any PCN that has published this period).", icon=":material/lock:")
     if everyone.empty:
-        ui.empty_state(f"No PCN's values of {measure.label} for {period:%b %Y} are readable by you.")
+        ui.empty_state(f"No PCN's values of {ui.plain(measure.label)} for {period:%b %Y} are readable by you.")
         st.stop()
 shown = everyone if area == "england" else everyone[everyone[area.split(":")[0]] == area.split(":")[1]]
 if peers != "area":
@@ -38,8 +38,8 @@ comparator_label = f"{pcn['icb_name']} average" if comparator_choice == "ICB" el
 comparator = compare.pooled_value(comparator_pool, measure)
 frame = compare.benchmarked(shown, measure, comparator)
 
-st.caption(f"{len(frame)} PCNs · {measure.label} · {period:%b %Y} · comparator: {comparator_label} "
-           f"{measure.format_value(comparator)}")
+st.caption(f"{len(frame)} PCNs · {ui.plain(measure.label)} · {period:%b %Y} · comparator: "
+           f"{ui.plain(comparator_label)} {measure.format_value(comparator)}")
 ranked_tab, funnel_tab, table_tab = st.tabs(["Ranked", "Funnel plot", "Table"])
 with ranked_tab:
     ui.show_figure(charts.ranked_bar(frame, measure, highlight=pcn["pcn"], comparator_label=comparator_label,
@@ -48,7 +48,7 @@ with ranked_tab:
 with funnel_tab:
     limits = compare.funnel(frame, measure, comparator) if comparator is not None else None
     if limits is None:
-        ui.empty_state(f"A funnel plot needs a proportion or a rate; {measure.label} is a {measure.type}.")
+        ui.empty_state(f"A funnel plot needs a proportion or a rate; {ui.plain(measure.label)} is a {measure.type}.")
     else:
         ui.show_figure(charts.funnel_plot(frame, limits, measure, highlight=pcn["pcn"],
                                           comparator_label=comparator_label, comparator_value=comparator,

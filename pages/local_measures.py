@@ -13,7 +13,7 @@ pcn = st.session_state["current_pcn"]
 code = pcn["pcn"]
 store = ui.store()
 st.title("Local measures")
-st.caption(f"{pcn['pcn_name']} ({code}) · measures set by the PCN or by {pcn['icb_name']}: "
+st.caption(f"{ui.plain(pcn['pcn_name'])} ({code}) · measures set by the PCN or by {ui.plain(pcn['icb_name'])}: "
            "integration with local partners, and what the PCN did for its practices")
 # issue 7: the PCN's own viewers and editors, its ICB's analysts and administrators work here; others are refused.
 who = ui.principal()
@@ -25,10 +25,11 @@ if who.open:
     actor = st.sidebar.text_input("Your name, for the change log", key="actor", placeholder="e.g. your name and role")
 else:  # signed in: the change log records the signed-in identity
     st.session_state["actor"] = actor = who.actor
-    st.sidebar.markdown(f":small[Changes are logged as **{actor}**.]")
+    st.sidebar.markdown(f":small[Changes are logged as **{ui.plain(actor)}**.]")
     if not can_edit:
-        st.info(f"You can read {pcn['pcn_name']}'s local values; only its editors record values, define "
-                f"measures and publish periods. Your access: {who.roles_text}.", icon=":material/visibility:")
+        st.info(f"You can read {ui.plain(pcn['pcn_name'])}'s local values; only its editors record values, "
+                f"define measures and publish periods. Your access: {ui.plain(who.roles_text)}.",
+                icon=":material/visibility:")
 if flash := st.session_state.pop("local_flash", None):
     st.success(flash, icon=":material/check_circle:")
 
@@ -46,7 +47,7 @@ def number_text(value) -> str:
 
 def show_problems(error: local.RecordingError) -> None:
     st.error(f"**Nothing was saved.** {len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} "
-             "to fix:\n\n" + "\n".join(f"- {p}" for p in error.problems[:50]), icon=":material/block:")
+             "to fix:\n\n" + "\n".join(f"- {ui.plain(p)}" for p in error.problems[:50]), icon=":material/block:")
 
 
 def show_preview(batch: local.Batch) -> pd.DataFrame:
@@ -55,6 +56,8 @@ def show_preview(batch: local.Batch) -> pd.DataFrame:
     st.markdown(f"**Preview:** {int((frame['change'] == 'new').sum())} new, "
                 f"{int((frame['change'] == 'correction').sum())} corrected, "
                 f"{int((frame['change'] == 'unchanged').sum())} unchanged, {batch.skipped} blank rows skipped.")
+    if batch.sheet_note:  # which sheet of a workbook was read (hidden sheets never are)
+        st.markdown(ui.plain(batch.sheet_note))
     if not changed.empty:
         st.dataframe(pd.DataFrame({
             "Row": changed["row"], "Organisation": changed["org_code"],
@@ -73,20 +76,21 @@ def save_button(batch: local.Batch, changed: pd.DataFrame, key: str, round_key: 
     if st.button(f"Save {len(changed)} change{'s' if len(changed) != 1 else ''}", type="primary", key=key,
                  disabled=changed.empty or not actor.strip() or not can_edit):
         saved = local.save(store, batch, actor, principal=who)
-        st.session_state["local_flash"] = saved.summary() + ". Earlier values are kept in the history."
+        st.session_state["local_flash"] = ui.plain(saved.summary()) + ". Earlier values are kept in the history."
         st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
         st.rerun()
 
 
 if not measures:
-    ui.empty_state(f"No locally set measures apply to {pcn['pcn_name']} yet. Define one under *Define a measure*.")
+    ui.empty_state(f"No locally set measures apply to {ui.plain(pcn['pcn_name'])} yet. Define one under "
+                   "*Define a measure*.")
 else:
     measure = by_id[st.selectbox("Measure", list(by_id), key="local_measure",
                                  format_func=lambda i: f"{by_id[i].label} ({FAMILY_LABELS[by_id[i].family]})")]
     level = "PCN" if measure.level == "pcn" else "practice"
     st.caption(f"Version {measure.version} · {level}-level {measure.type} · {measure.frequency} · "
-               f"numerator: {measure.numerator.definition}"
-               + (f" · denominator: {measure.denominator.definition}" if measure.denominator else ""))
+               f"numerator: {ui.plain(measure.numerator.definition)}"
+               + (f" · denominator: {ui.plain(measure.denominator.definition)}" if measure.denominator else ""))
 
 # issue 7: publishing a period lets people outside the PCN (and its ICB's analysts) see its local values.
 published = ui.query("local.published_periods", code)
@@ -94,11 +98,12 @@ published_days = [pd.Timestamp(d).date() for d in published["period_start"]]
 with st.expander(f"Publishing: {len(published_days)} period{'s' if len(published_days) != 1 else ''} published",
                  icon=":material/public:"):
     st.markdown("Local values are shown to this PCN's own viewers and editors, to analysts of "
-                f"{pcn['icb_name']} and to administrators. **Publishing a period** shows every local value of the "
-                "PCN and its practices for that period to everyone signed in (small numbers stay suppressed).")
+                f"{ui.plain(pcn['icb_name'])} and to administrators. **Publishing a period** shows every local "
+                "value of the PCN and its practices for that period to everyone signed in (small numbers stay "
+                "suppressed).")
     if published_days:
         st.markdown("Published: " + ", ".join(
-            f"{month_text(row.period_start)} (by {row.published_by})" for row in published.itertuples()))
+            f"{month_text(row.period_start)} (by {ui.plain(row.published_by)})" for row in published.itertuples()))
     if can_edit:
         choices = ui.query("local.local_periods", code)
         unpublished = [d for d in choices if d not in published_days]
@@ -106,7 +111,8 @@ with st.expander(f"Publishing: {len(published_days)} period{'s' if len(published
         to_publish = left.selectbox("Period to publish", unpublished, format_func=month_text, key="publish_period")
         if left.button("Publish", key="publish", disabled=to_publish is None, icon=":material/public:"):
             local.publish_period(store, who, code, to_publish)
-            st.session_state["local_flash"] = f"Published {pcn['pcn_name']}'s local values for {month_text(to_publish)}."
+            st.session_state["local_flash"] = (f"Published {ui.plain(pcn['pcn_name'])}'s local values for "
+                                               f"{month_text(to_publish)}.")
             st.rerun()
         to_withdraw = right.selectbox("Published period to withdraw", published_days, format_func=month_text,
                                       key="withdraw_period")
@@ -136,9 +142,10 @@ if measures:
                 column_order=columns, disabled=["org_code", "org_name"],
                 column_config={
                     "org_code": "Code", "org_name": "Organisation",
-                    "numerator": st.column_config.NumberColumn("Numerator", help=measure.numerator.definition),
+                    "numerator": st.column_config.NumberColumn("Numerator",
+                                                               help=ui.plain(measure.numerator.definition)),
                     "denominator": st.column_config.NumberColumn(
-                        "Denominator", help=measure.denominator.definition if measure.denominator else None),
+                        "Denominator", help=ui.plain(measure.denominator.definition) if measure.denominator else None),
                 })
             st.caption("Type numbers into the grid; the preview below checks them before anything is saved. "
                        "Clearing a cell does not delete a saved value.")
@@ -183,7 +190,7 @@ if measures:
     with history_tab:
         changes = ui.query("local.recent_changes", code)
         st.subheader("Recent changes", divider="blue")
-        if ui.frame_or_empty(changes, f"No values have been recorded for {pcn['pcn_name']} yet."):
+        if ui.frame_or_empty(changes, f"No values have been recorded for {ui.plain(pcn['pcn_name'])} yet."):
             def shown(measure_id, value):
                 known = by_id.get(measure_id)
                 return "none" if pd.isna(value) else known.format_value(value) if known else f"{value:,.4g}"
@@ -296,7 +303,7 @@ def _define(prefix: str) -> None:
 def _field_error(name: str) -> None:
     message = st.session_state.get("define_errors", {}).get(name)
     if message:
-        st.error(message, icon=":material/error:")
+        st.error(ui.plain(message), icon=":material/error:")
 
 
 with define_tab:
@@ -383,6 +390,6 @@ with define_tab:
         verb = {"new measure": "Saved a new measure", "new version": f"Saved version {saved.version} (the meaning "
                 f"changed; values recorded under version {result.previous_version} keep it)",
                 "updated": f"Saved changes to version {saved.version}", "unchanged": "Nothing changed"}[result.outcome]
-        st.success(f"{verb}: {saved.name} ({saved.id}).", icon=":material/check_circle:")
+        st.success(f"{verb}: {ui.plain(saved.name)} ({ui.plain(saved.id)}).", icon=":material/check_circle:")
         st.download_button("Download as YAML", local.measure_yaml(saved), file_name=f"{saved.id}.yaml",
                            mime="application/x-yaml", key="download_saved_yaml", icon=":material/download:")

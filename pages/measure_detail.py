@@ -15,7 +15,8 @@ reading = detail.read(series, measure)
 chart_column, side_column = st.columns([3, 1], gap="large")
 with chart_column:
     if reading is None:
-        ui.empty_state(f"{pcn['pcn_name']} has fewer than two values for {measure.label}; no chart can be drawn yet.")
+        ui.empty_state(f"{ui.plain(pcn['pcn_name'])} has fewer than two values for {ui.plain(measure.label)}; "
+                       "no chart can be drawn yet.")
     else:
         if reading.too_short:
             st.warning(f"Only {reading.points} points: SPC limits need at least {detail.MIN_POINTS_FOR_LIMITS} "
@@ -26,7 +27,7 @@ with chart_column:
             reading.result, measure, pcn["pcn_name"], annotations=notes, suppressed=reading.suppressed,
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
         ui.show_figure(figure, key="spc_chart")
-        st.markdown(detail.narrative(reading, measure, pcn["pcn_name"]))
+        st.markdown(ui.plain(detail.narrative(reading, measure, pcn["pcn_name"])))
         with st.expander("The numbers behind the chart", icon=":material/table:"):
             table = detail.data_table(series, reading, measure)
             ui.table(table, key="spc_table")  # issue 7: a suppressed period's row is blank, with the footnote
@@ -44,6 +45,6 @@ with chart_column:
                                         actor=None if ui.principal().open else ui.principal().actor)
                         st.rerun()
                     except ValueError as problem:
-                        st.error(str(problem))
+                        st.error(ui.plain(problem))
 with side_column:
     ui.definition(measure)

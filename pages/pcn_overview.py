@@ -7,8 +7,8 @@ from measures.catalogue import FAMILIES
 from measures.overview import build_cards
 
 pcn = st.session_state["current_pcn"]
-st.title(pcn["pcn_name"])
-st.caption(f"{pcn['pcn']} · {pcn['sub_icb_name']} · {pcn['icb_name']}")
+st.title(ui.plain(pcn["pcn_name"]))
+st.caption(" · ".join(ui.plain(part) for part in (pcn["pcn"], pcn["sub_icb_name"], pcn["icb_name"])))
 
 series, comparator = ui.query("overview", pcn["pcn"])
 cards = build_cards(ui.query("local.catalogue_with_local", pcn["pcn"]), series, comparator,  # YAML + app-defined

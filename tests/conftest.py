@@ -41,7 +41,7 @@ def chromium():
 @pytest.fixture
 def tab(chromium):
     """A fresh browser profile for each test (no cookie from an earlier sign-in), accepting downloads."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    opened = context.new_page()
-    yield opened
-    context.close()
+    from tests.browser import new_tab
+
+    with new_tab(chromium, viewport={"width": 1400, "height": 1000}, accept_downloads=True) as opened:
+        yield opened

@@ -124,7 +124,7 @@ def test_the_example_access_file_is_valid_and_resolves_users_and_groups():
     assert analyst.analyst_icbs == {"QZZ"} and analyst.identity == "analyst@example.nhs.uk"
     board = access.principal_from_claims({"email": "new@example.nhs.uk", "groups": ["uz0002-board"]}, config)
     assert board.viewer_pcns == {"UZ0002"} and board.editor_pcns == set()
-    both = access.principal_from_claims({"email": "editor@example.nhs.uk", "groups": "uz0002-managers"}, config)
+    both = access.principal_from_claims({"email": "editor@example.nhs.uk", "groups": ["uz0002-managers"]}, config)
     assert both.editor_pcns == {"UZ0001", "UZ0002"}
     stranger = access.principal_from_claims({"email": "stranger@example.com"}, config)
     assert stranger.grants == () and not stranger.is_admin and not stranger.open

@@ -25,7 +25,7 @@ def db(demo_db, tmp_path, monkeypatch) -> Store:
     return Store(path)
 
 
-def open_app(email=None, pcn="UZ0001", page=None, signed_in=True, claims=None, **params) -> AppTest:
+def open_app(email=None, pcn="UZ0001", page="pages/pcn_overview.py", signed_in=True, claims=None, **params) -> AppTest:
     return apptest.open_app(page, pcn=pcn, email=email, signed_in=signed_in, claims=claims, **params)
 
 
@@ -45,7 +45,7 @@ def test_without_auth_the_app_is_open_and_says_so(db):
 
 
 def test_with_auth_and_nobody_signed_in_only_the_sign_in_page_shows(db):
-    at = open_app(signed_in=False)
+    at = open_app(signed_in=False, page=None)  # the sign-in gate stops before any page
     assert [t.value for t in at.title] == ["PCN dashboard"]
     assert [b.label for b in at.button] == ["Sign in"]
     assert not at.metric and not at.sidebar.selectbox
@@ -188,6 +188,6 @@ def test_a_broken_access_file_lets_nobody_in(db, tmp_path, monkeypatch):
     broken = tmp_path / "access.yaml"
     broken.write_text("users:\n  viewer@example.nhs.uk:\n    - role: viewer\n")
     monkeypatch.setenv("PCN_ACCESS", str(broken))
-    at = open_app("viewer@example.nhs.uk")
+    at = open_app("viewer@example.nhs.uk", page=None)  # stopped before any page
     assert "access file cannot be used" in texts(at.error) and "needs `pcns`" in texts(at.error)
     assert not at.metric

@@ -11,7 +11,8 @@ def run_app(pcn=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     if pcn:
         at.query_params["pcn"] = pcn
-    return at.run()
+    at.run()
+    return at.switch_page("pages/pcn_overview.py").run()  # the Board view is the default page
 
 
 def test_overview_shows_three_families_side_by_side(app_env):

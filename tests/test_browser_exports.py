@@ -2,6 +2,7 @@
 
 import io
 import re
+import shutil
 import struct
 
 import pytest
@@ -12,7 +13,7 @@ from pptx import Presentation
 from measures import boardpack, charts, detail, exports, queries
 from measures.catalogue import default_catalogue
 from measures.store import Store
-from tests.browser import serve_app
+from tests.browser import CEILING_MS, serve_app, settled, visit
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +21,9 @@ PCN = "UZ0009"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from measures.demo import build_demo
-
+def demo(demo_db, tmp_path_factory):
     db = tmp_path_factory.mktemp("browser_exports") / "demo.duckdb"
-    build_demo(db)
+    shutil.copy(demo_db, db)  # a private copy: every export is written to its access log
     return db
 
 
@@ -33,20 +32,23 @@ def app_url(demo):
     yield from serve_app(demo)
 
 
-
 def pick_pcn(tab, app_url, code: str) -> None:
-    tab.goto(f"{app_url}/?pcn=UZ0001")
-    expect(tab.get_by_role("heading", name="National DES")).to_be_visible(timeout=30_000)
+    visit(tab, f"{app_url}/overview?pcn=UZ0001")
+    expect(tab.get_by_role("heading", name="National DES")).to_be_visible()
     tab.get_by_role("combobox", name="PCN").click()
+    settled(tab)
     tab.get_by_role("option", name=re.compile(rf"\({code}\)")).click()
-    expect(tab).to_have_url(re.compile(rf"pcn={code}"), timeout=15_000)
+    settled(tab)
+    expect(tab).to_have_url(re.compile(rf"pcn={code}"))
 
 
-def download(tab, button, timeout: float = 60_000) -> bytes:
-    with tab.expect_download(timeout=timeout) as event:
+def download(tab, button) -> tuple[bytes, str]:
+    """Click a download button and wait for the file: built on click, so a busy machine makes it take seconds."""
+    with tab.expect_download(timeout=CEILING_MS) as event:
         button.click()
-    path = event.value.path()
-    return path.read_bytes(), event.value.suggested_filename
+    data = event.value.path().read_bytes()
+    settled(tab)
+    return data, event.value.suggested_filename
 
 
 def exported(db) -> list[list[str]]:
@@ -56,7 +58,7 @@ def exported(db) -> list[list[str]]:
 def test_a_board_member_downloads_a_chart_as_print_size_png(app_url, tab, demo):
     pick_pcn(tab, app_url, PCN)
     tab.get_by_role("link", name="Measure detail").click()
-    expect(tab.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=30_000)
+    settled(tab, chart=True)
     measure_id = re.search(r"measure=([a-z0-9_]+)", tab.url).group(1)
 
     data, name = download(tab, tab.get_by_role("button", name="PNG", exact=True))
@@ -73,6 +75,7 @@ def test_a_board_member_downloads_a_chart_as_print_size_png(app_url, tab, demo):
 def test_a_board_member_downloads_a_board_pack_from_the_sidebar(app_url, tab, demo):
     pick_pcn(tab, app_url, PCN)
     tab.get_by_text("Board pack", exact=True).click()
+    settled(tab)
     button = tab.get_by_role("button", name=re.compile(r"Download board pack \(PowerPoint\)"))
     expect(button).to_be_visible()
 
@@ -90,8 +93,9 @@ def test_a_board_member_downloads_a_board_pack_from_the_sidebar(app_url, tab, de
 
     # The same section, another format: Word, with its headings.
     tab.get_by_text("Word", exact=True).click()
+    settled(tab)
     word = tab.get_by_role("button", name=re.compile(r"Download board pack \(Word\)"))
-    expect(word).to_be_visible(timeout=15_000)
+    expect(word).to_be_visible()
     data, name = download(tab, word)
     assert name.endswith(".docx")
     headings = [p.text for p in Document(io.BytesIO(data)).paragraphs if p.style.name == "Heading 1"]

@@ -6,14 +6,12 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
 from measures.store import Store
-from tests.browser import free_port, serve_app, stop
+from tests.browser import free_port, serve_app, settled, stop, visit, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -41,21 +39,6 @@ PRACTICE_CARD = "Funding per weighted patient"  # money the PCN passed to each p
 NATIONAL_CARD = "Booked within 2 weeks"
 
 
-def wait_until_up(url: str, process: subprocess.Popen, what: str, log) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{what} did not start: " + log.read_text()[-2000:])
-
-
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory):
     """oidc-provider-mock on 127.0.0.1: any client id and secret; the users above, chosen by typing their subject."""
@@ -65,9 +48,9 @@ def provider(tmp_path_factory):
     with log.open("w") as out:
         process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1",
                                     "--port", str(port), *users], stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{base}/.well-known/openid-configuration", process, "oidc-provider-mock", log)
     try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/.well-known/openid-configuration", process, "oidc-provider-mock", log)
         yield base
     finally:
         stop(process)
@@ -89,55 +72,46 @@ def app(provider, demo_db, tmp_path_factory):
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n')
     served = serve_app(db, extra_env={"PCN_ACCESS": str(folder / "access.yaml")},
                        extra_args=["--secrets.files", str(folder / "secrets.toml")])
-    yield next(served), Store(db)
-    served.close()  # stops the server
-
+    try:
+        yield next(served), Store(db)
+    finally:
+        served.close()  # stops the server
 
 
 def sign_in(tab, url: str, subject: str) -> None:
     """Open the app, press Sign in, and sign in at the provider as `subject`."""
-    tab.goto(url)
-    expect(tab.get_by_role("heading", name="PCN dashboard")).to_be_visible(timeout=30_000)
+    visit(tab, url)
+    expect(tab.get_by_role("heading", name="PCN dashboard")).to_be_visible()
     expect(tab.get_by_text("Sign in with your organisation's account")).to_be_visible()
     assert tab.locator('[data-testid="stMetric"]').count() == 0
-    tab.get_by_role("button", name="Sign in").click()
-    expect(tab.get_by_role("heading", name="Authorize Client")).to_be_visible(timeout=15_000)  # the provider's form
+    tab.get_by_role("button", name="Sign in").click()  # the script's st.login() leaves for the provider's form
+    expect(tab.get_by_role("heading", name="Authorize Client")).to_be_visible()
     assert tab.url.startswith("http://127.0.0.1:")
     tab.get_by_placeholder("sub").fill(subject)
-    tab.get_by_role("button", name="Authorize").click()
-    expect(tab.locator('[data-testid="stSidebar"]').get_by_text("Signed in as")).to_be_visible(timeout=30_000)
-    finished(tab)
+    tab.get_by_role("button", name="Authorize").click()  # back through /oauth2callback to the app
+    back_in_app(tab, url)
+    expect(tab.locator('[data-testid="stSidebar"]').get_by_text("Signed in as")).to_be_visible()
 
 
 def sign_out(tab) -> None:
     """Press Sign out, confirm at the provider's end-session page, and land on the sign-in page."""
-    close_page_not_found(tab)
-    tab.get_by_role("button", name="Sign out").click()
-    tab.get_by_role("button", name="End session").click(timeout=15_000)
-    expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+    app_url = re.match(r"http://127\.0\.0\.1:\d+", tab.url).group(0)
+    tab.get_by_role("button", name="Sign out").click()  # the script's st.logout() leaves for the provider
+    tab.get_by_role("button", name="End session").click()
+    back_in_app(tab, app_url)
+    expect(tab.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def back_in_app(tab, url: str) -> None:
+    """Wait for the provider to send the browser back to the app at `url`, and for the app's script run there."""
+    expect(tab).to_have_url(re.compile("^" + re.escape(url) + r"(/(?!oauth2callback)|$)"))
+    settled(tab)
 
 
 def open_url(tab, url: str) -> None:
-    tab.goto(url)
-    expect(tab.get_by_role("heading", level=1).first).to_be_visible(timeout=30_000)
+    visit(tab, url)
+    expect(tab.get_by_role("heading", level=1).first).to_be_visible()
     expect(tab.locator('[data-testid="stSidebar"]').get_by_text("Signed in as")).to_be_visible()
-    finished(tab)
-    close_page_not_found(tab)
-
-
-def finished(tab) -> None:
-    """Wait until the page's script run is over, so that what is not shown is left out, not just not drawn yet."""
-    expect(tab.locator('[data-testid="stApp"]')).to_have_attribute("data-test-script-state", "notRunning",
-                                                                   timeout=30_000)
-
-
-def close_page_not_found(tab) -> None:
-    """A first load of a non-default URL may put Streamlit's "Page not found" modal over the right page
-    (streamlit/streamlit#9992); close it so that it does not cover the sidebar."""
-    dialog = tab.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        tab.keyboard.press("Escape")
-        expect(dialog).to_have_count(0)
 
 
 def card_value(tab, label: str):
@@ -151,6 +125,7 @@ def card_value(tab, label: str):
 def open_board_pack(tab):
     sidebar = tab.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Board pack", exact=True).click()
+    settled(tab)
     return sidebar
 
 
@@ -166,8 +141,9 @@ def test_a_pcn_viewer_signs_in_sees_their_pcn_is_refused_another_by_url_and_sign
     expect(sidebar).to_contain_text(f"Signed in as UZ0001 viewer ({VIEWER})")
     expect(sidebar).to_contain_text("Viewer of UZ0001")
 
-    # Signing in lands on the viewer's own PCN, its local values shown in both local families.
-    expect(tab).to_have_url(re.compile(r"pcn=UZ0001"), timeout=15_000)
+    # Signing in lands on the viewer's own PCN; its Overview shows its local values in both local families.
+    expect(tab).to_have_url(re.compile(r"pcn=UZ0001"))
+    open_url(tab, f"{url}/overview?pcn=UZ0001")
     expect(tab.get_by_role("heading", name="Integration (set locally)")).to_be_visible()
     expect(tab.get_by_role("heading", name="Support for practices")).to_be_visible()
     expect(tab.locator('[data-testid="stMetric"]').filter(has_text=INTEGRATION_CARD)).to_be_visible()
@@ -184,7 +160,7 @@ def test_a_pcn_viewer_signs_in_sees_their_pcn_is_refused_another_by_url_and_sign
     expect(tab.locator('[data-testid="stDataFrame"]')).to_have_count(0)
 
     # Its Overview: national data yes, unpublished local values no, and no board pack to download.
-    open_url(tab, f"{url}/?pcn=UZ0002")
+    open_url(tab, f"{url}/overview?pcn=UZ0002")
     expect(tab.get_by_role("heading", name="Millbrook PCN")).to_be_visible()
     expect(tab.get_by_text("Not shown to you")).to_be_visible()
     expect(tab.locator('[data-testid="stMetric"]').filter(has_text=NATIONAL_CARD)).to_be_visible()
@@ -194,8 +170,8 @@ def test_a_pcn_viewer_signs_in_sees_their_pcn_is_refused_another_by_url_and_sign
     expect(sidebar.get_by_role("button", name=re.compile("Download board pack|Summary"))).to_have_count(0)
 
     sign_out(tab)
-    tab.goto(f"{url}/?pcn=UZ0001")  # the cookie is gone: the app asks to sign in again
-    expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+    visit(tab, f"{url}/overview?pcn=UZ0001")  # the cookie is gone: the app asks to sign in again
+    expect(tab.get_by_role("button", name="Sign in")).to_be_visible()
     assert tab.locator('[data-testid="stMetric"]').count() == 0
 
     rows = log_rows(store, VIEWER)
@@ -212,7 +188,7 @@ def test_an_icb_analyst_signs_in_sees_every_pcn_of_the_icb_and_signs_out(app, ta
     sign_in(tab, url, ANALYST)
     expect(tab.locator('[data-testid="stSidebar"]')).to_contain_text("ICB analyst of QZZ")
 
-    open_url(tab, f"{url}/?pcn=UZ0002")
+    open_url(tab, f"{url}/overview?pcn=UZ0002")
     expect(tab.get_by_role("heading", name="Millbrook PCN")).to_be_visible()
     expect(tab.locator('[data-testid="stMetric"]').filter(has_text=INTEGRATION_CARD)).to_be_visible()
     assert card_value(tab, INTEGRATION_CARD) not in (None, "No data")

@@ -37,14 +37,17 @@ def test_every_option_of_every_command_is_in_its_row(name, option):
 def test_every_page_of_the_app_is_in_the_pages_table():
     app = (ROOT / "app.py").read_text(encoding="utf-8")
     pages = re.findall(r'title="([^"]+)".*url_path="([a-z]+)"', app)
-    assert len(pages) == 4
+    assert len(pages) == 5
     for title, path in pages:
         assert re.search(rf"^\| {re.escape(title)} \| `/", README, flags=re.MULTILINE), f"no row for {title}"
 
 
+SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "measures").rglob("*.py"))
+
+
 @pytest.mark.parametrize("variable", sorted({
-    *re.findall(r'environ(?:\.get)?\(\s*"(PCN_[A-Z_]+)"',
-                "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "measures").rglob("*.py"))),
+    *re.findall(r'environ(?:\.get)?\(\s*"(PCN_[A-Z_]+)"', SOURCES),
+    *re.findall(r'^[A-Z_]+ = "(PCN_[A-Z_]+)"', SOURCES, flags=re.MULTILINE),  # settings named by a constant
     suppression.ENV_VAR}))
 def test_every_setting_read_from_the_environment_is_documented(variable):
     assert variable in README, f"README does not mention ${variable}"

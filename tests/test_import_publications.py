@@ -451,6 +451,7 @@ def test_the_app_shows_the_overview_of_the_real_pcn(imported, monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["pcn"] = PCN
     at.run()
+    at.switch_page("pages/pcn_overview.py").run()
     assert not at.exception
     assert at.title[0].value == "BLACKHEATH AND CHARLTON PCN"
     values = {m.label: m.value for m in at.metric}

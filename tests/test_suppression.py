@@ -100,10 +100,16 @@ def test_one_suppressed_practice_takes_the_next_smallest_non_zero_one_with_it():
     assert hidden(result) == [True, False, False, True, False]
 
 
-def test_two_suppressed_practices_need_no_second_cell_and_groups_are_separate():
-    two = tidy("people", [3, 2, 40, 12])
-    assert hidden(suppression.suppress(two, RULES, secondary=("measure", "period_start"))) == [True, True, False,
-                                                                                              False]
+def test_two_suppressed_practices_take_a_third_only_when_their_sum_would_pin_them_to_small_numbers():
+    apart = tidy("people", [3, 4, 40, 12])  # 7 left to share between two: either could be 6, so nothing follows
+    assert hidden(suppression.suppress(apart, RULES, secondary=("measure", "period_start"))) == [True, True, False,
+                                                                                                False]
+    close = tidy("people", [3, 2, 40, 12])  # 5 left to share between two: each is 1 to 4, so the 12 goes too
+    assert hidden(suppression.suppress(close, RULES, secondary=("measure", "period_start"))) == [True, True, False,
+                                                                                                True]
+
+
+def test_groups_are_suppressed_separately():
     other_month = tidy("people", [30, 40, 12]).assign(period_start=pd.Timestamp(2026, 8, 1))
     both = pd.concat([tidy("people", [3, 40, 12]), other_month], ignore_index=True)
     result = suppression.suppress(both, RULES, secondary=("measure", "period_start"))
@@ -172,7 +178,7 @@ def app_db(recorded, monkeypatch) -> Store:
     return recorded
 
 
-def open_app(pcn=PCN, page=None, email=None, **params) -> AppTest:
+def open_app(pcn=PCN, page="pages/pcn_overview.py", email=None, **params) -> AppTest:
     return apptest.open_app(page, pcn=pcn, email=email, **params)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import (DATE_FORMATS, Rejections, check_counts, duplicates, label, measures_catalogue,
-                     memory_connection, number_sql, observations, read_csv_table, reject_unknown, require_values,
-                     stop_on_rows)
+from .common import (DATE_FORMATS, Rejections, check_counts, duplicates, ident, label, measures_catalogue,
+                     memory_connection, not_in_future, number_sql, observations, read_csv_table, reject_unknown,
+                     require_values, shorten, shown, stop_on_rows)
 from .context import StoreContext
 from .loading import Load
 
@@ -59,6 +59,8 @@ def parse(source, context: StoreContext) -> Load:
                             "WHERE try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) IS NULL",
                  {"formats": DATE_FORMATS}, "APPOINTMENT_MONTH_START_DATE",
                  "is not a date the importer knows (such as 01OCT2025)", _ADVICE)
+    not_in_future(name, con, "CAST(try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) AS DATE)",
+                  "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
     check_counts(name, con, "COUNT_OF_APPOINTMENTS", "a count of appointments", _ADVICE)
     rejections = Rejections()
     notes: list[str] = []
@@ -79,10 +81,10 @@ def parse(source, context: StoreContext) -> Load:
     dimensions = {"interval": "TIME_BETWEEN_BOOK_AND_APPT", "mode": "APPT_MODE", "staff": "HCP_TYPE",
                   "status": "APPT_STATUS", "category": "NATIONAL_CATEGORY"}
     for name_, column in dimensions.items():
-        values = [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM raw").fetchall()]
+        values = [r[0] for r in con.execute(f"SELECT DISTINCT {ident(column)} FROM raw").fetchall()]
         con.register(f"_labels_{name_}", pd.DataFrame({"published": pd.Series(values, dtype=object),
                                                          "label": [label(v) for v in values]}))
-    joins = " ".join(f"LEFT JOIN _labels_{n} ON _labels_{n}.published IS NOT DISTINCT FROM r.{c}"
+    joins = " ".join(f"LEFT JOIN _labels_{n} ON _labels_{n}.published IS NOT DISTINCT FROM r.{ident(c)}"
                      for n, c in dimensions.items())
     con.execute(f"""
         CREATE TABLE appts AS
@@ -129,7 +131,7 @@ def parse(source, context: StoreContext) -> Load:
     no_list = practices[practices["registered_patients"].isna()]
     if len(no_list):
         notes.append(f"{len(no_list):,} practices have no list size at any imported extract (for example "
-                     f"{', '.join(no_list['practice'].head(5))}); their appointments per 1,000 is recorded empty (NULL). "
+                     f"{', '.join(map(shorten, no_list['practice'].head(5)))}); their appointments per 1,000 is recorded empty (NULL). "
                      "Import the list sizes (gp-reg-pat-prac-all.csv) that include them.")
     if practices["extract_date"].notna().any():
         used = sorted({pd.Timestamp(d).date() for d in practices["extract_date"].dropna()})
@@ -141,7 +143,7 @@ def parse(source, context: StoreContext) -> Load:
     unallocated = practices[(practices["pcn"].isna()) | (practices["pcn"] == UNALLOCATED)]
     if len(unallocated):
         notes.append(f"{unallocated['practice'].nunique():,} practices have PCN_CODE {UNALLOCATED} or none "
-                     f"({', '.join(unallocated['practice'].unique()[:5])}): practice values only, in no PCN total.")
+                     f"({', '.join(map(shorten, unallocated['practice'].unique()[:5]))}): practice values only, in no PCN total.")
     pcn_rows = _pcn_sums(con, params, notes, context)
 
     catalogue = measures_catalogue()
@@ -204,11 +206,11 @@ def _pcn_sums(con, params, notes, context) -> pd.DataFrame:
     unknown = con.execute("SELECT DISTINCT pcn FROM appts WHERE pcn IS NOT NULL AND pcn <> $u "
                           "AND pcn NOT IN (SELECT org_code FROM known_pcns) ORDER BY 1", {"u": UNALLOCATED}).fetchall()
     if unknown:
-        notes.append(f"{len(unknown):,} PCN codes are in no imported map ({', '.join(r[0] for r in unknown[:5])}); their "
+        notes.append(f"{len(unknown):,} PCN codes are in no imported map ({', '.join(shorten(r[0]) for r in unknown[:5])}); their "
                      "practices load, but no PCN total is written for them.")
     partial = frame[frame["sized"] < frame["practices"]]
     if len(partial):
-        notes.append(f"{len(partial):,} PCNs have practices without a list size ({', '.join(partial['org_code'].head(5))}); "
+        notes.append(f"{len(partial):,} PCNs have practices without a list size ({', '.join(map(shorten, partial['org_code'].head(5)))}); "
                      "their appointments per 1,000 covers the practices that have one.")
     frame["total"] = frame["total_sized"]
     none_sized = frame["sized"] == 0
@@ -229,8 +231,8 @@ def _unrecognised(con, notes: list[str], params: dict) -> None:
         found = con.execute(f"SELECT {column}, sum(n) FROM appts WHERE {column} <> '' AND NOT list_contains($k, {column}) "
                             "GROUP BY 1 ORDER BY 2 DESC", {"k": known}).fetchall()
         if found:
-            shown = ", ".join(f"{v!r} ({n:,})" for v, n in found[:5])
-            notes.append(f"{published} has values the importer does not know: {shown}; they count in totals but as "
+            listed = ", ".join(f"{shown(v)} ({n:,})" for v, n in found[:5])
+            notes.append(f"{published} has values the importer does not know: {listed}; they count in totals but as "
                          "unknown in the measures that leave unknowns out.")
     blank = con.execute("SELECT sum(n) FROM appts WHERE status = ''").fetchall()[0][0]
     if blank:

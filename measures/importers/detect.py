@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import appointments, epcn, iif, imd, list_sizes, practice_map, qof, workforce
-from .common import PublicationError, canonical
+from .common import PublicationError, canonical, shorten, shown
 
 CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, iif, workforce, appointments, qof, imd)
 WORKBOOK_PUBLICATIONS: tuple[ModuleType, ...] = (epcn,)
@@ -31,10 +31,10 @@ def detect(source) -> ModuleType:
                 missing = [s for s in module.SHEETS if s not in source.sheets]
                 raise PublicationError(
                     f"{source.name}: looks like the {module.SHORT} but has no sheet {', '.join(map(repr, missing))} "
-                    f"(sheets: {', '.join(map(repr, source.sheets))}). Download it again from {module.LANDING_PAGE}. "
+                    f"(sheets: {_sheets(source)}). Download it again from {module.LANDING_PAGE}. "
                     "Nothing was imported.")
         raise Unrecognised(f"{source.name}: a workbook the importer does not recognise (sheets: "
-                               f"{', '.join(map(repr, source.sheets))}). The importer reads: {recognised()}. "
+                               f"{_sheets(source)}). The importer reads: {recognised()}. "
                                "Nothing was imported.")
     header = {canonical(h) for h in source.header}
     complete = [m for m in CSV_PUBLICATIONS if set(m.REQUIRED) <= header]
@@ -47,10 +47,15 @@ def detect(source) -> ModuleType:
         missing = [c for c in module.REQUIRED if c not in header]
         raise PublicationError(
             f"{source.name}: looks like the {module.SHORT} file ({module.PUBLICATION}) but row 1, the header, has no "
-            f"column {', '.join(missing)}. Columns found: {', '.join(h for h in source.header if h.strip())}. "
+            f"column {', '.join(missing)}. Columns found: "
+            f"{', '.join(shorten(h) for h in source.header[:30] if h.strip())}{', …' if len(source.header) > 30 else ''}. "
             f"Download the file again from {module.LANDING_PAGE}; if the publisher has renamed the column, the "
             "importer needs updating. Nothing was imported.")
-    shown = ", ".join(h.strip().lstrip("\ufeff") for h in source.header[:8] if h.strip())
-    raise Unrecognised(f"{source.name}: not a publication the importer recognises (row 1 has columns {shown}"
+    columns = ", ".join(shorten(h.strip().lstrip("\ufeff")) for h in source.header[:8] if h.strip())
+    raise Unrecognised(f"{source.name}: not a publication the importer recognises (row 1 has columns {columns}"
                            f"{', …' if len(source.header) > 8 else ''}). The importer reads: {recognised()}. "
                            "Nothing was imported.")
+
+
+def _sheets(source) -> str:
+    return ", ".join(shown(s) for s in source.sheets[:20]) + (", …" if len(source.sheets) > 20 else "")

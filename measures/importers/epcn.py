@@ -6,7 +6,10 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from .common import Example, PublicationError, Rejections, canonical
+import zipfile
+
+from .. import limits
+from .common import Example, PublicationError, Rejections, canonical, limit_value, shorten, shown
 from .context import StoreContext
 from .loading import Load
 
@@ -35,6 +38,7 @@ _ADVICE = f"Download the workbook again from {LANDING_PAGE}."
 def parse(source, context: StoreContext) -> Load:
     from openpyxl import load_workbook
 
+    _check_workbook(source)
     workbook = load_workbook(source.path, read_only=True, data_only=True)
     try:
         modified = workbook.properties.modified
@@ -129,6 +133,18 @@ def parse(source, context: StoreContext) -> Load:
                 refresh_pcn_lists=True)
 
 
+def _check_workbook(source) -> None:
+    """An xlsx file is a zip: refuse one that would unpack to too much before openpyxl unpacks any of it."""
+    try:
+        with zipfile.ZipFile(source.path) as archive:
+            limits.check_archive(archive, source.name)
+    except limits.LimitExceeded as exc:
+        raise PublicationError(f"{exc} Nothing was imported.") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise PublicationError(f"{source.name}: is not a readable xlsx workbook ({shorten(exc, 120)}). {_ADVICE} "
+                               "Nothing was imported.") from None
+
+
 def _sheet(file_name: str, sheet, sheet_name: str, names: dict[str, str], required: list[str]) -> pd.DataFrame:
     rows = sheet.iter_rows(values_only=True)
     try:
@@ -139,17 +155,19 @@ def _sheet(file_name: str, sheet, sheet_name: str, names: dict[str, str], requir
     for index, cell in enumerate(header):
         key = names.get(canonical(cell))
         if key and key not in columns:
-            columns[key] = (index, str(cell).replace("\n", " "))
+            columns[key] = (index, shorten(str(cell).replace("\n", " ")))
     missing = [c for c in required if c not in columns]
     if missing:
         wanted = {v: k for k, v in names.items()}
         raise PublicationError(
             f"{file_name}: sheet {sheet_name}, row 1 (the header) has no column "
             f"{', '.join(repr(wanted[m].title()) for m in missing)}. Found: "
-            f"{', '.join(repr(str(c).replace(chr(10), ' ')) for c in header if c is not None)}. {_ADVICE} "
+            f"{', '.join(shown(str(c).replace(chr(10), ' ')) for c in header[:30] if c is not None)}"
+            f"{', …' if len(header) > 30 else ''}. {_ADVICE} "
             "Nothing was imported.")
     data = {key: [] for key in columns}
     numbers = []
+    longest = limit_value(file_name, limits.max_cell_chars)
     for number, row in enumerate(rows, start=2):
         if row is None or all(v is None or str(v).strip() == "" for v in row):
             continue
@@ -157,6 +175,11 @@ def _sheet(file_name: str, sheet, sheet_name: str, names: dict[str, str], requir
         for key, (index, _) in columns.items():
             value = row[index] if index < len(row) else None
             if isinstance(value, str):
+                if len(value) > longest:
+                    raise PublicationError(
+                        f"{file_name}: sheet {sheet_name}, row {number:,}, column {columns[key][1]}: holds "
+                        f"{len(value):,} characters; the most accepted in one cell is {longest:,} (set by "
+                        f"{limits.CELL_CHARS_VAR}). {_ADVICE} Nothing was imported.")
                 value = value.strip() or None
             data[key].append(value)
     if not numbers:
@@ -180,7 +203,7 @@ def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str) -> list
         day = _date(value)
         if day is None:
             raise PublicationError(f"{file_name}: sheet {sheet}, row {row:,}, column {frame['_header_' + column].iloc[0]}: "
-                                   f"{value!r} is not a date written yyyymmdd (such as 20191001). {_ADVICE} "
+                                   f"{shown(value)} is not a date written yyyymmdd (such as 20191001). {_ADVICE} "
                                    "Nothing was imported.")
         out.append(day)
     return out

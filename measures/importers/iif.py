@@ -6,7 +6,7 @@ import pandas as pd
 
 from .common import (Example, Rejections, check_counts, duplicates, examples, financial_year_start, label,
                      measures_catalogue, memory_connection, number_sql, observations, read_csv_table,
-                     require_values, single_date)
+                     require_values, shown, single_date)
 from .context import StoreContext
 from .hierarchy import MEMBERSHIP_AT_SQL
 from .loading import Load
@@ -68,7 +68,7 @@ def parse(source, context: StoreContext) -> Load:
                           "GROUP BY 1 ORDER BY 1", {"p": list(PARTS)}).fetchall()
     for measure, count in skipped:
         why = NOT_LOADED.get(label(measure), "not a measure in the catalogue")
-        notes.append(f"{count:,} rows of MEASURE {measure!r} were not loaded ({why}).")
+        notes.append(f"{count:,} rows of MEASURE {shown(measure)} were not loaded ({why}).")
 
     con.register("known_practices", context.codes("practice"))
     con.register("known_pcns", context.codes("pcn"))
@@ -148,9 +148,9 @@ def parse(source, context: StoreContext) -> Load:
                                        "sum_of_practices", catalogue))
     obs = pd.concat(frames, ignore_index=True) if frames else None
     by_level = published.groupby(["measure_id", "org_level"]).size()
-    shown = ", ".join(f"{m} {lvl} {n:,}" for (m, lvl), n in by_level.items())
+    counts = ", ".join(f"{m} {lvl} {n:,}" for (m, lvl), n in by_level.items())
     notes.insert(0, f"financial year {start:%Y}/{(start.year + 1) % 100:02d} to {end:%d %b %Y}: published rows for "
-                    f"{shown}; {summed_pcns:,} PCN figures summed from practices where the file gives none.")
+                    f"{counts}; {summed_pcns:,} PCN figures summed from practices where the file gives none.")
     return Load(publication=PUBLICATION, vintage=achieved.isoformat(), rows_read=rows, rows_loaded=len(accepted),
                 rejections=rejections, notes=notes, observations=obs)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .common import (Rejections, check_counts, duplicates, memory_connection, number_sql, read_csv_table,
+from datetime import date
+
+from .common import (Rejections, check_counts, check_range, duplicates, memory_connection, number_sql, read_csv_table,
                      reject_unknown, require_values)
 from .context import StoreContext
 from .loading import Load
@@ -14,6 +16,7 @@ LANDING_PAGE = "https://fingertips.phe.org.uk/profile/general-practice"
 REQUIRED = ["PRACTICE_CODE", "IMD_YEAR", "IMD_SCORE"]
 OPTIONAL = ["PRACTICE_NAME"]
 _ADVICE = f"Download the indicator again from {LANDING_PAGE}."
+FIRST_IMD_YEAR = 2000  # the first English Index of Multiple Deprivation
 
 
 def parse(source, context: StoreContext) -> Load:
@@ -23,6 +26,8 @@ def parse(source, context: StoreContext) -> Load:
     rows = read_csv_table(con, source)
     require_values(name, con, ["PRACTICE_CODE", "IMD_YEAR"], _ADVICE)
     check_counts(name, con, "IMD_YEAR", "the IMD year", _ADVICE)
+    check_range(name, con, "IMD_YEAR", FIRST_IMD_YEAR, date.today().year, f"is not a year of an Index of Multiple "
+                f"Deprivation (they run from {FIRST_IMD_YEAR} to this year, {date.today().year})", _ADVICE)
     rejections = Rejections()
     notes = []
     blank = con.execute("SELECT count(*) FROM raw WHERE trim(coalesce(IMD_SCORE, '')) = ''").fetchall()[0][0]
@@ -30,7 +35,8 @@ def parse(source, context: StoreContext) -> Load:
         notes.append(f"{blank:,} practices have no IMD score (Fingertips leaves it empty for practices it cannot score); "
                      "they were not loaded.")
         con.execute("DELETE FROM raw WHERE trim(coalesce(IMD_SCORE, '')) = ''")
-    check_counts(name, con, "IMD_SCORE", "a deprivation score", _ADVICE, whole=False)
+    check_counts(name, con, "IMD_SCORE", "a deprivation score", _ADVICE, whole=False, maximum=100,
+                 limit="and IMD scores run from 0 to 100")
     keep = duplicates(name, con, ["PRACTICE_CODE", "IMD_YEAR"], ["PRACTICE_CODE", "IMD_YEAR", "IMD_SCORE"], rejections,
                       "practice and IMD year")
     con.register("known_practices", context.codes("practice"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import (PublicationError, Rejections, check_counts, duplicates, measures_catalogue, memory_connection,
-                     month_end, number_sql, observations, read_csv_table, reject_unknown, require_values,
-                     single_date)
+from .. import limits
+from .common import (PublicationError, Rejections, check_counts, duplicates, limit_value, measures_catalogue,
+                     memory_connection, month_end, number_sql, observations, read_csv_table, reject_unknown,
+                     require_values, single_date)
 from .context import StoreContext
 from .loading import LIST_SIZES_PUBLICATION, Load
 
@@ -42,7 +43,9 @@ def parse(source, context: StoreContext) -> Load:
         if other:
             notes.append(f"{other:,} rows of TYPE other than GP were not used.")
             con.execute("DELETE FROM persons WHERE upper(trim(coalesce(TYPE, 'GP'))) <> 'GP'")
-    check_counts(name, con, "NUMBER_OF_PATIENTS", "registered patients", _ADVICE, table="persons")
+    check_counts(name, con, "NUMBER_OF_PATIENTS", "registered patients", _ADVICE, table="persons",
+                 maximum=limit_value(name, limits.max_list_size),
+                 limit=f"the most patients accepted on one practice list (set by {limits.LIST_SIZE_VAR})")
     present = [r[0] for r in con.execute("DESCRIBE persons").fetchall() if r[0] != "_row"]
     keep = duplicates(name, con, ["CODE"], present, rejections, "practice", table="persons")
     con.register("known_practices", context.codes("practice"))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import getpass
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, TextIO
 
+import duckdb
+
+from ..limits import LimitExceeded, import_folder
 from ..store import Store, finish_import, set_meta, start_import
-from .common import PublicationError
+from .common import PublicationError, shorten
 from .context import StoreContext
 from .detect import Unrecognised, detect
 from .loading import Load, write
@@ -85,7 +87,7 @@ def import_publications(inputs: Iterable[str | Path], store: Store | str | Path 
     """
     store = store if isinstance(store, Store) else Store(store)
     progress = progress if progress is not None else sys.stderr
-    with tempfile.TemporaryDirectory(prefix="pcn-import-") as workdir:
+    with import_folder() as workdir:  # removed on exit; a killed import's folder is removed on the next start
         sources: list[tuple[Source, object]] = []
         skipped: list[str] = []
         for argument in inputs:
@@ -143,7 +145,8 @@ def import_one(source: Source, module, store: Store) -> FileReport:
                           notes=[f"the same content (sha256 {source.sha256[:12]}…) was imported as import "
                                  f"{previous['import_id']} on {previous['finished_at']:%d %b %Y %H:%M}; nothing changed"])
     try:
-        load: Load = module.parse(source, StoreContext(store))
+        load: Load = _parse(source, module, store)
+        _refuse_if_nothing_loads(source, load)
         with store.writer() as con:
             again = con.execute("SELECT import_id FROM imports WHERE sha256 = ? AND finished_at IS NOT NULL",
                                 [source.sha256]).fetchall()
@@ -159,13 +162,39 @@ def import_one(source: Source, module, store: Store) -> FileReport:
                           note=_note(source, load, written))
             if con.execute("SELECT count(*) FROM meta WHERE key = 'dataset'").fetchall()[0][0] == 0:
                 set_meta(con, dataset="published", dataset_label=DATASET_LABEL)
-    except PublicationError as exc:
-        return FileReport(source.name, "failed", module.PUBLICATION, error=str(exc),
+    except (PublicationError, LimitExceeded) as exc:
+        error = str(exc) if str(exc).startswith(source.name) else f"{source.name}: {exc}"
+        if "othing was imported" not in error:
+            error += " Nothing was imported."
+        return FileReport(source.name, "failed", module.PUBLICATION, error=error,
                           seconds=time.perf_counter() - started)
     return FileReport(source.name, "imported", load.publication, load.vintage, import_id=import_id,
                       rows_read=load.rows_read, rows_loaded=load.rows_loaded, rows_rejected=rejected,
                       seconds=time.perf_counter() - started, written=written, notes=load.notes,
                       rejected=load.rejections.lines())
+
+
+def _parse(source: Source, module, store: Store) -> Load:
+    """Parse and check a file in memory. Whatever a damaged or hostile file makes the parser trip over is reported
+    as that file's failure, never as a traceback; nothing has been written yet."""
+    try:
+        return module.parse(source, StoreContext(store))
+    except PublicationError:
+        raise
+    except (duckdb.Error, ValueError, OverflowError) as exc:
+        raise PublicationError(f"{source.name}: could not be read as the {module.SHORT} file "
+                               f"({type(exc).__name__}: {shorten(str(exc).strip().splitlines()[0] if str(exc).strip() else '', 120)}). "
+                               "Check that it is the file as published, and download it again. Nothing was imported."
+                               ) from None
+
+
+def _refuse_if_nothing_loads(source: Source, load: Load) -> None:
+    """A file none of whose rows can be loaded is not imported: recording it would say it had been."""
+    if load.rows_read and not load.rows_loaded:
+        reasons = " ".join(load.rejections.lines()[:3]) or "no row holds data the importer loads."
+        raise PublicationError(f"{source.name}: none of its {load.rows_read:,} rows can be loaded: {reasons} "
+                               "Import the files it depends on first, or check that it is the file you meant. "
+                               "Nothing was imported.")
 
 
 def _already_imported(store: Store, sha256: str) -> dict | None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .common import (PublicationError, Rejections, check_counts, duplicates, memory_connection, number_sql,
-                     read_csv_table, reject_unknown, require_values)
+from datetime import date
+
+from .. import limits
+from .common import (PublicationError, Rejections, check_counts, duplicates, limit_value, memory_connection,
+                     number_sql, read_csv_table, reject_unknown, require_values)
 from .context import StoreContext
 from .loading import Load
 
@@ -33,12 +36,17 @@ def financial_year(file_name: str) -> str:
 def parse(source, context: StoreContext) -> Load:
     name = source.name
     year = financial_year(name)
+    if int(year[:4]) > date.today().year or (int(year[:4]) == date.today().year and date.today().month < 4):
+        raise PublicationError(f"{name}: its name says QOF {year}, a year that has not begun yet (today is "
+                               f"{date.today():%d %b %Y}). Keep the name as published. Nothing was imported.")
     context.require_practices(name, "QOF")
     con = memory_connection()
     rows = read_csv_table(con, source)
     require_values(name, con, ["PRACTICE_CODE", "GROUP_CODE", "REGISTER", "PRACTICE_LIST_SIZE"], _ADVICE)
     check_counts(name, con, "REGISTER", "patients on the disease register", _ADVICE)
-    check_counts(name, con, "PRACTICE_LIST_SIZE", "patients on the list", _ADVICE)
+    check_counts(name, con, "PRACTICE_LIST_SIZE", "patients on the list", _ADVICE,
+                 maximum=limit_value(name, limits.max_list_size),
+                 limit=f"the most patients accepted on one practice list (set by {limits.LIST_SIZE_VAR})")
     rejections = Rejections()
     keep = duplicates(name, con, ["PRACTICE_CODE", "GROUP_CODE"], REQUIRED, rejections, "practice and disease group")
     con.register("known_practices", context.codes("practice"))

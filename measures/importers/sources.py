@@ -18,10 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from .common import PublicationError
+from .. import limits
+from .common import PublicationError, shorten
 
 BOM = b"\xef\xbb\xbf"
 _CHUNK = 256 * 1024
+
+
+class TooLarge(PublicationError):
+    """An archive (or a workbook inside one) that would unpack to more than the limits allow."""
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Source:
     origin: str  # the argument the user gave
     header: list[str] = field(default_factory=list)  # csv: the header row as published
     sheets: list[str] = field(default_factory=list)  # xlsx: sheet names
+    blank_lines: list[int] = field(default_factory=list)  # csv: empty lines before the last row (CSV readers skip them)
 
     @property
     def file_name(self) -> str:
@@ -82,15 +88,18 @@ def _from_zip(path: Path, shown: str, data: bytes, argument: str, workdir: Path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise PublicationError(f"{shown}: is a zip archive that is incomplete or damaged ({exc}); it was probably cut "
                                "short while downloading. Download it again. Nothing was imported.") from None
+    _check_limits(archive, shown)
     if any(n.startswith("xl/") for n in names):
         return Resolved([_xlsx_source(shown, path, data, argument)], [])
     sources, notes = [], []
     members = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")
                and not Path(i.filename).name.startswith(".")]
     for index, info in enumerate(members):
-        member = f"{shown}/{info.filename}"
+        member = f"{shown}/{shorten(info.filename, 200)}"
         try:
-            content = archive.read(info)
+            content = limits.read_member(archive, info, member)
+        except limits.LimitExceeded as exc:
+            raise TooLarge(f"{exc} Nothing was imported.") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise PublicationError(f"{member}: cannot be read from the archive ({exc}); the zip was probably cut short "
                                    "while downloading. Download it again. Nothing was imported.") from None
@@ -98,11 +107,13 @@ def _from_zip(path: Path, shown: str, data: bytes, argument: str, workdir: Path)
         if kind is None:
             notes.append(f"{member}: skipped (not a CSV file or workbook the importer reads)")
             continue
-        target = workdir / f"{index:03d}_{Path(info.filename).name}"
+        target = workdir / f"{index:03d}_{Path(info.filename).name[-100:]}"
         target.write_bytes(content)
         if kind == "xlsx":
             try:
                 sources.append(_xlsx_source(member, target, content, argument))
+            except TooLarge:
+                raise
             except PublicationError:
                 notes.append(f"{member}: skipped (a workbook that is not one the importer reads)")
         else:
@@ -110,10 +121,18 @@ def _from_zip(path: Path, shown: str, data: bytes, argument: str, workdir: Path)
                 raise PublicationError(f"{member}: the file is empty. Download the archive again. Nothing was imported.")
             sources.append(_text_source(member, target, content, argument))
     if not sources:
-        listed = ", ".join(i.filename for i in members) or "nothing"
+        listed = ", ".join(shorten(i.filename, 200) for i in members[:10]) + (", …" if len(members) > 10 else "") or "nothing"
         raise PublicationError(f"{shown}: the archive holds no CSV file or workbook (it holds {listed}). "
                                "Check that it is the published data file. Nothing was imported.")
     return Resolved(sources, notes)
+
+
+def _check_limits(archive: zipfile.ZipFile, name: str) -> None:
+    """Refuse an archive that would unpack to too much, from its directory alone, before any member is read."""
+    try:
+        limits.check_archive(archive, name)
+    except limits.LimitExceeded as exc:
+        raise TooLarge(f"{exc} Nothing was imported.") from None
 
 
 def _sniff(content: bytes) -> str | None:
@@ -145,14 +164,25 @@ def _text_source(name: str, path: Path, data: bytes, argument: str) -> Source:
     except UnicodeDecodeError as exc:
         raise PublicationError(_encoding_problem(name, body, exc.start)) from None
     first_line = text.split("\n", 1)[0]
-    try:
-        header = next(csv.reader(io.StringIO(first_line)))
+    try:  # the whole first record, as DuckDB reads it: a quoted header may hold a line break
+        header = next(csv.reader(io.StringIO(text[:1024 * 1024])))
     except (StopIteration, csv.Error):
         header = []
     if len(header) < 2:
-        raise PublicationError(f"{name}: row 1 is not a comma-separated header ({first_line[:80]!r}). The importer reads "
-                               "the CSV files as published; download the file again. Nothing was imported.")
-    return Source(name=name, path=path, sha256=_sha256(data), format="csv", origin=argument, header=header)
+        raise PublicationError(f"{name}: row 1 is not a comma-separated header ({shorten(first_line, 80)!r}). The "
+                               "importer reads the CSV files as published; download the file again. Nothing was imported.")
+    return Source(name=name, path=path, sha256=_sha256(data), format="csv", origin=argument, header=header,
+                  blank_lines=_blank_lines(body))
+
+
+def _blank_lines(body: bytes) -> list[int]:
+    """Line numbers of empty lines with rows after them, so that row numbers in messages stay those a spreadsheet
+    shows; trailing empty lines change no row number."""
+    end = len(body)
+    while end and body[end - 1] in b" \t\r\n":  # not body.rstrip(): that copies a file of a gigabyte
+        end -= 1
+    return [body.count(b"\n", 0, match.start()) + 1 for match in re.finditer(rb"(?<=\n)\r?\n", body)
+            if match.start() < end]
 
 
 def _encoding_problem(name: str, body: bytes, offset: int) -> str:
@@ -168,7 +198,8 @@ def _encoding_problem(name: str, body: bytes, offset: int) -> str:
         field_index = len(next(csv.reader(io.StringIO(before + "x")))) - 1
     except (StopIteration, csv.Error):
         field_index = before.count(",")
-    column = columns[field_index].strip().lstrip("\ufeff") if 0 <= field_index < len(columns) else f"number {field_index + 1}"
+    column = (shorten(columns[field_index].strip().lstrip("\ufeff")) if 0 <= field_index < len(columns)
+              else f"number {field_index + 1}")
     return (f"{name}: row {row:,}, column {column}: byte 0x{body[offset]:02X} is not UTF-8 text; the file seems to have "
             "been saved in another encoding (such as Windows-1252 by a spreadsheet). Download the original file again, "
             "or re-save it as 'CSV UTF-8'. Nothing was imported.")
@@ -178,10 +209,14 @@ def _xlsx_source(name: str, path: Path, data: bytes, argument: str) -> Source:
     """An xlsx workbook and its sheet names, read from xl/workbook.xml (openpyxl would read every string first)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            root = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            _check_limits(archive, name)
+            workbook = limits.read_member(archive, archive.getinfo("xl/workbook.xml"), name)
+        root = ElementTree.fromstring(workbook)
         sheets = [node.get("name") for node in root.iter() if node.tag.endswith("}sheet") and node.get("name")]
+    except limits.LimitExceeded as exc:
+        raise TooLarge(f"{exc} Nothing was imported.") from None
     except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, zlib.error, EOFError) as exc:
-        raise PublicationError(f"{name}: is not a readable xlsx workbook ({type(exc).__name__}: {exc}). "
+        raise PublicationError(f"{name}: is not a readable xlsx workbook ({type(exc).__name__}: {shorten(exc, 120)}). "
                                "Download it again. Nothing was imported.") from None
     if not sheets:
         raise PublicationError(f"{name}: is an xlsx workbook without sheets. Download it again. Nothing was imported.")

@@ -6,8 +6,10 @@ from datetime import date
 
 import pandas as pd
 
-from .common import (PublicationError, Rejections, check_counts, examples, measures_catalogue, memory_connection,
-                     month_end, number_sql, observations, read_csv_table, reject_unknown, require_values)
+from .. import limits
+from .common import (PublicationError, Rejections, check_counts, check_range, examples, limit_value, measures_catalogue,
+                     memory_connection, month_end, not_in_future, number_sql, observations, read_csv_table,
+                     reject_unknown, require_values, shorten)
 from .context import StoreContext
 from .loading import Load
 
@@ -35,6 +37,7 @@ GROUPS = {
     "workforce_direct_care_other_fte_per_10k": "direct_other",
 }
 STAFF = "nwrs staff"
+FIRST_CENSUS_YEAR = 2019  # Primary Care Networks began in July 2019
 
 
 def role_group(role: str | None) -> str | None:
@@ -60,9 +63,16 @@ def parse(source, context: StoreContext) -> Load:
     con = memory_connection()
     rows = read_csv_table(con, source)
     require_values(name, con, ["PCN_CODE", "STAFF_ROLE", "FTE", "CENSUS_YEAR", "CENSUS_MONTH"], _ADVICE)
-    check_counts(name, con, "FTE", "full-time equivalent", _ADVICE, whole=False)
+    check_counts(name, con, "FTE", "full-time equivalent", _ADVICE, whole=False,
+                 maximum=limit_value(name, limits.max_fte),
+                 limit=f"the most accepted for one workforce record (set by {limits.FTE_VAR})")
     for column in ("CENSUS_YEAR", "CENSUS_MONTH"):
         check_counts(name, con, column, "the census year and month", _ADVICE)
+    check_range(name, con, "CENSUS_YEAR", FIRST_CENSUS_YEAR, date.today().year,
+                f"is not a census year (PCNs began in {FIRST_CENSUS_YEAR}; a census is never after this year)", _ADVICE)
+    check_range(name, con, "CENSUS_MONTH", 1, 12, "is not a month (1 to 12)", _ADVICE)
+    not_in_future(name, con, "make_date(CAST(CENSUS_YEAR AS INTEGER), CAST(CENSUS_MONTH AS INTEGER), 1)",
+                  "CENSUS_MONTH", _ADVICE)
     months = con.execute("SELECT DISTINCT CAST(CENSUS_YEAR AS INTEGER), CAST(CENSUS_MONTH AS INTEGER) FROM raw").fetchall()
     if len(months) != 1 or not 1 <= months[0][1] <= 12:
         raise PublicationError(f"{name}: columns CENSUS_YEAR and CENSUS_MONTH hold {len(months)} census months "
@@ -111,7 +121,7 @@ def parse(source, context: StoreContext) -> Load:
     frame = totals.merge(nearest, on="org_code", how="left")
     missing = frame[frame["registered_patients"].isna()]
     if len(missing):
-        shown = ", ".join(missing["org_code"].head(5))
+        shown = ", ".join(map(shorten, missing["org_code"].head(5)))
         notes.append(f"{len(missing):,} PCNs have no list size at any imported extract (for example {shown}); their "
                      "FTE per 10,000 is empty. Import list sizes after the map that lists them.")
     used = sorted(set(frame["extract_date"].dropna()))
