@@ -112,18 +112,17 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_perio
                     WHERE ms.child_level = 'pcn' AND ms.parent_level = 'sub_icb' AND ms.end_date IS NULL
                       AND mi.parent_code = ?
                 )
-                SELECT o.measure_id AS measure, o.period_start,
-                       sum(o.numerator) AS numerator, sum(o.denominator) AS denominator,
-                       avg(o.value) AS mean_value, count(*) AS orgs
+                SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org, o.period_start,
+                       o.numerator, o.denominator, o.value
                 FROM observations o
                 JOIN wanted_periods w ON w.measure = o.measure_id AND w.period_start = o.period_start
                 WHERE o.org_level = 'pcn' AND o.org_code IN (SELECT pcn FROM peers) AND {shown}
-                GROUP BY ALL
                 """.format(shown=shown),
                 [icb_row[0], *shown_parameters],
             ).df()
         finally:
             con.unregister("wanted_periods")
+    pooled = _pool_shown(store, pooled, catalogue)
     pooled["comparator"] = np.nan
     for measure_id, rows in pooled.groupby("measure"):
         try:
@@ -134,6 +133,28 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_perio
         pooled.loc[rows.index, "comparator"] = np.asarray(values)
     pooled["comparator_org"] = icb_row[0]
     return mine, pooled[["measure", "period_start", "comparator", "comparator_org", "orgs"]]
+
+
+def _pool_shown(store: Store, rows: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """Pool the ICB's PCN rows per measure and period, leaving out every PCN total its practices would give away.
+
+    A PCN total that is not small itself is still hidden when all its non-zero practices are hidden and it would
+    pin them to small numbers (`suppression.suppress_totals`); pooled into the ICB average it could be recovered
+    by subtracting the PCNs shown, so it stays out of the pool like any suppressed value.
+    """
+    rules = suppression.rules(catalogue)
+    suppressible = sorted({m for m in rows["measure"].unique() if rules.get(m, suppression.UNKNOWN_KIND) is not None})
+    if suppressible and not rows.empty and suppression.threshold() > 1:
+        flagged = rows.assign(**{suppression.FLAG: False})
+        practices = suppression.practice_values(store, suppressible, rows["org"].unique().tolist())
+        practices = practices[practices["period_start"].isin(rows["period_start"].unique())]
+        flagged = suppression.suppress_totals(flagged, practices, rules)
+        rows = rows[~flagged[suppression.FLAG].to_numpy(dtype=bool)]
+    grouped = rows.groupby(["measure", "period_start"])
+    return pd.DataFrame({  # min_count=1: a sum over no numbers is missing, as in SQL, not zero
+        "numerator": grouped["numerator"].sum(min_count=1), "denominator": grouped["denominator"].sum(min_count=1),
+        "mean_value": grouped["value"].mean(), "orgs": grouped.size(),
+    }).reset_index()
 
 
 def _empty_comparator() -> pd.DataFrame:

@@ -278,3 +278,21 @@ def test_the_board_pack_shows_no_pcn_total_that_pins_a_practice(ones, capsys):
         total = None if row.latest == suppression.MARK else row.trend[-1] * denominator / measure.multiplier
         printed = {org: number(series_command(store.path, org, capsys)["numerator"]) for org in entered}
         assert_nothing_pinned(printed, None if total is None else round(total))
+
+
+def test_the_icb_average_leaves_out_a_pcn_total_its_practices_would_give_away(ones):
+    store, _, few = ones
+    catalogue = default_catalogue()
+    _, comparator = queries.overview(store, PAIR_PCN, catalogue)
+    row = comparator[(comparator["measure"] == ACCESS)
+                     & (pd.to_datetime(comparator["period_start"]) == pd.Timestamp(SEP))].iloc[0]
+    everyone = suppression.suppress_query("pcn_values", queries.pcn_values(store, ACCESS, SEP), (ACCESS, SEP),
+                                          rules(), practices=reader(store))
+    shown = everyone[~everyone[suppression.FLAG].astype(bool)]
+    assert ALL_HIDDEN_PCN not in set(shown["org"]), "UZ0001's total of 2 + 3 is hidden on Compare areas"
+    # The ICB average pools exactly the PCNs shown: subtracting them recovers nothing of UZ0001's total.
+    icb_pcns = set(queries.pcn_values(store, ACCESS, SEP)["org"])
+    pooled = shown[shown["org"].isin(icb_pcns)]
+    assert row["orgs"] == len(pooled)
+    assert row["comparator"] == pytest.approx(pooled["numerator"].sum() / pooled["denominator"].sum()
+                                              * catalogue.get(ACCESS).multiplier)
