@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -40,7 +41,13 @@ class Result:
         target = ""
         if self.target is not None:
             met = "met" if self.median <= self.target else "**missed**"
-            target = (f"≤ {self.target * 1000:,.0f} ms" if self.target < 1 else f"≤ {self.target:,.0f} s") + f" ({met})"
+            if self.unit != "s":
+                target = f"≤ {self.target:,.0f} {self.unit}"
+            elif self.target < 1:
+                target = f"≤ {self.target * 1000:,.0f} ms"
+            else:
+                target = f"≤ {self.target:,.1f} s".replace(".0 s", " s")
+            target += f" ({met})"
         return f"| {self.name} | {shown} | {len(self.runs) or ''} | {spread} | {target} | {self.note} |"
 
 
@@ -55,22 +62,64 @@ def timed(fn: Callable[[], object], repeat: int, warmup: int = 0) -> list[float]
     return runs
 
 
-def write_report(sections: dict[str, list[Result]]) -> str:
+def write_report(sections: dict[str, list[Result]], notes: dict[str, str] | None = None,
+                 keep_others: bool = False) -> str:
+    """Write docs/benchmarks.md from `sections` (title -> results), each with its note (`notes`) under its heading.
+
+    `keep_others`: sections of the report already written that were not measured this time are kept as they were,
+    in their place, so one benchmark can be run alone.
+    """
+    notes = notes or {}
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("streamlit", "duckdb", "pandas", "plotly"))
+    measured = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    if keep_others:
+        measured += " (" + ", ".join(sections) + "; the other sections at the time written under their heading)"
     lines = [
         "# Benchmarks",
         "",
-        "Written by `./run.sh bench` (`python -m bench`); do not edit by hand.",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {versions}.",
+        "Written by `./run.sh bench` (`python -m bench`, or `python -m bench NAME ...` for some of them);"
+        " do not edit by hand.",
+        f"Measured {measured} on {os.cpu_count()} cores, Python {platform.python_version()}, {versions}.",
         "Medians over the runs shown; these machines are noisy, so compare medians and ratios, not single runs.",
         "",
     ]
-    for title, results in sections.items():
-        lines += [f"## {title}", "", "| what | median | runs | range | target | note |", "|---|---|---|---|---|---|"]
-        lines += [r.row() for r in results]
-        lines.append("")
+    written = {title: _section(title, results, notes.get(title, ""), measured_at=measured if keep_others else "")
+               for title, results in sections.items()}
+    earlier = _sections_of(REPORT.read_text(encoding="utf-8")) if keep_others and REPORT.exists() else {}
+    for title, text in earlier.items():
+        lines.append(written.pop(title, text))
+    lines += written.values()
     text = "\n".join(lines)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text, encoding="utf-8")
     return text
+
+
+def _section(title: str, results: list[Result], note: str, measured_at: str) -> str:
+    lines = [f"## {title}", ""]
+    if measured_at:
+        lines += [f"Measured {measured_at.split(' (')[0]}.", ""]
+    if note:
+        lines += [note, ""]
+    lines += ["| what | median | runs | range | target | note |", "|---|---|---|---|---|---|"]
+    lines += [r.row() for r in results]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _sections_of(report: str) -> dict[str, str]:
+    """The report's `## ` sections by title, each as written (heading to the line before the next heading), with the
+    time it was measured under its heading (from the report's header where the section has no time of its own)."""
+    header_time = re.search(r"^Measured (\d{4}-\d\d-\d\d \d\d:\d\d UTC)", report, flags=re.MULTILINE)
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in report.split("\n"):
+        if line.startswith("## "):
+            current = line[3:]
+            sections[current] = []
+        if current is not None:
+            sections[current].append(line)
+    for body in sections.values():
+        if header_time and not (len(body) > 2 and body[2].startswith("Measured ")):
+            body[1:1] = ["", f"Measured {header_time.group(1)}."]
+    return {title: "\n".join(body) for title, body in sections.items()}

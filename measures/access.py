@@ -539,19 +539,34 @@ def directory(store) -> Directory:
                      published=frozenset((pcn, _day(day)) for pcn, day in published))
 
 
-def log_event(store, principal: Principal | str, action: str, target: str | None = None,
-              detail: str | None = None, *, via: str = "app", at: datetime | None = None) -> None:
-    """Append one line to `access_log`: sign-in, refusal, export, publish or withdraw. Never raises."""
+def write_log_event(store, principal: Principal | str, action: str, target: str | None = None,
+                    detail: str | None = None, *, via: str = "app", at: datetime | None = None) -> None:
+    """Append one line to `access_log`, raising the store's own error (damaged, busy, a failed save) if it cannot:
+    for a caller that must not report success without the line, such as an export from the command line."""
     actor = principal.actor if isinstance(principal, Principal) else str(principal)
     when = at or datetime.now().replace(microsecond=0)
-    try:
-        with store.writer() as con:
-            con.execute("INSERT INTO access_log VALUES (nextval('access_log_id_seq'), ?, ?, ?, ?, ?, ?)",
-                        [when, actor, action, target, detail, via])
-    except Exception:  # noqa: BLE001 - a log line must never stop the page or the command it records
-        import logging
+    with store.writer() as con:
+        con.execute("INSERT INTO access_log VALUES (nextval('access_log_id_seq'), ?, ?, ?, ?, ?, ?)",
+                    [when, actor, action, target, detail, via])
 
+
+def log_event(store, principal: Principal | str, action: str, target: str | None = None,
+              detail: str | None = None, *, via: str = "app", at: datetime | None = None) -> bool:
+    """Append one line to `access_log`: sign-in, refusal, export, publish or withdraw. Never raises; returns
+    whether the line was written. A store that cannot take it is a one-line warning (its message says which file
+    and what to do), not a traceback on the page or the command line."""
+    import logging
+
+    from .store import StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed
+
+    try:
+        write_log_event(store, principal, action, target, detail, via=via, at=at)
+        return True
+    except (StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed) as problem:
+        logging.getLogger(__name__).warning("could not write the access log: %s", problem)
+    except Exception:  # noqa: BLE001 - a log line must never stop the page or the command it records
         logging.getLogger(__name__).warning("could not write the access log", exc_info=True)
+    return False
 
 
 def access_log(store, limit: int = 200) -> pd.DataFrame:

@@ -124,18 +124,46 @@ def sparkline_svg(trend: Sequence[float | None]) -> str | None:
             f'viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" preserveAspectRatio="none">' + "".join(body) + "</svg>")
 
 
-def variation_alt(kind: str | None) -> str:
-    return detail.VARIATION_TEXT.get(kind or "", "No variation icon: too few points for an SPC chart")
+ANNUAL_POINTS = "Annual: shown as a point, no icons"
+SHORT_POINTS = f"Fewer than {detail.MIN_POINTS_FOR_LIMITS} points: shown as points, no icons"
+
+
+def _points_alt(row: BoardRow) -> str | None:
+    """Why a row has neither icon, as Measure detail reads its series: annual, too short, or too many suppressed."""
+    if row.why_points == "annual":
+        return ANNUAL_POINTS
+    if row.why_points == "short":
+        return SHORT_POINTS
+    if row.withheld:
+        return row.withheld[0].upper() + row.withheld[1:]
+    if not row.has_data:
+        return "No icon: no data"
+    return None
+
+
+def variation_alt(kind: str | None, row: BoardRow | None = None) -> str:
+    if kind:
+        return detail.VARIATION_TEXT.get(kind, kind)
+    return (_points_alt(row) if row is not None else None) or "No variation icon"
 
 
 def assurance_alt(row: BoardRow) -> str:
+    """The assurance icon in words, or why there is none: judged only against an explicit target for the latest
+    period's financial year (IIF thresholds are payment bands, drawn on the chart, not targets)."""
     if row.assurance:
         return detail.ASSURANCE_TEXT[row.assurance]
-    if row.latest_period is None or detail.target_for(row.measure, row.latest_period) is None:
+    without = _points_alt(row)
+    if without:
+        return without
+    if row.latest_period is None or detail.assurance_target(row.measure, row.latest_period) is None:
         return "No assurance icon: no target this year"
     if row.measure.improvement_direction == "neutral":
         return "No assurance icon: no direction is better"
-    return "No assurance icon: too few points for an SPC chart"
+    return "No assurance icon"
+
+
+BY_CONSTRUCTION = ("No icon: the PCN's value is 1.00 by construction (its practices' shares add up to the "
+                   "whole); the range across its practices is shown instead")
 
 
 def _icon_img(kind: str | None, alt: str, css_class: str) -> str:
@@ -166,7 +194,25 @@ def verdict_html(row: BoardRow) -> str:
             f"not compared</span></span>")
 
 
-def row_html(row: BoardRow, pcn_code: str) -> str:
+def _row_icons(row: BoardRow, size_class: str = "") -> str:
+    by_construction = row.practice_range is not None
+    variation = BY_CONSTRUCTION if by_construction else variation_alt(row.variation, row)
+    assurance = BY_CONSTRUCTION if by_construction else assurance_alt(row)
+    return (_icon_img(row.variation, variation, f"pcnb-variation{size_class}")
+            + _icon_img(row.assurance, assurance, f"pcnb-assurance{size_class}"))
+
+
+def _trend_html(row: BoardRow) -> str:
+    spark = sparkline_svg(row.trend) if row.has_data else None
+    return (f'<img class="pcnb-spark" src="{_data_uri(spark)}" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
+            f'alt="Trend, last {len(row.trend)} periods">' if spark else '<span class="pcnb-spark"></span>')
+
+
+def row_html(row: BoardRow, pcn_code: str, href: str | None = None) -> str:
+    """One measure as a link: name, latest value and period, ICB verdict, goal, icons and trend.
+
+    `href` is where the row leads (default: Measure detail for the measure and PCN).
+    """
     measure = row.measure
     value_class = "pcnb-value" + ("" if row.has_data else " pcnb-nodata")
     meta = [f'<span class="{value_class}">{_e(row.value_text)}</span> '
@@ -176,18 +222,34 @@ def row_html(row: BoardRow, pcn_code: str) -> str:
         meta.append(comparison)
     if row.goal:
         meta.append(f'<span class="pcnb-goal">{_e(row.goal)}</span>')
-    spark = sparkline_svg(row.trend) if row.has_data else None
-    trend = (f'<img class="pcnb-spark" src="{_data_uri(spark)}" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
-             f'alt="Trend, last {len(row.trend)} periods">' if spark else '<span class="pcnb-spark"></span>')
     tip = measure.name + ("" if not row.reasons else " · Needs attention: " + "; ".join(row.reasons))
     return (
-        f'<li><a class="pcnb-row" href="{_e(measure_link(measure.id, pcn_code))}" title="{_e(tip)}" '
+        f'<li><a class="pcnb-row" href="{_e(href or measure_link(measure.id, pcn_code))}" title="{_e(tip)}" '
         f'data-measure="{_e(measure.id)}">'
         f'<span class="pcnb-name">{_e(measure.label)}</span>'
         f'<span class="pcnb-meta">{" · ".join(meta)}</span>'
-        f'<span class="pcnb-icons">{_icon_img(row.variation, variation_alt(row.variation), "pcnb-variation")}'
-        f'{_icon_img(row.assurance, assurance_alt(row), "pcnb-assurance")}</span>'
-        f"{trend}"
+        f'<span class="pcnb-icons">{_row_icons(row)}</span>'
+        f"{_trend_html(row)}"
+        "</a></li>"
+    )
+
+
+def meeting_row_html(row: BoardRow, href: str) -> str:
+    """A row for meeting mode: one line of large type (name, value, ICB verdict, icons, trend), no small print."""
+    measure = row.measure
+    value_class = "pcnb-value" + ("" if row.has_data else " pcnb-nodata")
+    verdict = ""
+    if row.verdict.compared:
+        verdict = f'<span class="pcnb-verdict pcnb-{_e(row.verdict.outcome)}">{_e(row.verdict.outcome)}</span>'
+    flag = ' data-attention="true"' if row.reasons else ""
+    tip = f"{measure.name}, {row.period_text}" + ("" if not row.reasons else " · Needs attention: "
+                                                  + "; ".join(row.reasons))
+    return (
+        f'<li><a class="pcnb-row" href="{_e(href)}" title="{_e(tip)}" data-measure="{_e(measure.id)}"{flag}>'
+        f'<span class="pcnb-name">{_e(measure.label)}</span>'
+        f'<span class="{value_class}">{_e(row.value_text)}</span>'
+        f'<span class="pcnb-chip">{verdict}</span>'
+        f'<span class="pcnb-icons">{_row_icons(row)}</span>'
         "</a></li>"
     )
 
@@ -209,12 +271,15 @@ def legend_html(footnote: str | None) -> str:
         f"{icon('neutral_high', 'neutral high')} no direction is better. "
         f"Assurance against the target: {icon('consistent_pass', 'passing')} consistently passing · "
         f"{icon('consistent_fail', 'failing')} consistently failing · {icon('inconsistent', 'hit and miss')} "
-        f"hit and miss · {icon(None, 'none')} none (too few points, or no target).",
+        f"hit and miss · {icon(None, 'none')} none (an annual measure or fewer than "
+        f"{detail.MIN_POINTS_FOR_LIMITS} points, shown as points; or no target that year: IIF thresholds are not "
+        "targets).",
         f"Compared with the ICB by {int(CONFIDENCE * 100)}% interval (Fingertips): {chip('better')} / "
         f"{chip('worse')} when the PCN's interval lies wholly above or below the ICB value, by the measure's "
         f"better direction ({chip('higher')} / {chip('lower')} where neither is better), {chip('similar')} "
-        "when it overlaps. Wilson score interval for proportions, Byar's for rates of events; staff time, money, "
-        "ratios, raw counts and standardised rates: not compared. Trend: the last 24 periods. "
+        "when it overlaps, by each measure's declared method: Wilson score for proportions, Byar's (exact under "
+        "10 events) for rates of events; staff time, money, ratios, raw counts, standardised rates (Dobson's "
+        "method needs age bands) and spreads of values: not compared. Trend: the last 24 periods. "
         "Select a measure for its chart and definition.",
     ]
     if footnote:
@@ -226,12 +291,13 @@ _AREAS = {"national_des": "national", "local_integration": "integration", "pract
 
 STYLE = f"""
 /* Streamlit keeps 10rem under every page for a chat input; the board has none, and it must fit one screen. */
-[data-testid="stMainBlockContainer"]:has(#{ROOT_ID}) {{ padding-bottom: 1rem; }}
+[data-testid="stMainBlockContainer"]:has(#{ROOT_ID}) {{ padding-top: 4rem; padding-bottom: 1rem; }}
 .pcnb {{ container-type: inline-size; color: {TEXT_COLOUR}; font-size: 15px; line-height: 1.22; }}
 .pcnb * {{ box-sizing: border-box; }}
 .pcnb-head {{ display: flex; flex-wrap: wrap; align-items: baseline; column-gap: 14px; margin: 0 0 8px 0; }}
 .pcnb-head h1 {{ font-size: 28px; font-weight: 700; line-height: 1.2; margin: 0; padding: 0; color: {TEXT_COLOUR}; }}
 .pcnb-org {{ font-size: 15px; color: {MUTED_COLOUR}; }}
+.pcnb-heading .pcnb-head {{ margin: 0; }}
 .pcnb-cols {{ display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); grid-template-rows: auto 1fr;
   grid-template-areas: "national integration support" "national legend legend"; gap: 0 20px; align-items: start; }}
 .pcnb-national {{ grid-area: national; }} .pcnb-integration {{ grid-area: integration; }}
@@ -276,26 +342,186 @@ STYLE = f"""
 """
 
 
-def board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote: str | None = None) -> str:
+def board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote: str | None = None,
+               meeting: bool = False, links: dict[str, str] | None = None, heading: bool = True) -> str:
     """The whole board: a `<style>`, the PCN's name, three family columns, and a legend naming the methods.
 
     `pcn` has the PCN's code and names (`pcn`, `pcn_name`, `sub_icb_name`, `icb_name`); `rows_by_family` holds
     the rows to show (access rules applied); `footnote` is the text added under the legend when any row shows
-    a suppressed value (default `suppression.footnote()`).
+    a suppressed value (default `suppression.footnote()`). `meeting` draws the large type of meeting mode, a
+    line a measure; `links` (measure id -> address) overrides where rows lead (default: Measure detail);
+    `heading=False` leaves out the PCN's name, for a page that draws it beside its controls (`heading_html`).
     """
+    if meeting:
+        return _meeting_board_html(rows_by_family, pcn, footnote=footnote, links=links or {})
     suppressed = any(row.latest_suppressed or row.suppressed_points
                      for rows in rows_by_family.values() for row in rows)
     footnote = (suppression.footnote() if footnote is None else footnote) if suppressed else None
     columns = []
     for family in FAMILIES:
         rows = rows_by_family.get(family, [])
-        items = "".join(row_html(row, pcn["pcn"]) for row in rows) or (
+        items = "".join(row_html(row, pcn["pcn"], (links or {}).get(row.measure.id)) for row in rows) or (
             '<li class="pcnb-empty">No measures shown.</li>')
         columns.append(f'<section class="pcnb-family pcnb-{_AREAS[family]}" data-family="{_e(family)}">'
                        f"<h2>{_e(FAMILY_LABELS[family])}</h2><ul>{items}</ul></section>")
     places = " · ".join(_e(part) for part in (pcn["pcn"], pcn.get("sub_icb_name"), pcn.get("icb_name"))
                         if part and part == part)
+    head = (f'<div class="pcnb-head"><h1>{_e(pcn["pcn_name"])}</h1><span class="pcnb-org">{places}</span></div>'
+            if heading else "")
     return (f"<style>{STYLE}</style>"
-            f'<div class="pcnb" id="{ROOT_ID}"><div class="pcnb-head"><h1>{_e(pcn["pcn_name"])}</h1>'
-            f'<span class="pcnb-org">{places}</span></div>'
+            f'<div class="pcnb" id="{ROOT_ID}">{head}'
             f'<div class="pcnb-cols">{"".join(columns)}{legend_html(footnote)}</div></div>')
+
+
+# --- meeting mode: type read from the back of a room, and one screen per measure needing attention ----------------
+
+MEETING_ICON = 30
+BIG_ICON = 64
+
+# Applied by the page in meeting mode: Streamlit's own text is sized in rem, so a larger root makes every
+# widget, banner and caption large too; the sidebar and its opening control are not drawn at all.
+MEETING_PAGE_STYLE = """
+html { font-size: 20px; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stSidebarCollapseButton"] { display: none !important; }
+[data-testid="stHeader"] { display: none; }
+[data-testid="stMainBlockContainer"][data-testid] { padding-top: 1rem !important; padding-bottom: 1rem; max-width: none; }
+[data-testid="stAlertContainer"] { padding-top: 0.5rem; padding-bottom: 0.5rem; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1rem; }
+/* Buttons, toggles and their shortcut hints are drawn at 0.875rem: in a meeting they are body text too. */
+[data-testid="stMain"] :is(button, button *, label, label *) { font-size: 1rem !important; }
+"""
+
+MEETING_STYLE = STYLE + f"""
+.pcnb-meeting {{ font-size: 20px; line-height: 1.25; }}
+.pcnb-meeting .pcnb-head h1 {{ font-size: 36px; }}
+.pcnb-meeting .pcnb-org {{ font-size: 20px; }}
+.pcnb-meeting .pcnb-cols {{ grid-template-rows: auto 1fr; gap: 0 28px; }}
+.pcnb-meeting .pcnb-family h2 {{ font-size: 24px; }}
+/* No sparkline in a meeting: the icons carry the chart's reading, and the names need the width. */
+.pcnb-meeting .pcnb-row {{ grid-template-columns: minmax(0, 1fr) auto auto auto;
+  grid-template-areas: "name value chip icons"; padding: 2px 4px; column-gap: 10px; }}
+.pcnb-meeting .pcnb-row .pcnb-spark {{ display: none; }}
+.pcnb-meeting .pcnb-name {{ font-size: 20px; }}
+.pcnb-meeting .pcnb-value {{ grid-area: value; font-size: 20px; text-align: right; }}
+.pcnb-meeting .pcnb-chip {{ grid-area: chip; min-width: 4.4em; text-align: center; }}
+.pcnb-meeting .pcnb-icon {{ width: {MEETING_ICON}px; height: {MEETING_ICON}px; }}
+.pcnb-meeting .pcnb-row[data-attention] .pcnb-name::after {{ content: " ›"; color: {MUTED_COLOUR}; }}
+.pcnb-meeting .pcnb-legend {{ font-size: 20px; }}
+.pcnb-meeting .pcnb-legend-icon {{ width: 24px; height: 24px; vertical-align: -5px; }}
+/* A laptop's screen: two columns, so that the names of large type keep a readable width. */
+@container (max-width: 1300px) {{
+  .pcnb-meeting .pcnb-cols {{ grid-template-columns: repeat(2, minmax(0, 1fr)); grid-template-rows: auto auto 1fr;
+    grid-template-areas: "national integration" "national support" "national legend"; gap: 0 24px; }}
+  .pcnb-meeting .pcnb-support {{ margin-top: 14px; }}
+}}
+@container (max-width: 860px) {{
+  .pcnb-meeting .pcnb-cols {{ grid-template-columns: minmax(0, 1fr); grid-template-rows: none;
+    grid-template-areas: "national" "integration" "support" "legend"; gap: 14px; }}
+}}
+@container (max-width: 480px) {{
+  .pcnb-meeting .pcnb-row {{ grid-template-columns: minmax(0, 1fr) auto auto;
+    grid-template-areas: "name name name" "value chip icons"; }}
+}}
+.pcnm {{ color: {TEXT_COLOUR}; font-size: 22px; line-height: 1.3; container-type: inline-size; }}
+.pcnm * {{ box-sizing: border-box; }}
+.pcnm h1 {{ font-size: 40px; font-weight: 700; line-height: 1.15; margin: 0; padding: 0; color: {TEXT_COLOUR}; }}
+.pcnm-family {{ font-size: 22px; color: {MUTED_COLOUR}; margin: 2px 0 10px 0; }}
+.pcnm-facts {{ display: flex; flex-wrap: wrap; align-items: center; gap: 10px 28px; }}
+.pcnm-value {{ font-size: 56px; font-weight: 700; line-height: 1; font-variant-numeric: tabular-nums; }}
+.pcnm-period {{ font-size: 22px; color: {MUTED_COLOUR}; }}
+.pcnm-icon {{ display: flex; align-items: center; gap: 10px; max-width: 24em; }}
+.pcnm-icon img {{ width: {BIG_ICON}px; height: {BIG_ICON}px; flex: none; }}
+.pcnm h2 {{ font-size: 26px; font-weight: 700; margin: 18px 0 6px 0; padding: 0; color: {TEXT_COLOUR}; }}
+.pcnm ul {{ margin: 0; padding-left: 1.1em; }}
+.pcnm li {{ margin: 0 0 6px 0; }}
+.pcnm p {{ margin: 0 0 8px 0; }}
+.pcnm-muted {{ color: {MUTED_COLOUR}; }}
+"""
+
+
+def meeting_legend_html(footnote: str | None) -> str:
+    def icon(kind, alt):
+        return (f'<img class="pcnb-legend-icon" src="{_data_uri(icon_svg(kind))}" width="24" height="24" '
+                f'alt="{_e(alt)}">')
+
+    lines = [
+        f"{icon('common_cause', 'common cause')} common cause · {icon('improvement_high', 'improvement')} "
+        f"improvement · {icon('concern_high', 'concern')} concern · {icon('neutral_high', 'neutral')} no "
+        f"direction is better · {icon('consistent_pass', 'passing')} passing, {icon('consistent_fail', 'failing')} "
+        f"failing, {icon('inconsistent', 'hit and miss')} hit and miss the target (Making Data Count).",
+        "better / similar / worse: the PCN's 95% interval against the ICB value (Fingertips).",
+        "Measures marked › need attention: Next steps through them, one a screen.",
+    ]
+    if footnote:
+        lines.append(_e(footnote))
+    return '<div class="pcnb-legend">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
+
+
+def _meeting_board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote: str | None,
+                        links: dict[str, str]) -> str:
+    suppressed = any(row.latest_suppressed or row.suppressed_points
+                     for rows in rows_by_family.values() for row in rows)
+    footnote = (suppression.footnote() if footnote is None else footnote) if suppressed else None
+    columns = []
+    for family in FAMILIES:
+        rows = rows_by_family.get(family, [])
+        items = "".join(meeting_row_html(row, links.get(row.measure.id) or measure_link(row.measure.id, pcn["pcn"]))
+                        for row in rows) or '<li class="pcnb-empty">No measures shown.</li>'
+        columns.append(f'<section class="pcnb-family pcnb-{_AREAS[family]}" data-family="{_e(family)}">'
+                       f"<h2>{_e(FAMILY_LABELS[family])}</h2><ul>{items}</ul></section>")
+    places = " · ".join(_e(part) for part in (pcn["pcn"], pcn.get("sub_icb_name"), pcn.get("icb_name"))
+                        if part and part == part)
+    return (f"<style>{MEETING_STYLE}</style>"
+            f'<div class="pcnb pcnb-meeting" id="{ROOT_ID}"><div class="pcnb-head"><h1>{_e(pcn["pcn_name"])}</h1>'
+            f'<span class="pcnb-org">{places}</span></div>'
+            f'<div class="pcnb-cols">{"".join(columns)}{meeting_legend_html(footnote)}</div></div>')
+
+
+STEP_ID = "pcn-meeting-step"
+
+
+def step_head_html(row: BoardRow, pcn_name: str) -> str:
+    """A measure needing attention, large: its name, family, latest value and period, icons in words, goal, ICB."""
+    measure = row.measure
+    facts = [f'<span class="pcnm-value">{_e(row.value_text)}</span>'
+             f'<span class="pcnm-period">{_e(row.period_text)}</span>']
+    for kind, alt in ((row.variation, variation_alt(row.variation, row)), (row.assurance, assurance_alt(row))):
+        if kind:
+            facts.append(f'<span class="pcnm-icon"><img src="{_data_uri(icon_svg(kind))}" width="{BIG_ICON}" '
+                         f'height="{BIG_ICON}" alt=""><span>{_e(alt)}</span></span>')
+    extra = []
+    if row.goal:
+        extra.append(_e(row.goal))
+    if row.comparator is not None:
+        if row.verdict.compared:
+            extra.append(f"ICB {_e(measure.format_value(row.comparator))}: "
+                         f'<span class="pcnb-verdict pcnb-{_e(row.verdict.outcome)}">{_e(row.verdict.outcome)}</span>')
+        else:
+            extra.append(f"ICB {_e(measure.format_value(row.comparator))} (not compared)")
+    return (f"<style>{MEETING_STYLE}</style>"
+            f'<div class="pcnm" id="{STEP_ID}" data-measure="{_e(measure.id)}">'
+            f"<h1>{_e(measure.label)}</h1>"
+            f'<p class="pcnm-family">{_e(FAMILY_LABELS[measure.family])} · {_e(pcn_name)}'
+            + (" · " + " · ".join(extra) if extra else "") + "</p>"
+            f'<div class="pcnm-facts">{"".join(facts)}</div></div>')
+
+
+def step_reading_html(row: BoardRow, narrative: str | None) -> str:
+    """Why the measure needs attention, and what its chart shows in plain English."""
+    reasons = "".join(f"<li>{_e(reason)}</li>" for reason in row.reasons)
+    body = (f'<div class="pcnm pcnm-reading"><h2>Why it needs attention</h2>'
+            + (f"<ul>{reasons}</ul>" if reasons else
+               '<p class="pcnm-muted">Not among the measures needing attention this period.</p>')
+            + "<h2>What the chart shows</h2>"
+            + f"<p>{_e(narrative or 'Too few values for an SPC chart.')}</p></div>")
+    return f"<style>{MEETING_STYLE}</style>" + body
+
+
+def heading_html(pcn: dict, *, meeting: bool = False) -> str:
+    """The PCN's name and places as the board heads them, for a view that is not the board itself."""
+    places = " · ".join(_e(part) for part in (pcn["pcn"], pcn.get("sub_icb_name"), pcn.get("icb_name"))
+                        if part and part == part)
+    return (f"<style>{MEETING_STYLE if meeting else STYLE}</style>"
+            f'<div class="pcnb pcnb-heading{" pcnb-meeting" if meeting else ""}"><div class="pcnb-head">'
+            f'<h1>{_e(pcn["pcn_name"])}</h1><span class="pcnb-org">{places}</span></div></div>')

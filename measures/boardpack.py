@@ -16,6 +16,7 @@ from . import access, charts, detail, exports, queries, suppression
 from .catalogue import FAMILIES, FAMILY_LABELS, Catalogue, Measure, financial_year_of
 from .overview import goal_text, month_label
 from .store import Store
+from .text import shown
 
 FORMATS = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -27,6 +28,7 @@ FORMAT_LABELS = {"pptx": "PowerPoint", "docx": "Word", "pdf": "PDF"}
 SUMMARY = "Summary"
 EXCEPTIONS = "Measures needing attention"
 APPENDIX = "Definitions and data sources"
+PRACTICES = "What the PCN did for each practice"
 
 SUMMARY_COLUMNS = ["Family", "Measure", "Latest value", "Period", "Target or threshold", "Variation", "Assurance"]
 TREND_POINTS = 24
@@ -176,12 +178,59 @@ class DataSource:
 
 
 @dataclass(frozen=True)
+class PracticeCell:
+    ratio: str  # 1.04×, * when suppressed, – with no data
+    band: str  # a band of measures.practice_view: in line, above or below fair share, suppressed, no data
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    name: str
+    code: str
+    member_at_end: bool  # False for a practice that left the PCN during the months
+    cells: tuple[PracticeCell, ...]  # in the order of PracticePage.measures
+
+
+@dataclass(frozen=True)
+class PracticePage:
+    """Each member practice's share of the PCN's resource against its fair share (`practice_view.practice_matrix`)."""
+
+    period: str  # Oct 2025 to Sep 2026
+    measures: tuple[tuple[str, str], ...]  # label, what the fair share follows
+    practices: tuple[PracticeRow, ...]
+    tolerance: float
+    suppressed: bool  # any cell suppressed as a small number
+
+    @property
+    def notes(self) -> list[str]:
+        from .practice_view import tolerance_text
+
+        notes = [f"Each cell: the practice's share of the PCN's total ÷ its fair share (1.00× is exactly its fair "
+                 f"share; its fair share is its share of the PCN's registered or weighted patients). In line: "
+                 f"{tolerance_text(self.tolerance)}; above or below it otherwise. Neither direction is better: a PCN may "
+                 "agree to send more to a practice with greater need."]
+        if self.suppressed:
+            notes.append(suppression.footnote())
+        return notes
+
+    @staticmethod
+    def cell_text(cell: PracticeCell, arrows: bool = True) -> str:
+        """`0.82× ▼ below`: the band in words, and (`arrows`, where the font has them) as an arrow too."""
+        from .practice_view import ABOVE, BELOW, IN_LINE
+
+        words = {IN_LINE: "in line", ABOVE: "▲ above" if arrows else "above",
+                 BELOW: "▼ below" if arrows else "below"}.get(cell.band, cell.band)
+        return f"{cell.ratio} {words}" if cell.band in (IN_LINE, ABOVE, BELOW) else f"{cell.ratio} ({words})"
+
+
+@dataclass(frozen=True)
 class BoardPack:
     cover: Cover
     summary: tuple[SummaryRow, ...]
     exceptions: tuple[ExceptionPage, ...]
     definitions: tuple[Definition, ...]
     sources: tuple[DataSource, ...]
+    practices: PracticePage | None = None  # None: a pack made without the practice page
 
     @property
     def file_stem(self) -> str:
@@ -229,7 +278,7 @@ def parse_period(text: str | date | None) -> date | None:
         return date(text.year, text.month, 1)
     match = re.fullmatch(r"(\d{4})-(\d{2})", str(text).strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValueError(f"period must look like 2026-03 (year-month), got {text!r}")
+        raise ValueError(f"period must look like 2026-03 (year-month), got {shown(text)}")
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
@@ -297,7 +346,7 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
     """
     hierarchy = queries.pcn(store, pcn_code)
     if hierarchy is None:
-        raise ValueError(f"no PCN with code {pcn_code!r}")
+        raise ValueError(f"no PCN with code {shown(pcn_code)}")
     if not principal.is_admin:
         access.require_local(principal, pcn_code, access.directory(store), "board pack (it holds local values "
                                                                            "of every period)")
@@ -324,6 +373,7 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
     )
 
     by_measure = dict(tuple(series.groupby("measure", sort=False))) if not series.empty else {}
+    rebases = _rebases(store, pcn_code)
     rows, pending, definitions = [], [], []
     for measure in catalogue:
         if measure.status == "retired":
@@ -331,7 +381,7 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
         measure_rows = detail.latest_version(by_measure.get(measure.id, pd.DataFrame()), keep_suppressed=True)
         if len(measure_rows):
             measure_rows = measure_rows.sort_values("period_start")
-        reading = detail.read(measure_rows, measure)  # None below two values shown
+        reading = detail.read(measure_rows, measure, rebase=rebases.get(measure.id))  # None with no value shown
         latest = measure_rows.iloc[-1] if len(measure_rows) else None
         latest_period = pd.Timestamp(latest["period_start"]).date() if latest is not None else None
         hidden = measure_rows[suppression.FLAG].astype(bool) if len(measure_rows) else pd.Series(dtype=bool)
@@ -369,7 +419,48 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
 
     exceptions = _exception_pages(store, cover, pending, chart_images)
     return BoardPack(cover=cover, summary=tuple(rows), exceptions=tuple(exceptions),
-                     definitions=tuple(definitions), sources=tuple(_sources(catalogue, by_measure)))
+                     definitions=tuple(definitions), sources=tuple(_sources(catalogue, by_measure)),
+                     practices=practice_page(store, pcn_code, catalogue, as_of))
+
+
+def practice_page(store: Store, pcn_code: str, catalogue: Catalogue, as_of: date) -> PracticePage:
+    """The 12 months up to `as_of`, practice by practice, with small numbers suppressed as the app does."""
+    from . import practice_view
+
+    matrix = practice_view.practice_matrix(store, pcn_code, catalogue, end=as_of)  # suppresses small numbers
+    measures = matrix.drop_duplicates("measure")
+    practices = matrix.drop_duplicates("org").sort_values(["member_at_end", "org_name", "org"],
+                                                          ascending=[False, True, True], kind="stable")
+    by_cell = {(r["org"], r["measure"]): r for r in matrix.to_dict("records")}
+    rows = []
+    for practice in practices.itertuples():
+        cells = []
+        for measure_id in measures["measure"]:
+            found = by_cell.get((practice.org, measure_id))
+            band = found["band"] if found is not None else practice_view.NO_DATA
+            ratio = (suppression.MARK if band == practice_view.SUPPRESSED
+                     else practice_view.ratio_text(found["ratio"]) if found is not None else "–")
+            cells.append(PracticeCell(ratio, band))
+        rows.append(PracticeRow(str(practice.org_name), str(practice.org), bool(practice.member_at_end),
+                                tuple(cells)))
+    start = matrix["period_start"].iloc[0] if len(matrix) else None
+    end = matrix["period_end"].iloc[0] if len(matrix) else None
+    return PracticePage(
+        period=practice_view.period_text(start, end),
+        measures=tuple(zip(measures["measure_label"].astype(str), measures["fair_share_basis"].astype(str))),
+        practices=tuple(rows), tolerance=float(matrix["tolerance"].iloc[0]) if len(matrix) else
+        practice_view.DEFAULT_TOLERANCE, suppressed=bool((matrix["band"] == practice_view.SUPPRESSED).any()))
+
+
+# Cell tints of the practice page: those of the app's table (measures.practice_html), one per band.
+def _practice_fill(band: str) -> str:
+    from .practice_html import CELL_STYLES
+
+    return CELL_STYLES.get(band, ("#FFFFFF", ""))[0]
+
+
+def _practice_heading(page: PracticePage) -> str:
+    return f"Share of the PCN's total ÷ fair share, practice by practice, {page.period}"
 
 
 def _text(value) -> str | None:
@@ -386,9 +477,10 @@ def _exception_pages(store: Store, cover: Cover, pending: list, chart_images: bo
             continue
         notes = (_annotations(store, measure.id, cover.pcn_code, cover.period) if with_notes
                  else pd.DataFrame(columns=["date", "note"]))
+        reasons_by_start = _rebase_reasons(store, measure.id, cover.pcn_code) if reading.rebases else {}
         figures.append((charts.spc_chart(
             reading.result, measure, cover.pcn_name, annotations=notes if not notes.empty else None,
-            suppressed=reading.suppressed,
+            reading=reading, rebase_reasons=reasons_by_start,
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max())), notes))
     # One at a time: kaleido's server is not safe for concurrent callers (see `exports`).
     images = [exports.figure_image(f[0], "png") if chart_images and f is not None else None for f in figures]
@@ -414,7 +506,28 @@ def _exception_pages(store: Store, cover: Cover, pending: list, chart_images: bo
 def _suppression_footnotes(reading: detail.Reading | None) -> tuple[str, ...]:
     if reading is None or not reading.suppressed:
         return ()
-    return (f"{suppression.footnote()} The chart and its limits use the {reading.points} values shown.",)
+    if reading.mode == "spc":
+        return (f"{suppression.footnote()} {detail.SUPPRESSION_METHOD}",)
+    return (f"{suppression.footnote()} The chart shows the {reading.points} values that are not.",)
+
+
+def _rebases(store: Store, pcn_code: str) -> dict[str, list[date]]:
+    """Each measure's change points in use for the PCN (the limits recalculated from each)."""
+    if not _has_table(store, "rebases"):  # a database from before change points existed (migration 006)
+        return {}
+    found = store.query("SELECT measure_id, period_start FROM rebases WHERE org_code = ? AND removed_at IS NULL "
+                        "ORDER BY period_start", [pcn_code])
+    grouped: dict[str, list[date]] = {}
+    for measure_id, start in zip(found["measure_id"], found["period_start"]):
+        grouped.setdefault(measure_id, []).append(pd.Timestamp(start).date())
+    return grouped
+
+
+def _rebase_reasons(store: Store, measure_id: str, pcn_code: str) -> dict:
+    from .annotations import rebases
+
+    found = rebases(store, measure_id, pcn_code)
+    return dict(zip(found["period_start"], found["reason"]))
 
 
 def _sources(catalogue: Catalogue, by_measure: dict) -> list[DataSource]:
@@ -524,8 +637,15 @@ def write_pack(store: Store, pcn_code: str, out: Path | str, period: str | date 
     fmt = format_of(out)
     pack = build_pack(store, pcn_code, period, produced=produced, principal=principal)
     data = render(pack, fmt)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_bytes(data)
+    # A folder is never created: a mistyped path would silently put the pack where nobody looks for it.
+    if not Path(out).parent.is_dir():
+        raise ValueError(f"the folder {shown(str(Path(out).parent), 200)} does not exist; create it first, or write the "
+                         "pack into a folder that does. The board pack was not written.")
+    try:
+        Path(out).write_bytes(data)
+    except OSError as exc:
+        raise ValueError(f"could not write {shown(str(out), 200)}: {exc.strerror or type(exc).__name__}. The board pack "
+                         "was not written; choose another file name or folder.") from None
     return pack
 
 
@@ -541,6 +661,7 @@ def _continued(title: str, index: int) -> str:
 
 SUMMARY_ROWS_PER_SLIDE = 12
 DEFINITIONS_PER_SLIDE = 4
+PRACTICES_PER_SLIDE = 10
 
 
 def render_pptx(pack: BoardPack) -> bytes:
@@ -565,6 +686,9 @@ def render_pptx(pack: BoardPack) -> bytes:
         slide = _pptx_slide(deck, EXCEPTIONS)
         _pptx_text(slide, Inches(0.5), Inches(1.4), Inches(12.3), Inches(1),
                    [("No measure needs attention this period.", Pt(18), False)])
+    if pack.practices is not None:
+        for index, chunk in enumerate(_chunks(list(pack.practices.practices), PRACTICES_PER_SLIDE)):
+            _pptx_practices(deck, pack, chunk, _continued(PRACTICES, index))
     for index, chunk in enumerate(_chunks(list(pack.definitions), DEFINITIONS_PER_SLIDE)):
         _pptx_definitions(deck, pack, chunk, _continued(APPENDIX, index))
     _pptx_sources(deck, pack, _continued(APPENDIX, 1))
@@ -724,6 +848,39 @@ def _pptx_exception(deck, pack: BoardPack, page: ExceptionPage) -> None:
                    colour=charts.NHS_DARK_GREY, fit=True)
     _pptx_footer(slide, pack)
     slide.notes_slide.notes_text_frame.text = "\n".join([page.narrative, *page.reasons, *page.footnotes])
+
+
+def _pptx_practices(deck, pack: BoardPack, practices: list[PracticeRow], title: str) -> None:
+    from pptx.util import Inches, Pt
+
+    page = pack.practices
+    slide = _pptx_slide(deck, title)
+    _pptx_text(slide, Inches(0.5), Inches(0.95), Inches(12.3), Inches(0.4), [(_practice_heading(page), Pt(13), False)],
+               colour=charts.NHS_DARK_GREY)
+    if not page.measures or not practices:
+        _pptx_text(slide, Inches(0.5), Inches(1.5), Inches(12.3), Inches(1),
+                   [("No practice-support measure has a fair share, or the PCN has no member practices.", Pt(16),
+                     False)])
+        _pptx_footer(slide, pack)
+        return
+    first = 3.0
+    other = (12.7 - first) / len(page.measures)
+    shape = slide.shapes.add_table(len(practices) + 1, len(page.measures) + 1, Inches(0.3), Inches(1.45),
+                                   Inches(12.7), Inches(0.6 + 0.45 * len(practices)))
+    table = shape.table
+    for index, column in enumerate(table.columns):
+        column.width = Inches(first if index == 0 else other)
+    _pptx_cell(table.cell(0, 0), "Practice", Pt(11), bold=True, fill=charts.NHS_BLUE, colour="#FFFFFF")
+    for index, (label, basis) in enumerate(page.measures, start=1):
+        _pptx_cell(table.cell(0, index), f"{label}\nby {basis}", Pt(10), bold=True, fill=charts.NHS_BLUE,
+                   colour="#FFFFFF")
+    for number, practice in enumerate(practices, start=1):
+        name = f"{practice.name} ({practice.code})" + ("" if practice.member_at_end else "\nleft the PCN during "
+                                                                                          "these months")
+        _pptx_cell(table.cell(number, 0), name, Pt(10))
+        for index, cell in enumerate(practice.cells, start=1):
+            _pptx_cell(table.cell(number, index), PracticePage.cell_text(cell), Pt(11), fill=_practice_fill(cell.band))
+    _pptx_footer(slide, pack, " ".join(page.notes) + "  ·  " + pack.cover.running_footer)
 
 
 def _pptx_definitions(deck, pack: BoardPack, definitions: list[Definition], title: str) -> None:
@@ -888,6 +1045,10 @@ def render_docx(pack: BoardPack) -> bytes:
             run.font.color.rgb = RGBColor.from_string(charts.NHS_DARK_GREY.lstrip("#"))
     page_break()
 
+    if pack.practices is not None:
+        _docx_practices(document, pack.practices, small)
+        page_break()
+
     # Appendix
     document.add_heading(APPENDIX, level=1)
     for item in pack.definitions:
@@ -915,6 +1076,36 @@ def render_docx(pack: BoardPack) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _docx_practices(document, page: PracticePage, small) -> None:
+    from docx.shared import Cm, Pt
+
+    document.add_heading(PRACTICES, level=1)
+    document.add_paragraph(_practice_heading(page))
+    if not page.measures or not page.practices:
+        document.add_paragraph("No practice-support measure has a fair share, or the PCN has no member practices.")
+        return
+    first = Cm(5.5)
+    widths = [first] + [Cm((26.7 - 5.5) / len(page.measures))] * len(page.measures)
+    table = document.add_table(rows=1, cols=len(widths))
+    table.style = "Table Grid"
+    _docx_header_row(table, ["Practice"] + [f"{label} (by {basis})" for label, basis in page.measures], widths)
+    _docx_widths(table, widths)
+    for practice in page.practices:
+        cells = table.add_row().cells
+        name = cells[0].paragraphs[0].add_run(f"{practice.name} ({practice.code})"
+                                              + ("" if practice.member_at_end else ", left the PCN during these "
+                                                                                   "months"))
+        name.font.size = Pt(9.5)
+        for cell, value in zip(cells[1:], practice.cells):
+            run = cell.paragraphs[0].add_run(PracticePage.cell_text(value))
+            run.font.size = Pt(9.5)
+            _docx_shade(cell, _practice_fill(value.band).lstrip("#"))
+        for cell, width in zip(cells, widths):
+            cell.width = width
+    for note in page.notes:
+        small(note)
 
 
 def _docx_shade(cell, hex_fill: str) -> None:
@@ -1089,6 +1280,33 @@ def render_pdf(pack: BoardPack) -> bytes:
         story.append(layout)
         story += [text(f"{n}. {c}", "small") for n, c in enumerate(page.footnotes, start=1)]
     story.append(PageBreak())
+
+    if pack.practices is not None:
+        page = pack.practices
+        story.append(text(PRACTICES, "h1"))
+        story.append(text(_practice_heading(page)))
+        if page.measures and page.practices:
+            first = 5.5 * cm
+            rest = (width - first) / len(page.measures)
+            grid = [[text("Practice", "header")] + [text(f"{label} (by {basis})", "header")
+                                                    for label, basis in page.measures]]
+            shading = [("BACKGROUND", (0, 0), (-1, 0), blue),
+                       ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#AEB7BD")),
+                       ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+            for number, practice in enumerate(page.practices, start=1):
+                name = f"{practice.name} ({practice.code})" + ("" if practice.member_at_end else
+                                                               ", left the PCN during these months")
+                grid.append([text(name, "cell")] + [text(PracticePage.cell_text(c, arrows=False), "cell") for c in practice.cells])
+                shading += [("BACKGROUND", (column, number), (column, number), colors.HexColor(_practice_fill(c.band)))
+                            for column, c in enumerate(practice.cells, start=1)]
+            practice_table = Table(grid, colWidths=[first] + [rest] * len(page.measures), repeatRows=1)
+            practice_table.setStyle(TableStyle(shading))
+            story.append(practice_table)
+        else:
+            story.append(text("No practice-support measure has a fair share, or the PCN has no member practices."))
+        story.append(Spacer(1, 0.3 * cm))
+        story += [text(note, "small") for note in page.notes]
+        story.append(PageBreak())
 
     story.append(text(APPENDIX, "h1"))
     for item in pack.definitions:

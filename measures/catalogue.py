@@ -26,6 +26,23 @@ FAMILY_LABELS = {
     "practice_support": "Support for practices",
 }
 ImprovementDirection = Literal["increase", "decrease", "neutral"]
+Comparison = Literal["wilson", "byar", "dobson", "normal", "none"]
+# Which comparison methods fit which type: Wilson's interval is for a share of people or events, Byar's for a
+# count or rate of events, Dobson's for a directly standardised rate; a normal interval from the spread of
+# values fits anything but a raw count, which is not comparable across areas of different size.
+COMPARISONS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "proportion": ("wilson", "normal", "none"),
+    "rate": ("byar", "dobson", "normal", "none"),
+    "count": ("byar", "none"),
+    "mean": ("normal", "none"),
+    "currency": ("normal", "none"),
+    "ratio": ("normal", "none"),
+}
+# A file that leaves `comparison` out (and every measure defined in the app) gets the method its type
+# most often needs. A count defaults to none because most counts recorded locally (hours, services, people in
+# post) are not events; a count of events says `byar` in its file.
+DEFAULT_COMPARISON = {"proportion": "wilson", "rate": "byar", "count": "none", "mean": "none", "currency": "none",
+                      "ratio": "none"}
 
 _FINANCIAL_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
 _SCOPE = re.compile(r"^(national|Q[A-Z0-9]{2}|[A-Z0-9]{5}|U\d{5}|U[A-Z0-9]{5})$")
@@ -152,6 +169,8 @@ class Measure(_Strict):
     multiplier: Number = Field(default=1, gt=0, le=1_000_000)
     decimals: WholeNumber = Field(default=1, ge=0, le=4)
     improvement_direction: ImprovementDirection
+    # How Compare areas sets one area against another; left out, it follows the type (DEFAULT_COMPARISON).
+    comparison: Comparison | None = Field(default=None, validate_default=True)
     frequency: Literal["monthly", "quarterly", "annual"] = "monthly"
     thresholds: list[Threshold] = Field(default_factory=list, max_length=50)
     targets: list[Target] = Field(default_factory=list, max_length=50)
@@ -173,6 +192,24 @@ class Measure(_Strict):
             raise ValueError(f"a {kind} needs a denominator")
         if kind == "count" and value is not None:
             raise ValueError("a count has no denominator; use type 'rate' to divide by a population")
+        return value
+
+    @field_validator("comparison")
+    @classmethod
+    def _comparison_fits_type(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("type")
+        if kind not in COMPARISONS_BY_TYPE:
+            return value  # the type itself failed; its own message says why
+        if value is None:
+            return DEFAULT_COMPARISON[kind]
+        allowed = COMPARISONS_BY_TYPE[kind]
+        if value not in allowed:
+            reasons = {"wilson": "Wilson's interval is for a proportion of people or events",
+                       "byar": "Byar's method is for a count or rate of events",
+                       "dobson": "Dobson's method is for a directly standardised rate (type rate)",
+                       "normal": "a raw count is not comparable across areas of different size"}
+            raise ValueError(f"{value!r} does not fit a {kind}: {reasons[value]}; use one of "
+                             f"{', '.join(allowed)}")
         return value
 
     @field_validator("suppress_small_numbers")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from . import access, queries
 from .catalogue import CatalogueError, default_catalogue, load_catalogue
 from .store import Store, StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed, default_db_path
+from .text import shorten, shown
 
 
 def _db_argument(parser: argparse.ArgumentParser) -> None:
@@ -163,7 +165,7 @@ def _series(args) -> int:
     store = Store(args.db)
     catalogue = catalogue_with_local(store)
     if args.measure not in catalogue.ids():
-        raise ValueError(f"no measure {args.measure!r}; `python -m measures list` prints the ids")
+        raise ValueError(f"no measure {shown(args.measure)}; `python -m measures list` prints the ids")
     frame = queries.series(store, args.measure, args.org)
     who = _principal(args)
     if not who.is_admin and access.is_local_measure(args.measure) and not frame.empty:
@@ -171,19 +173,19 @@ def _series(args) -> int:
         readable = access.filter_rows(frame, who, facts)
         hidden = len(frame) - len(readable)
         if hidden:
-            pcn = access.pcn_of_rows(frame.head(1), facts).iloc[0] or args.org
+            pcn = access.pcn_of_rows(frame.head(1), facts).iloc[0] or shorten(args.org)
             problem = access.AccessDenied(
                 f"{who.actor} may not read {hidden} unpublished period{'s' if hidden != 1 else ''} of {pcn}'s "
                 f"local values of {args.measure}: they are shown to {access.who_may_read(pcn, facts)}. "
                 f"Your access: {who.roles_text}.")
-            problem = _refused(store, who, f"{args.measure} {args.org}", problem)
+            problem = _refused(store, who, f"{args.measure} {shorten(args.org)}", problem)
             if readable.empty:
                 raise problem
             print(f"refused: {problem} The {len(readable)} published periods are printed.", file=sys.stderr)
         frame = readable
     frame = _suppressed(store, catalogue, frame, args.measure, args.org)
     if frame.empty:
-        print(f"no values for measure {args.measure!r} and organisation {args.org!r}", file=sys.stderr)
+        print(f"no values for measure {shown(args.measure)} and organisation {shown(args.org)}", file=sys.stderr)
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     return 0
 
@@ -262,18 +264,44 @@ def _board_pack(args) -> int:
     # issue 6: board papers; the same model and renderers as the app's Board pack button.
     from . import boardpack
 
-    boardpack.format_of(args.out)  # refuse a wrong suffix before any work
+    _check_out(args.out)  # a wrong folder, name or suffix is refused before any work
+    boardpack.format_of(args.out)
     store, who = Store(args.db), _principal(args)
     started = time.perf_counter()
     try:
         pack = boardpack.write_pack(store, args.pcn, args.out, args.period, principal=who)
     except access.AccessDenied as problem:
-        raise _refused(store, who, f"board pack {args.pcn}", problem) from None
-    access.log_event(store, who, "export", args.out.name, f"pcn={args.pcn}", via="cli")
-    print(f"Wrote {args.out}: board pack for {pack.cover.pcn_name} ({pack.cover.pcn_code}), data to "
-          f"{pack.cover.period_label}; {len(pack.summary)} measures, {len(pack.exceptions)} needing attention, "
-          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        raise _refused(store, who, f"board pack {shorten(args.pcn)}", problem) from None
+    wrote = (f"Wrote {args.out}: board pack for {pack.cover.pcn_name} ({pack.cover.pcn_code}), data to "
+             f"{pack.cover.period_label}; {len(pack.summary)} measures, {len(pack.exceptions)} needing attention, "
+             f"in {time.perf_counter() - started:.1f} s")
+    try:
+        access.write_log_event(store, who, "export", args.out.name, f"pcn={args.pcn}", via="cli")
+    except (StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed) as problem:
+        # An export the access log does not record is a gap in the audit trail. The file is kept (deleting it
+        # would not undo the reading, and the person may need it), but the command fails, so that a script or a
+        # scheduler notices and the administrator can restore the store and record the export by hand.
+        print(f"{wrote}; but the access log could not be written, so this export is not on record: {problem}",
+              file=sys.stderr)
+        return 2
+    print(wrote, file=sys.stderr)
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out the pack could not be written to: a folder that does not exist (it is never created: a
+    mistyped path would put the pack where nobody looks), or a file name longer than the folder allows."""
+    folder = out.parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {shown(str(out), 200)}: the folder {shown(str(folder), 200)} does not exist; create "
+                         "it first, or write the pack into a folder that does. Nothing was written.")
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.fsencode(out.name)) > longest:
+        raise ValueError(f"--out {shown(out.name)}: the file name is {len(os.fsencode(out.name)):,} bytes long; the "
+                         f"most this folder accepts is {longest:,}. Choose a shorter name. Nothing was written.")
 
 
 COMMANDS = {"demo": _demo, "list": _list, "series": _series, "record": _record, "import": _import,

@@ -207,7 +207,7 @@ class _Context:
 
 SPECS: dict[str, Spec] = {
     "registered_patients": Spec(base=0, org_sd=0),
-    "acc_08": Spec(0.86, 0.04, 0.0002, 0.0004, 0.004, 0.02, lambda c: c.scaled(0.36), 0.5, 0.995),
+    "acc_08_monthly": Spec(0.86, 0.04, 0.0002, 0.0004, 0.004, 0.02, lambda c: c.scaled(0.36), 0.5, 0.995),
     "can_02_fit": Spec(0.70, 0.08, 0.002, 0.004, 0.0, 0.05, lambda c: c.scaled(0.0006, 0.3), 0.05, 1.0),
     "hi_03_ld_health_checks": Spec(0.62, 0.09, 0.002, 0.003, 0.0, 0.05, lambda c: c.scaled(0.0055, 0.2), 0.05, 1.0),
     # issue 3: measures the published files give (IIF MI file, PCN workforce); counts are per 10,000 patients
@@ -298,6 +298,36 @@ def _fair_share_ratio(hours: np.ndarray, pop: Population) -> tuple[np.ndarray, n
     return hours, np.round(fair, 2)
 
 
+IIF_ACC_08 = "acc_08"
+IIF_YEAR = (date(2023, 4, 1), date(2024, 3, 31))  # ACC-08 was an IIF indicator in 2023/24 only
+
+
+def _iif_acc_08(measure: Measure, pop: Population, rng: np.random.Generator) -> pd.DataFrame:
+    """The IIF's yearly ACC-08 for 2023/24, per practice and summed per PCN at the year's end, as the IIF file has it.
+
+    Drawn from a generator of its own, so adding it left every other measure's values as they were.
+    """
+    own = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    spec = SPECS["acc_08_monthly"]
+    year_end = int(np.clip(np.searchsorted(pop.months, pd.Timestamp(IIF_YEAR[1])) - 1, 0, len(pop.months) - 1))
+    denominator = np.maximum(np.round(pop.registered[:, year_end] * 0.36 * 12
+                                      * (1 + own.normal(0, 0.1, len(pop.practice_codes)))), 0)
+    share = np.clip(own.normal(spec.base, spec.org_sd, len(pop.practice_codes)), spec.low, spec.high)
+    numerator = own.binomial(denominator.astype(np.int64), share).astype(float)
+    pcn_index = pop.pcn_of_practice[:, year_end]
+    pcn_numerator = np.bincount(pcn_index, weights=numerator, minlength=len(pop.pcn_codes))
+    pcn_denominator = np.bincount(pcn_index, weights=denominator, minlength=len(pop.pcn_codes))
+    frames = []
+    for level, codes, n, d, basis in (("practice", pop.practice_codes, numerator, denominator, "synthetic"),
+                                      ("pcn", pop.pcn_codes, pcn_numerator, pcn_denominator, "sum_of_practices")):
+        frames.append(pd.DataFrame({
+            "measure_id": measure.id, "measure_version": measure.version, "org_code": codes, "org_level": level,
+            "period_start": IIF_YEAR[0], "period_end": IIF_YEAR[1], "numerator": n, "denominator": d,
+            "value": compute_values(measure, n, d), "basis": basis,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
 def generate_observations(catalogue: Catalogue, pop: Population, rng: np.random.Generator) -> pd.DataFrame:
     """Every measure for every organisation and month, practice rows plus their PCN sums, in the long shape."""
     months = pop.months
@@ -308,6 +338,9 @@ def generate_observations(catalogue: Catalogue, pop: Population, rng: np.random.
     arrs_hours = None
     derived_last = sorted(catalogue, key=lambda m: m.id == "ps_arrs_fair_share_ratio")
     for measure in derived_last:
+        if measure.id == IIF_ACC_08:
+            frames.append(_iif_acc_08(measure, pop, rng))
+            continue
         spec = SPECS.get(measure.id)
         if spec is None:
             continue  # measures added to the catalogue after this demo was designed stay empty

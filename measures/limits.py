@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -20,6 +21,9 @@ DEFAULT_UNPACKED_MB = 2048.0  # the largest real publication (appointments, ever
 DEFAULT_MEMBERS = 1000  # real archives hold 1 to 20 files; an xlsx a few dozen parts
 DEFAULT_RATIO = 200.0  # published CSVs compress about 10:1 and xlsx parts less; a zip bomb is 1,000:1 and more
 RATIO_FLOOR_BYTES = 1024 * 1024  # tiny members (an xlsx's styles) may compress far better without harm
+# Many members each under the floor add up: the archive as a whole is held to the same ratio once it unpacks to more
+# than this (a filled-in template or a small workbook stays well under it).
+WHOLE_RATIO_FLOOR_BYTES = 16 * 1024 * 1024
 CELL_CHARS_VAR = "PCN_MAX_CELL_CHARS"
 LIST_SIZE_VAR = "PCN_MAX_LIST_SIZE"
 COUNT_VAR = "PCN_MAX_COUNT"
@@ -37,16 +41,24 @@ class LimitExceeded(ValueError):
 
 
 def _setting(name: str, default: float) -> float:
+    """A limit from the environment: unset is the default; anything but a finite number above 0 is refused, since
+    `inf` or `nan` would switch the limit off and 0 would refuse every file."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise LimitExceeded(f"{name} must be a number above 0, got {text!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        shown = text if len(text) <= 60 else f"{text[:60]}… ({len(text):,} characters)"
+        raise LimitExceeded(f"{name} must be a number above 0, got {shown!r}")
     return value
+
+
+def setting(name: str, default: float) -> float:
+    """A limit set by the environment variable `name` (see `_setting`), for limits kept beside their own code."""
+    return _setting(name, default)
 
 
 def max_unpacked_mb() -> float:
@@ -113,6 +125,11 @@ def check_archive(archive: zipfile.ZipFile, name: str, *, max_mb: float | None =
             raise LimitExceeded(f"{name}: {info.filename} would inflate {info.file_size / max(info.compress_size, 1):,.0f}"
                                 f" times (from {info.compress_size:,} to {info.file_size:,} bytes); the most accepted is "
                                 f"{ratio:,.0f} times (set by {RATIO_VAR}). It is not {expected}.")
+    packed = sum(max(i.compress_size, 0) for i in infos)
+    if total > WHOLE_RATIO_FLOOR_BYTES and total > ratio * max(packed, 1):
+        raise LimitExceeded(f"{name}: its {len(infos):,} files would inflate {total / max(packed, 1):,.0f} times "
+                            f"together (from {packed:,} to {total:,} bytes); the most accepted is {ratio:,.0f} times "
+                            f"(set by {RATIO_VAR}). It is not {expected}.")
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, *, max_mb: float | None = None) -> bytes:

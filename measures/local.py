@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import random
 import re
 import time
@@ -40,7 +39,9 @@ MEANING_FIELDS = ("numerator", "denominator", "type", "level", "multiplier")
 # A text cell starting with one of these is how a spreadsheet formula (or a CSV-injection payload) begins.
 # `=` and `@` always mark a formula; `+` and `-` only when the cell is not a plain number, so -3 is a number.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Plain decimals in ASCII digits only: `\d` would take Arabic-Indic or full-width digits (and float() reads them),
+# and an exponent (1e2) is not how anyone types a count; the importers refuse both too.
+_NUMBER = re.compile(r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
 _NOT_FINITE_WORDS = ("inf", "infinity", "nan")
@@ -63,11 +64,9 @@ MAX_SHEET_COLUMNS = 100
 
 
 def max_upload_mb() -> float:
-    """The largest file accepted, in MB (1 MB = 1,048,576 bytes): `PCN_MAX_UPLOAD_MB`, default 5."""
-    try:
-        return float(os.environ.get("PCN_MAX_UPLOAD_MB") or 5)
-    except ValueError:
-        return 5.0
+    """The largest file accepted, in MB (1 MB = 1,048,576 bytes): `PCN_MAX_UPLOAD_MB`, default 5. A value that is
+    not a finite number above 0 raises `limits.LimitExceeded` naming the variable (it would switch the limit off)."""
+    return limits.setting("PCN_MAX_UPLOAD_MB", 5.0)
 
 
 def _now() -> datetime:
@@ -680,7 +679,7 @@ def _number(value) -> float:
         if _THOUSANDS.match(text):
             text = text.replace(",", "")
         if not _NUMBER.match(text):
-            raise ValueError(f"{_shown(value)} is not a number")
+            raise ValueError(f"{_shown(value)} is not a number; write the number in digits, such as 1234 or 12.5")
         number = float(text)
     if not np.isfinite(number):
         raise ValueError(f"{_shown(value)} is not a finite number; type the count or amount itself")

@@ -36,7 +36,12 @@ def _text(value) -> str:
     return escape("" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value), quote=True)
 
 
-def _cell(row) -> str:
+def _sizes(font_size: int) -> dict[float, str]:
+    """The table's smaller texts (0.8em to 0.9em); in large type (20 px and more) none is smaller than the rest."""
+    return {size: "1em" if font_size >= 20 else f"{size}em" for size in (0.8, 0.85, 0.9)}
+
+
+def _cell(row, sizes: dict[float, str]) -> str:
     name = row["band"]
     background, arrow = CELL_STYLES.get(name, ("#FFFFFF", ""))
     if name == SUPPRESSED:
@@ -54,7 +59,7 @@ def _cell(row) -> str:
             f'border-bottom:1px solid {BORDER};text-align:center;'
             f'vertical-align:middle"{title}>'
             f'<span style="display:block;font-size:1.05em;font-weight:bold;white-space:nowrap">{_text(main)}</span>'
-            f'<span style="display:block;font-size:0.85em;color:{MUTED};white-space:nowrap">'
+            f'<span style="display:block;font-size:{sizes[0.85]};color:{MUTED};white-space:nowrap">'
             f'{arrow_html}{_text(detail)}</span></td>')
 
 
@@ -63,13 +68,16 @@ def _swatch(colour: str) -> str:
             f'border:1px solid {MUTED};vertical-align:-0.1em;margin-right:0.3em"></span>')
 
 
-def practice_html(matrix: pd.DataFrame, *, pcn_name: str | None = None, caption: str | None = None) -> str:
+def practice_html(matrix: pd.DataFrame, *, pcn_name: str | None = None, caption: str | None = None,
+                  font_size: int = 15) -> str:
     """One HTML table of `practice_view.practice_matrix`: each cell the ratio (e.g. 1.04×) and its band in words.
 
     Practices are rows (a practice that left the PCN during the months is marked so), measures are columns
     (headed by label and what the fair share follows), in the order the matrix gives. Suppressed cells read `*`
-    and the footnote follows the table. Every name, label and code is HTML-escaped.
+    and the footnote follows the table. Every name, label and code is HTML-escaped. `font_size` (pixels) sets the
+    size of every text in it; meeting mode draws it at 20 and more, and the smallest text stays at least that.
     """
+    sizes = _sizes(font_size)
     tolerance = float(matrix["tolerance"].iloc[0]) if len(matrix) else DEFAULT_TOLERANCE
     measures = matrix.drop_duplicates("measure")[["measure", "measure_label", "fair_share_basis", "last_period"]]
     start = matrix["period_start"].iloc[0] if len(matrix) else None
@@ -78,7 +86,7 @@ def practice_html(matrix: pd.DataFrame, *, pcn_name: str | None = None, caption:
         caption = ("What the PCN did for each practice: share of the PCN's total ÷ fair share"
                    + (f", {pcn_name}" if pcn_name else "") + f", {period_text(start, end)}")
     if matrix.empty:
-        return (f'<div class="practice-fair-share" style="font-family:{FONT};color:{TEXT};font-size:15px">'
+        return (f'<div class="practice-fair-share" style="font-family:{FONT};color:{TEXT};font-size:{font_size}px">'
                 f'<p style="margin:0 0 0.4em;font-weight:bold">{_text(caption)}</p>'
                 f'<p style="margin:0;color:{MUTED}">No practice-support measure here has a fair share (the '
                 f'<code>fair_share</code> field), or the PCN has no member practices.</p></div>')
@@ -94,39 +102,39 @@ def practice_html(matrix: pd.DataFrame, *, pcn_name: str | None = None, caption:
             f'Practice</th>']
     for m in measures.itertuples():
         head.append(f'<th scope="col" style="padding:{PAD};{cell_border};border-top:1px solid {BORDER};'
-                    f'vertical-align:bottom;text-align:center;font-weight:bold;font-size:0.9em">'
+                    f'vertical-align:bottom;text-align:center;font-weight:bold;font-size:{sizes[0.9]}">'
                     f'{_text(m.measure_label)}'
-                    f'<span style="display:block;font-weight:normal;font-size:0.8em;color:{MUTED}">'
+                    f'<span style="display:block;font-weight:normal;font-size:{sizes[0.8]};color:{MUTED}">'
                     f'by {_text(m.fair_share_basis)}</span></th>')
     body = []
     for practice in practices.itertuples():
         moved = ("" if practice.member_at_end else
-                 f'<span style="display:block;font-weight:normal;font-size:0.8em;color:{MUTED}">'
+                 f'<span style="display:block;font-weight:normal;font-size:{sizes[0.8]};color:{MUTED}">'
                  f'left the PCN during these months</span>')
         cells = [f'<th scope="row" style="position:sticky;left:0;background:#FFFFFF;text-align:left;'
                  f'padding:{PAD};{cell_border};{first_border};font-weight:normal;min-width:7em">'
                  f'{_text(practice.org_name)}'
-                 f'<span style="display:block;font-size:0.8em;color:{MUTED}">{_text(practice.org)}</span>{moved}</th>']
+                 f'<span style="display:block;font-size:{sizes[0.8]};color:{MUTED}">{_text(practice.org)}</span>{moved}</th>']
         for m in measures.itertuples():
             row = by_cell.get((practice.org, m.measure))
-            cells.append(_cell(row) if row is not None else
+            cells.append(_cell(row, sizes) if row is not None else
                          f'<td style="padding:{PAD};{cell_border};text-align:center">–</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     share = tolerance_text(tolerance)
     legend = (
-        f'<p style="margin:0.6em 0 0;font-size:0.9em;color:{TEXT}">'
+        f'<p style="margin:0.6em 0 0;font-size:{sizes[0.9]};color:{TEXT}">'
         f'{_swatch(CELL_STYLES[IN_LINE][0])}in line ({escape(share)}) &nbsp; '
         f'{_swatch(CELL_STYLES[ABOVE][0])}▲ above fair share &nbsp; '
         f'{_swatch(CELL_STYLES[BELOW][0])}▼ below fair share</p>'
-        f'<p style="margin:0.3em 0 0;font-size:0.9em;color:{MUTED}">Each cell: the practice\'s share of the PCN\'s '
+        f'<p style="margin:0.3em 0 0;font-size:{sizes[0.9]};color:{MUTED}">Each cell: the practice\'s share of the PCN\'s '
         f'total ÷ its fair share (1.00× is exactly its fair share). Fair share = the practice\'s share of the PCN\'s '
         f'registered (or weighted) patients; in line = within ±{tolerance * 100:g}%. Neither direction is better: '
         f'a PCN may agree to send more to a practice with greater need.</p>')
     notes = ""
     if (matrix["band"] == SUPPRESSED).any():
-        notes = f'<p style="margin:0.3em 0 0;font-size:0.9em;color:{MUTED}">{escape(suppression.footnote())}</p>'
+        notes = f'<p style="margin:0.3em 0 0;font-size:{sizes[0.9]};color:{MUTED}">{escape(suppression.footnote())}</p>'
     return (
-        f'<div class="practice-fair-share" style="font-family:{FONT};color:{TEXT};font-size:15px;line-height:1.3">'
+        f'<div class="practice-fair-share" style="font-family:{FONT};color:{TEXT};font-size:{font_size}px;line-height:1.3">'
         f'<p style="margin:0 0 0.4em;font-weight:bold">{_text(caption)}</p>'
         f'<div role="region" tabindex="0" aria-label="{_text(caption)}" style="overflow-x:auto;max-width:100%">'
         f'<table aria-label="{_text(caption)}" style="border-collapse:separate;border-spacing:0;width:100%">'

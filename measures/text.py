@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+# The most of one value a message repeats: a hostile 1 MB cell or argument must not make a 1 MB message.
+SHOWN_CHARS = 60
+
 # Invisible and zero-width: breaks `http://` and `www.` so GitHub-flavoured Markdown does not turn them into links.
 WORD_JOINER = "\u2060"
 
@@ -60,3 +63,17 @@ def _escape_line_start(match: re.Match) -> str:
     if marker:
         return f"{indent}\\{marker}"
     return f"{indent}{number}\\{after}"  # `1.` or `2)` starts an ordered list; escaping its dot is enough
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message repeats it: at most `limit` characters, then how long it really is."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value quoted for a message (as repr), cut to a readable length."""
+    text = str(value)
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"

@@ -14,6 +14,7 @@ from .catalogue import FAMILY_LABELS
 from .overview import Card
 from .store import DEFAULT_DB, Store, StoreDamaged, StoreWriteFailed, default_db_path, migration_files
 from .text import escape_markdown as plain  # user and file text shown literally in Markdown elements
+from .text import shown
 
 APP_TITLE = "PCN dashboard"
 
@@ -81,6 +82,10 @@ def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below
         return queries.overview(store, *args, catalogue=local.catalogue_with_local(store))
     if name.startswith("local."):  # issue 4: read functions of measures.local, e.g. query("local.fair_share", ...)
         return getattr(local, name.removeprefix("local."))(store, *args)
+    if name.startswith("annotations."):  # change points and notes, e.g. query("annotations.rebase_dates", ...)
+        from . import annotations
+
+        return getattr(annotations, name.removeprefix("annotations."))(store, *args)
     return getattr(queries, name)(store, *args)
 
 
@@ -124,11 +129,22 @@ def pick_pcn() -> dict:
         st.session_state["pcn_picker"] = (wanted if wanted in labels
                                           else next((code for code in codes if reads_all_local(code)), codes[0]))
     if st.session_state.get("_unknown_pcn"):
-        st.sidebar.error(f"No PCN with code {plain(repr(st.session_state['_unknown_pcn']))}; showing another PCN "
-                         "instead.")
-    choice = st.sidebar.selectbox("PCN", codes, format_func=labels.get, key="pcn_picker")
+        (st if meeting_mode() else st.sidebar).error(
+            f"No PCN with code {plain(shown(st.session_state['_unknown_pcn']))}; showing another PCN instead.")
+    if meeting_mode():  # no sidebar in a meeting: the PCN is the one in the URL
+        choice = st.session_state["pcn_picker"]
+    else:
+        choice = st.sidebar.selectbox("PCN", codes, format_func=labels.get, key="pcn_picker")
     st.query_params["pcn"] = choice
     return pcns.set_index("pcn").loc[choice].to_dict() | {"pcn": choice}
+
+
+MEETING = "meeting"
+
+
+def meeting_mode() -> bool:
+    """Is the app shown in a meeting (`?mode=meeting`): no sidebar, no editing controls, large type?"""
+    return st.query_params.get("mode") == MEETING
 
 
 def family_heading(family: str) -> None:

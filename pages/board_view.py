@@ -1,13 +1,20 @@
-"""Board view: one PCN against both of its goals on one screen, read the Making Data Count way."""
+"""Board view: one PCN against both of its goals on one screen, what it did for each practice, and meeting mode."""
+
+from urllib.parse import urlencode
 
 import streamlit as st
 
-from measures import board, suppression, ui
-from measures.board_html import board_html
+from measures import board, board_html, charts, detail, practice_view, suppression, ui
+from measures.practice_html import practice_html
 
 pcn = st.session_state["current_pcn"]
+meeting = ui.meeting_mode()
+catalogue = ui.query("local.catalogue_with_local", pcn["pcn"])
 series, comparator = ui.query("overview", pcn["pcn"])
-rows = board.board_rows(ui.query("local.catalogue_with_local", pcn["pcn"]), series, comparator)
+# The change points Measure detail recalculates limits from, so the board's icons are the chart's.
+rebases = ui.query("annotations.rebase_dates_by_measure", pcn["pcn"])
+rows = board.board_rows(catalogue, series, comparator, practice_spread=ui.query("practice_spread", pcn["pcn"]),
+                        rebases=rebases)
 
 # As the Overview: outside the PCN (and its ICB's analysts) only the periods it has published are shown.
 member = ui.reads_all_local(pcn["pcn"])
@@ -16,5 +23,166 @@ if not member:
                           "Support for practices)")
 shown = {family: [row for row in family_rows if member or family == "national_des" or row.has_data]
          for family, family_rows in board.by_family(rows).items()}
-# One element for the whole board: 35 rows of Streamlit widgets take seconds to draw on a projector's laptop.
-st.html(board_html(shown, pcn, footnote=suppression.footnote(ui.suppress_below())))
+footnote = suppression.footnote(ui.suppress_below())
+# Fair shares are the PCN's own local values of every period: its members only, so nobody else is offered them.
+practices_offered = member and bool(practice_view.fair_share_measures(catalogue))
+
+PRACTICES_TITLE = "What the PCN did for each practice"
+VIEWS = {"measures": "Measures", "practices": "Practices"}
+
+
+def practice_matrix():
+    # Through ui.query, so the members-only rule, caching and small-number suppression apply as everywhere else.
+    return practice_view.practice_matrix(ui.store(), pcn["pcn"], catalogue,
+                                         read_shares=lambda *args: ui.query("local.fair_share", *args))
+
+
+def set_meeting(on: bool) -> None:
+    for name in ("mode", "step", "measure", "view"):
+        st.query_params.pop(name, None)
+    if on:
+        st.query_params.update(mode=ui.MEETING, step="0")
+
+
+def meeting_toggle(on: bool) -> None:
+    st.toggle("Meeting mode", value=on, key="leave_meeting" if on else "enter_meeting", on_change=set_meeting,
+              args=(not on,), help="The board for a projector: no sidebar or editing controls, large type, and "
+                                   "a screen for each measure needing attention")
+
+
+def board_screen() -> None:
+    if not practices_offered:
+        st.query_params.pop("view", None)
+    # The PCN's name and the controls share one line: the board must fit one projector screen.
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="board_controls"):
+        st.html(board_html.heading_html(pcn), width="stretch")
+        view = "measures"
+        if practices_offered:
+            if "board_view" not in st.session_state:  # a new session starts from the URL
+                st.session_state["board_view"] = "practices" if st.query_params.get("view") == "practices" \
+                    else "measures"
+            view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, key="board_view",
+                                        required=True, label_visibility="collapsed")
+            if view == "practices":
+                st.query_params["view"] = "practices"
+            else:
+                st.query_params.pop("view", None)
+        meeting_toggle(False)
+    if view == "practices":
+        practices_screen()
+    else:
+        # One element for the whole board: 35 rows of Streamlit widgets take seconds to draw on a projector's laptop.
+        st.html(board_html.board_html(shown, pcn, footnote=footnote, heading=False))
+
+
+def practices_screen(*, large: bool = False) -> None:
+    matrix = practice_matrix()
+    if large:
+        st.html(board_html.heading_html(pcn, meeting=True))
+    st.html(practice_html(matrix, pcn_name=pcn["pcn_name"], font_size=22 if large else 15,
+                          caption=f"{PRACTICES_TITLE}: share of the PCN's total ÷ fair share, "
+                                  f"{practice_view.period_text(*_span(matrix))}"))
+    if not large and not matrix.empty:
+        with st.expander("Each practice against its fair share, as a chart", icon=":material/bar_chart:"):
+            ui.show_figure(practice_view.fair_share_panels(matrix, pcn_name=pcn["pcn_name"]), key="fair_share_panels")
+
+
+def _span(matrix):
+    if matrix.empty:
+        return None, None
+    return matrix["period_start"].iloc[0], matrix["period_end"].iloc[0]
+
+
+# --- meeting mode ---------------------------------------------------------------------------------------------
+
+
+def meeting_link(**params) -> str:
+    """A query-only address: it keeps the board's own path, whatever it is served under."""
+    return "?" + urlencode({"pcn": pcn["pcn"], "mode": ui.MEETING, **params})
+
+
+def go_to(step: int) -> None:
+    st.query_params.pop("measure", None)
+    st.query_params["step"] = str(step)
+
+
+def meeting_screens() -> None:
+    st.html(f"<style>{board_html.MEETING_PAGE_STYLE}</style>")
+    visible = [row for family_rows in shown.values() for row in family_rows]
+    attention = board.needing_attention(visible)
+    screens = ["board", *attention, *(["practices"] if practices_offered else [])]
+    try:
+        step = min(max(int(st.query_params.get("step", "0")), 0), len(screens) - 1)
+    except ValueError:
+        step = 0
+    chosen = next((row for row in visible if row.measure.id == st.query_params.get("measure")), None)
+    if chosen is not None and chosen in attention:
+        chosen, step = None, attention.index(chosen) + 1
+    if chosen is None:
+        st.query_params["step"] = str(step)
+        st.query_params.pop("measure", None)
+    screen = chosen or screens[step]
+    previous_step, next_step = (0, 1) if chosen is not None else (step - 1, step + 1)
+    last = len(screens) - 1
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="meeting_controls"):
+        st.button("Previous", key="meeting_previous", shortcut="Left",
+                  disabled=chosen is None and step == 0, on_click=go_to, args=(max(previous_step, 0),))
+        st.button("Next", type="primary", key="meeting_next", shortcut="Right",
+                  disabled=chosen is None and step == last, on_click=go_to, args=(min(next_step, last),))
+        st.markdown(position_text(screen, step, attention), width="stretch")
+        meeting_toggle(True)
+    if screen == "board":
+        links = {row.measure.id: meeting_link(step=attention.index(row) + 1) if row in attention
+                 else meeting_link(measure=row.measure.id) for row in visible}
+        st.html(board_html.board_html(shown, pcn, footnote=footnote, meeting=True, links=links))
+    elif screen == "practices":
+        practices_screen(large=True)
+    else:
+        measure_screen(screen)
+
+
+def position_text(screen, step: int, attention: list) -> str:
+    if screen == "board":
+        count = len(attention)
+        return (f"**The board** · {count} measure{'s' if count != 1 else ''} need{'s' if count == 1 else ''} "
+                "attention" if count else "**The board** · no measure needs attention")
+    if screen == "practices":
+        return f"**{PRACTICES_TITLE}**"
+    if screen in attention:
+        return f"**Needs attention: {step} of {len(attention)}**"
+    return "**Not among the measures needing attention**"
+
+
+def measure_screen(row: board.BoardRow) -> None:
+    """One measure, large: its name, value and icons, why it needs attention, its SPC chart and what it shows."""
+    measure = row.measure
+    st.html(board_html.step_head_html(row, pcn["pcn_name"]))
+    reading = board.measure_reading(series, measure, rebase=rebases.get(measure.id))
+    chart_column, text_column = st.columns([3, 2], gap="large")
+    with chart_column:
+        if reading is not None:
+            figure = charts.spc_chart(
+                reading.result, measure, pcn["pcn_name"], annotations=ui.query("annotations", measure.id, pcn["pcn"]),
+                suppressed=reading.suppressed, reading=reading,  # as Measure detail draws it
+                rebase_reasons=_rebase_reasons(measure.id) if reading.rebases else None,
+                goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
+            # Read from across a room: larger ticks and legend than on a desk.
+            figure.update_layout(height=600, legend=dict(font=dict(size=18)), title=dict(subtitle=dict(font=dict(size=18))))
+            figure.update_xaxes(tickfont=dict(size=18))
+            figure.update_yaxes(tickfont=dict(size=18), title=dict(font=dict(size=18)))
+            st.plotly_chart(figure, theme=None, width="stretch", key="meeting_chart",
+                            config={"displayModeBar": False, "displaylogo": False})
+    with text_column:
+        narrative = detail.narrative(reading, measure, pcn["pcn_name"]) if reading is not None else None
+        st.html(board_html.step_reading_html(row, narrative))
+
+
+def _rebase_reasons(measure_id: str) -> dict:
+    changes = ui.query("annotations.rebases", measure_id, pcn["pcn"])
+    return dict(zip(changes["period_start"], changes["reason"]))
+
+
+if meeting:
+    meeting_screens()
+else:
+    board_screen()

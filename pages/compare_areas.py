@@ -1,12 +1,17 @@
-"""Compare areas: one measure across PCNs, ranked with confidence intervals and on a funnel plot."""
+"""Compare areas: one measure across PCNs, by the measure's declared method, ranked and on a funnel plot."""
 
+import pandas as pd
 import streamlit as st
 
-from measures import access, charts, compare, ui
+from measures import access, charts, compare, suppression, ui
 from measures.catalogue import default_catalogue
+
+ROW_PIXELS, HEADER_PIXELS, MAX_TABLE_PIXELS = 35, 38, 1_450  # st.dataframe's row and header heights
 
 pcn = st.session_state["current_pcn"]
 measure = ui.pick_measure(default_catalogue())
+comparison = compare.comparison_for(measure)
+compared = comparison.measure  # a count of events is ranked per 1,000 patients
 periods = ui.query("measure_periods", measure.id)
 if not periods:
     ui.empty_state(f"No PCN has values for {ui.plain(measure.label)} yet.")
@@ -33,27 +38,75 @@ if access.is_local_measure(measure.id) and not ui.principal().is_admin:  # issue
 shown = everyone if area == "england" else everyone[everyone[area.split(":")[0]] == area.split(":")[1]]
 if peers != "area":
     shown = compare.peer_group(shown, pcn["pcn"], by=peers)
+
+
+def show_table(table: pd.DataFrame, name: str) -> None:
+    """The table with numbers rounded to the measure's decimals and units, tall enough for an ICB's PCNs."""
+    value_format = {"%": f"%.{compared.decimals}f%%"}.get(compared.unit, f"%.{compared.decimals}f")
+    if compared.unit.startswith("£"):
+        value_format = f"£%.{compared.decimals}f"
+    unit = "" if compared.unit in ("%", "ratio") or compared.unit.startswith("£") else f" ({compared.unit})"
+    numbers = {column: st.column_config.NumberColumn(f"{column}{unit}", format=value_format)
+               for column in (compared.label, "95% CI lower", "95% CI upper") if column in table}
+    whole = {column: st.column_config.NumberColumn(column, format="localized")
+             for column in ("Numerator", "Denominator", "List size") if column in table}
+    config = {**numbers, **whole, "IMD score (deprivation)": st.column_config.NumberColumn(format="%.1f")}
+    if compare.NOTE_COLUMN in table:
+        config[compare.NOTE_COLUMN] = st.column_config.TextColumn(width="large")
+    flagged = table[suppression.FLAG].astype(bool) if suppression.FLAG in table else pd.Series(False, index=table.index)
+    height = min(HEADER_PIXELS + ROW_PIXELS * len(table) + 2, MAX_TABLE_PIXELS)  # no inner scroll up to 40 rows
+    st.dataframe(table, hide_index=True, width="stretch", height=height, column_config=config,
+                 column_order=[c for c in table.columns if c != suppression.FLAG], key="compare_table_view")
+    if flagged.any():  # a suppressed PCN's numbers are blank, compared "suppressed", with the footnote
+        st.caption(suppression.footnote())
+    ui.download_table(table, name, key="compare_table")
+
+
+download_name = f"{measure.label} {area_labels[area]} {period:%Y-%m}"
+if not comparison.ranked:
+    ui.empty_state(f"Not ranked: {ui.plain(comparison.reason)}.")
+    st.caption(f"{len(shown)} PCNs · {ui.plain(measure.label)} · {period:%b %Y} · values as recorded, in PCN order")
+    show_table(compare.comparison_table(compare.prepared(shown, comparison), measure, ranked=False), download_name)
+    st.stop()
+
+shown = compare.prepared(shown, comparison)
 comparator_pool = everyone[everyone["icb"] == pcn["icb"]] if comparator_choice == "ICB" else everyone
 comparator_label = f"{pcn['icb_name']} average" if comparator_choice == "ICB" else "England average"
-comparator = compare.pooled_value(comparator_pool, measure)
-frame = compare.benchmarked(shown, measure, comparator)
+comparator = compare.pooled_value(compare.prepared(comparator_pool, comparison), compared)
+frame = compare.benchmarked(shown, compared, comparator if comparison.intervals else None, method=comparison.method)
+left_out = compare.exclusion_notes(frame)
+as_recorded = compare.above_natural_range_notes(frame, compared)
 
-st.caption(f"{len(frame)} PCNs · {ui.plain(measure.label)} · {period:%b %Y} · comparator: "
-           f"{ui.plain(comparator_label)} {measure.format_value(comparator)}")
+st.caption(f"{len(frame)} PCNs · {ui.plain(compared.label)} · {period:%b %Y} · comparator: "
+           f"{ui.plain(comparator_label)} {compared.format_value(comparator)} · method: "
+           f"{compare.METHOD_TEXT[comparison.method]}")
+if comparison.per_patients:
+    st.info(f"{ui.plain(measure.label)} is a count: PCNs differ in size, so it is compared per 1,000 registered "
+            "patients (the PCN's list size), with Byar's method.", icon=":material/info:")
+if not comparison.intervals:
+    st.info(f"No significance colours: {ui.plain(comparison.reason)}.", icon=":material/info:")
+for note in left_out + as_recorded:
+    st.warning(ui.plain(note), icon=":material/warning:")
+
 ranked_tab, funnel_tab, table_tab = st.tabs(["Ranked", "Funnel plot", "Table"])
 with ranked_tab:
-    ui.show_figure(charts.ranked_bar(frame, measure, highlight=pcn["pcn"], comparator_label=comparator_label,
-                                     comparator_value=comparator, period=period, area_label=area_labels[area]),
+    ui.show_figure(charts.ranked_bar(frame, compared, highlight=pcn["pcn"], comparator_label=comparator_label,
+                                     comparator_value=comparator, period=period, area_label=area_labels[area],
+                                     interval_text=comparison.interval_text(), intervals=comparison.intervals,
+                                     notes=left_out + as_recorded),
                    key="ranked_chart")
 with funnel_tab:
-    limits = compare.funnel(frame, measure, comparator) if comparator is not None else None
+    no_funnel = compare.no_funnel_reason(frame, comparison)
+    limits = None if no_funnel else compare.funnel(frame, compared, method=comparison.method)
     if limits is None:
-        ui.empty_state(f"A funnel plot needs a proportion or a rate; {ui.plain(measure.label)} is a {measure.type}.")
+        ui.empty_state(ui.plain(no_funnel or f"No funnel plot for {measure.label}."))
     else:
-        ui.show_figure(charts.funnel_plot(frame, limits, measure, highlight=pcn["pcn"],
+        ui.show_figure(charts.funnel_plot(frame, limits, compared, highlight=pcn["pcn"],
                                           comparator_label=comparator_label, comparator_value=comparator,
-                                          period=period, area_label=area_labels[area]), key="funnel_chart")
+                                          period=period, area_label=area_labels[area], notes=left_out),
+                       key="funnel_chart")
 with table_tab:
-    table = compare.comparison_table(frame, measure)
-    ui.table(table)  # issue 7: a suppressed PCN's numbers are blank, compared "suppressed", with the footnote
-    ui.download_table(table, f"{measure.label} {area_labels[area]} {period:%Y-%m}", key="compare_table")  # issue 6
+    table = compare.comparison_table(frame, compared)
+    st.caption(f"95% confidence intervals: {compare.METHOD_TEXT[comparison.method]}." if comparison.intervals
+               else f"No intervals: {ui.plain(comparison.reason)}.")
+    show_table(table, download_name)

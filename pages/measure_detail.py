@@ -1,8 +1,11 @@
 """Measure detail: one measure for the chosen PCN as a Making Data Count SPC chart, with its definition beside it."""
 
+import base64
+
+import pandas as pd
 import streamlit as st
 
-from measures import access, annotations, charts, detail, ui
+from measures import access, annotations, board_html, charts, detail, practice_view, suppression, ui
 from measures.catalogue import default_catalogue
 
 pcn = st.session_state["current_pcn"]
@@ -10,21 +13,101 @@ measure = ui.pick_measure(default_catalogue())
 series = ui.query("series", measure.id, pcn["pcn"])
 if access.is_local_measure(measure.id) and not ui.reads_all_local(pcn["pcn"]):  # issue 7
     ui.refuse(pcn["pcn"], f"{pcn['pcn_name']} ({pcn['pcn']}): unpublished values of {measure.label}")
-reading = detail.read(series, measure)
+changes = annotations.rebases(ui.store(), measure.id, pcn["pcn"])
+reading = detail.read(series, measure, rebase=list(changes["period_start"]))
+# In a meeting the page is shown, not worked on: no note, change-point or removal controls.
+may_edit = ui.editable(pcn["pcn"]) and not ui.meeting_mode()
+
+
+def rebase_controls(notes: pd.DataFrame) -> None:
+    """Editors mark a change point (from a chart note or a date) with a reason, and remove one."""
+    with st.expander("Recalculate the limits after a change", icon=":material/restart_alt:",
+                     expanded=not changes.empty):
+        st.caption("When the process changed for a known reason (a new service, a lost role), limits from before "
+                   "no longer describe it. The limits are recalculated from the first period on or after the "
+                   "date; who did it, when and why are recorded.")
+        for row in changes.itertuples():
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.markdown(f"From **{pd.Timestamp(row.period_start):%b %Y}**: {ui.plain(row.reason)}  \n"
+                          f":gray[by {ui.plain(row.created_by)}, {pd.Timestamp(row.created_at):%d %b %Y %H:%M}]")
+            if right.button("Remove", key=f"remove_rebase_{row.rebase_id}", icon=":material/undo:"):
+                try:
+                    annotations.remove_rebase(ui.store(), row.rebase_id, ui.principal())
+                    st.rerun()
+                except (ValueError, access.AccessDenied) as problem:
+                    st.error(ui.plain(problem))
+        with st.form("rebase", clear_on_submit=True, border=False):
+            choices = ["A date"] + [f"{pd.Timestamp(n.date):%d %b %Y}: {n.note}" for n in notes.itertuples()]
+            source = st.selectbox("Change point", range(len(choices)), format_func=lambda i: choices[i],
+                                  help="A note already on the chart, or a date", key="rebase_source")
+            on_date = st.date_input("Date (when the change point is a date)", format="DD/MM/YYYY",
+                                    value=reading.result["date"].max().date(), key="rebase_date")
+            reason = st.text_input("Why the process changed", max_chars=annotations.MAX_REASON_LENGTH,
+                                   placeholder="e.g. two pharmacists joined; the rota changed", key="rebase_reason")
+            if st.form_submit_button("Recalculate the limits from here", key="rebase_submit"):
+                note = notes.iloc[source - 1] if source else None
+                day = pd.Timestamp(note["date"]).date() if note is not None else on_date
+                try:
+                    annotations.add_rebase(ui.store(), measure.id, pcn["pcn"], day,
+                                           reason or (note["note"] if note is not None else ""), ui.principal())
+                    st.rerun()
+                except (ValueError, access.AccessDenied) as problem:
+                    st.error(ui.plain(problem))
+
+
+def icon_image(kind) -> str:
+    kind = kind if isinstance(kind, str) else None  # a practice with no icon reads NaN from its table
+    return "data:image/svg+xml;base64," + base64.b64encode(board_html.icon_svg(kind).encode()).decode("ascii")
+
+
+def practice_section() -> None:
+    """Every member practice of a practice-level measure: its latest value and its own SPC icons."""
+    frame = practice_view.practice_series(ui.store(), pcn["pcn"], measure.id)
+    frame = access.filter_rows(frame, ui.principal(), ui.directory())  # local values: members, or published
+    members = practice_view.practice_members(ui.store(), pcn["pcn"])
+    table = practice_view.practice_spc_table(frame, measure, names=members)
+    st.subheader("Each practice")
+    if table.empty:
+        ui.empty_state(f"{ui.plain(pcn['pcn_name'])} has no member practices on record.")
+        return
+    st.caption("Each practice's own series, read the same way as the PCN's: icons only for 12 or more values "
+               "of a measure that is not annual.")
+    shown = pd.DataFrame({
+        "Practice": table["org_name"], "Code": table["org"],
+        "Latest": [text if period is not None else "No data" for text, period
+                   in zip(table["latest_text"], table["latest_period"])],
+        "Period": [f"{pd.Timestamp(p):%b %Y}" if p is not None else "–" for p in table["latest_period"]],
+        "Values": table["points"],
+        "Variation": [icon_image(k) for k in table["variation"]],
+        "Variation (in words)": [t or "No icon" for t in table["variation_text"]],
+        "Assurance": [icon_image(k) for k in table["assurance"]],
+        "Assurance (in words)": [t or "No icon" for t in table["assurance_text"]],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch", key="practice_spc_table", column_config={
+        "Variation": st.column_config.ImageColumn("Variation", width="small"),
+        "Assurance": st.column_config.ImageColumn("Assurance", width="small")})
+    if table["latest_suppressed"].any():
+        st.caption(suppression.footnote())
+
 
 chart_column, side_column = st.columns([3, 1], gap="large")
 with chart_column:
     if reading is None:
-        ui.empty_state(f"{ui.plain(pcn['pcn_name'])} has fewer than two values for {ui.plain(measure.label)}; "
-                       "no chart can be drawn yet.")
+        ui.empty_state(f"{ui.plain(pcn['pcn_name'])} has no values for {ui.plain(measure.label)} yet; "
+                       "no chart can be drawn.")
     else:
-        if reading.too_short:
-            st.warning(f"Only {reading.points} points: SPC limits need at least {detail.MIN_POINTS_FOR_LIMITS} "
-                       "to be trusted. Read them as provisional.", icon=":material/warning:")
+        if reading.mode == "points" and reading.why_points == "short":
+            st.warning(f"Only {reading.points} point{'s' if reading.points != 1 else ''}: SPC limits need at least "
+                       f"{detail.MIN_POINTS_FOR_LIMITS}. Each value is shown with its interval, with no variation "
+                       "or assurance icon.", icon=":material/warning:")
+        elif reading.mode == "points":
+            st.info("An annual measure: each value is shown with its interval, with no SPC limits or variation "
+                    "and assurance icons.", icon=":material/info:")
         ui.spc_badges(reading.variation, reading.assurance)
         notes = ui.query("annotations", measure.id, pcn["pcn"])
         figure = charts.spc_chart(
-            reading.result, measure, pcn["pcn_name"], annotations=notes, suppressed=reading.suppressed,
+            reading.result, measure, pcn["pcn_name"], annotations=notes, reading=reading,
+            rebase_reasons=dict(zip(changes["period_start"], changes["reason"])),
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
         ui.show_figure(figure, key="spc_chart")
         st.markdown(ui.plain(detail.narrative(reading, measure, pcn["pcn_name"])))
@@ -32,7 +115,7 @@ with chart_column:
             table = detail.data_table(series, reading, measure)
             ui.table(table, key="spc_table")  # issue 7: a suppressed period's row is blank, with the footnote
             ui.download_table(table, f"{measure.id} {pcn['pcn']} SPC", key="spc_table_download")
-        if ui.editable(pcn["pcn"]):  # issue 7: notes are added by the PCN's editors
+        if may_edit:  # issue 7: notes and change points are added by the PCN's editors
             with st.form("annotate", clear_on_submit=True, border=True):
                 st.markdown("**Add a note to the chart**")
                 when, note = st.columns([1, 3])
@@ -46,5 +129,9 @@ with chart_column:
                         st.rerun()
                     except ValueError as problem:
                         st.error(ui.plain(problem))
+            if reading.mode == "spc":
+                rebase_controls(notes)
+    if measure.level == "practice":
+        practice_section()
 with side_column:
     ui.definition(measure)

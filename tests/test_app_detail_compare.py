@@ -27,7 +27,7 @@ def numbers(values):
 
 
 def test_detail_draws_an_spc_chart_with_limits_icons_and_definition(app_env):
-    at = open_page("pages/measure_detail.py", pcn="UZ0003", measure="acc_08")
+    at = open_page("pages/measure_detail.py", pcn="UZ0003", measure="acc_08_monthly")
     (spec,) = figures(at)
     names = {trace.get("name") for trace in spec["data"]}
     assert {"Mean", "Process limits"} <= names
@@ -35,7 +35,7 @@ def test_detail_draws_an_spc_chart_with_limits_icons_and_definition(app_env):
     assert sorted(thresholds) == [85.0, 90.0]
     point_traces = [t for t in spec["data"] if t.get("mode") == "markers"]
     assert sum(len(numbers(t["y"])) for t in point_traces) == 36
-    assert "Booked within 2 weeks: Ashvale PCN" in spec["layout"]["title"]["text"]
+    assert "Booked within 2 weeks (monthly): Ashvale PCN" in spec["layout"]["title"]["text"]
     assert any("Source:" in a["text"] for a in spec["layout"]["annotations"])
     assert any(m.value.startswith(":blue-badge[") and "Special cause improvement" in m.value for m in at.markdown)
     assert any("Numerator" in m.value for m in at.markdown)
@@ -101,7 +101,7 @@ def test_every_pcn_has_a_deprivation_score_weighted_by_its_practices_lists(app_e
     from measures.store import Store
 
     store = Store(app_env)
-    frame = queries.pcn_values(store, "acc_08", queries.measure_periods(store, "acc_08")[0])
+    frame = queries.pcn_values(store, "acc_08_monthly", queries.measure_periods(store, "acc_08_monthly")[0])
     assert frame["imd_score"].notna().all()
     pcn = frame.set_index("org").loc["UZ0003"]
     practices = store.query(

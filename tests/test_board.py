@@ -53,7 +53,7 @@ def colours(html_text: str) -> list[str]:
 def test_the_board_has_one_row_per_measure_that_is_not_retired(demo_db):
     rows = demo_rows(Store(demo_db))
     expected = [m.id for m in local.catalogue_with_local(Store(demo_db), PCN) if m.status != "retired"]
-    assert [row.measure.id for row in rows] == expected and len(rows) == 35
+    assert [row.measure.id for row in rows] == expected and len(rows) >= 35
     assert all(row.has_data for row in rows)
 
 
@@ -71,6 +71,9 @@ def test_the_icons_are_those_of_the_measure_detail_chart(demo_db):
     rules = suppression.rules(default_catalogue())
     for pcn in (PCN, "UZ0007"):
         for row in demo_rows(store, pcn):
+            if board.pcn_value_is_one(row.measure):  # 1.00 by construction: no icons, the practices' range
+                assert (row.variation, row.assurance) == (None, None)
+                continue
             reading = detail.read(suppression.suppress(queries.series(store, row.measure.id, pcn), rules), row.measure)
             assert (row.variation, row.assurance) == (reading.variation, reading.assurance), (pcn, row.measure.id)
 
@@ -256,7 +259,7 @@ def test_the_legend_names_the_methods():
 
 
 def board_body(at) -> str:
-    boards = [element.proto.body for element in at.get("html") if board_html.ROOT_ID in element.proto.body]
+    boards = [element.proto.body for element in at.get("html") if f'id="{board_html.ROOT_ID}"' in element.proto.body]
     assert len(boards) == 1
     return boards[0]
 

@@ -55,7 +55,7 @@ def test_summary_lists_every_measure_of_the_three_families_in_catalogue_order(pa
     catalogue = boardpack.effective_catalogue(Store(demo_db), PCN)
     assert [row.measure_id for row in pack.summary] == [m.id for m in catalogue if m.status != "retired"]
     assert {row.family for row in pack.summary} == set(FAMILY_LABELS.values())
-    acc_08 = next(row for row in pack.summary if row.measure_id == "acc_08")
+    acc_08 = next(row for row in pack.summary if row.measure_id == "acc_08_monthly")
     assert acc_08.period == "Sep 2026" and acc_08.latest.endswith("%")
     assert acc_08.variation in detail.VARIATION_TEXT
     assert len(acc_08.trend) == boardpack.TREND_POINTS
@@ -148,7 +148,8 @@ def test_pptx_has_cover_summary_exceptions_and_appendix_as_editable_text(pack, f
     summary = [t for t in titles if t.startswith(boardpack.SUMMARY)]
     headings = [p.heading for p in pack.exceptions]
     appendix = [t for t in titles if t.startswith(boardpack.APPENDIX)]
-    assert titles == [titles[0], *summary, *headings, *appendix]
+    practices = [t for t in titles if t.startswith(boardpack.PRACTICES)]
+    assert titles == [titles[0], *summary, *headings, *practices, *appendix] and practices
     assert len(summary) >= 3 and len(appendix) >= 2
     cover_text = " ".join(s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame)
     assert "UZ0009" in cover_text and "Synthetic demo data" in cover_text and "September 2026" in cover_text
@@ -166,7 +167,7 @@ def test_docx_has_heading_1_sections_and_heading_2_pages(pack, files):
     document = Document(io.BytesIO(files["docx"]))
     by_style = lambda name: [p.text for p in document.paragraphs if p.style.name == name]  # noqa: E731
     assert by_style("Title") == ["Board pack: Thornbury PCN"]
-    assert by_style("Heading 1") == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.APPENDIX]
+    assert by_style("Heading 1") == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.APPENDIX]
     headings = by_style("Heading 2")
     assert headings[:len(pack.exceptions)] == [p.heading for p in pack.exceptions]
     assert headings[-1] == "Data sources"
@@ -187,7 +188,7 @@ def test_pdf_is_a_real_pdf_with_text_bookmarks_and_charts(pack, files):
                      *[p.heading for p in pack.exceptions], "Data sources"):
         assert expected in text, expected
     top_level = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert top_level == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.APPENDIX]
+    assert top_level == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.APPENDIX]
     assert reader.metadata.title == "Board pack: Thornbury PCN"
     images = sum(len(page.images) for page in reader.pages)
     assert images >= len(pack.exceptions) + len(pack.summary) // 2

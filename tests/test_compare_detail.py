@@ -58,20 +58,25 @@ def test_goal_lines_cover_only_the_financial_years_that_have_thresholds():
 
 
 def test_reading_a_series_with_a_late_step_up_signals_improvement_and_says_so():
-    measure = CATALOGUE.get("acc_08")
+    measure = CATALOGUE.get("acc_08_monthly")
     values = [80, 81, 80.5, 79.5, 80, 81, 80, 80.5, 79.8, 80.2, 80.7, 80.1, 80.3, 79.9, 86, 87]
     series = pd.DataFrame({"version": 1, "period_start": pd.date_range("2022-04-01", periods=len(values), freq="MS"),
                            "value": values})
     reading = detail.read(series, measure)
     assert reading.variation == "improvement_high"
     text = detail.narrative(reading, measure, "Test PCN")
-    assert text.startswith("Booked within 2 weeks for Test PCN was 87.0% in July 2023")
+    assert text.startswith("Booked within 2 weeks (monthly) for Test PCN was 87.0% in July 2023")
     assert "outside the process limits" in text
 
 
-def test_too_few_values_give_no_reading():
-    series = pd.DataFrame({"version": [1], "period_start": [pd.Timestamp("2024-04-01")], "value": [50.0]})
-    assert detail.read(series, CATALOGUE.get("acc_08")) is None
+def test_a_single_value_is_read_as_a_point_with_its_interval_and_no_icons():
+    series = pd.DataFrame({"version": [1], "period_start": [pd.Timestamp("2023-04-01")],
+                           "period_end": [pd.Timestamp("2024-03-31")], "numerator": [500.0],
+                           "denominator": [1000.0], "value": [50.0]})
+    reading = detail.read(series, CATALOGUE.get("acc_08"))
+    assert (reading.mode, reading.variation, reading.assurance) == ("points", None, None)
+    assert reading.result["lower_95"].iloc[0] < 50 < reading.result["upper_95"].iloc[0]
+    assert detail.read(series.iloc[:0], CATALOGUE.get("acc_08")) is None
 
 
 def test_ranked_chart_names_each_pcn_up_to_sixty_and_becomes_a_caterpillar_beyond():
@@ -87,15 +92,19 @@ def test_ranked_chart_names_each_pcn_up_to_sixty_and_becomes_a_caterpillar_beyon
     few = charts.ranked_bar(frame(12), measure, highlight="U00003", comparator_label="ICB", comparator_value=5.0,
                             period=date(2026, 9, 1), area_label="Test")
     assert few.layout.yaxis.showticklabels is not False and len(few.layout.yaxis.tickvals) == 12
-    assert sum(len(t.y) for t in few.data) == 12
+    assert sum(len(t.y) for t in few.data if t.type == "bar") == 12
     many = charts.ranked_bar(frame(1300), measure, highlight=None, comparator_label="England",
                              comparator_value=5.0, period=date(2026, 9, 1), area_label="England")
-    assert many.layout.yaxis.showticklabels is False and many.layout.height == 760
-    assert sum(len(t.y) for t in many.data) == 1300
+    def plot_pixels(fig):  # the figure grows with wrapped title lines; the plot area is what the caterpillar sets
+        return fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+
+    assert many.layout.yaxis.showticklabels is False and plot_pixels(many) == 760 - 95 - charts.FOOTER_PIXELS
+    assert plot_pixels(few) < plot_pixels(many)
+    assert sum(len(t.y) for t in many.data if t.type == "bar") == 1300
 
 
 def test_the_numbers_behind_the_chart_give_each_periods_parts_value_limits_and_signal():
-    measure = CATALOGUE.get("acc_08")
+    measure = CATALOGUE.get("acc_08_monthly")
     values = [80, 81, 80.5, 79.5, 80, 81, 80, 80.5, 79.8, 80.2, 80.7, 80.1, 80.3, 79.9, 86, 87]
     series = pd.DataFrame({"version": 1, "period_start": pd.date_range("2022-04-01", periods=len(values), freq="MS"),
                            "numerator": [v * 10 for v in values], "denominator": 1000.0, "value": values})

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from measures.catalogue import default_catalogue
-from measures.demo import SPECS, build_demo
+from measures.demo import IIF_ACC_08, SPECS, build_demo
 from measures.store import Store
 
 
@@ -26,9 +26,11 @@ def test_every_catalogue_measure_has_36_months_for_pcns(demo_db):
     months = Store(demo_db).query(
         "SELECT measure_id, count(DISTINCT period_start) AS months FROM observations WHERE org_level = 'pcn' GROUP BY 1"
     )
-    expected = {m.id for m in default_catalogue() if m.id in SPECS}
+    expected = {m.id for m in default_catalogue() if m.id in SPECS} | {IIF_ACC_08}
     assert set(months["measure_id"]) == expected
-    assert (months["months"] == 36).all()
+    monthly = months[months["measure_id"] != IIF_ACC_08]
+    assert (monthly["months"] == 36).all()
+    assert months.set_index("measure_id").loc[IIF_ACC_08, "months"] == 1  # the IIF's one year of ACC-08, 2023/24
     families = {default_catalogue().get(m).family for m in months["measure_id"]}
     assert families == {"national_des", "local_integration", "practice_support"}
 
@@ -79,7 +81,7 @@ def test_demo_values_are_realistic(demo_db):
         "SELECT measure_id, avg(value) AS v FROM observations WHERE org_level = 'pcn' "
         "AND period_start = (SELECT max(period_start) FROM observations) GROUP BY 1")
     v = dict(zip(latest["measure_id"], latest["v"]))
-    assert 70 < v["acc_08"] < 98
+    assert 70 < v["acc_08_monthly"] < 98
     assert 1 < v["dna_rate"] < 10
     assert 300 < v["appointments_per_1000"] < 700
     assert 15000 < v["registered_patients"] < 90000

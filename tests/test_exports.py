@@ -31,8 +31,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def spc_figure(demo_db):
-    measure = default_catalogue().get("acc_08")
-    reading = detail.read(queries.series(Store(demo_db), "acc_08", "UZ0003"), measure)
+    measure = default_catalogue().get("acc_08_monthly")
+    reading = detail.read(queries.series(Store(demo_db), "acc_08_monthly", "UZ0003"), measure)
     return charts.spc_chart(reading.result, measure, "Ashvale PCN",
                             goal_lines=detail.goal_lines(measure, reading.result["date"].min(),
                                                          reading.result["date"].max()))
@@ -61,8 +61,8 @@ def test_png_is_print_size_with_the_title_inside(spc_figure):
 def test_svg_and_pdf_carry_title_subtitle_source_and_data_date(spc_figure):
     svg = exports.figure_image(spc_figure, "svg").decode("utf-8")
     assert svg.lstrip().startswith("<svg")
-    for text in ("Booked within 2 weeks: Ashvale PCN", "XmR chart, Making Data Count rules",
-                 "Source: Network Contract DES", "Data to Sep 2026"):
+    for text in ("Booked within 2 weeks (monthly): Ashvale PCN", "XmR chart, NHSRplotthedots rules",
+                 "Source: Appointments in General Practice", "Data to Sep 2026"):
         assert text in svg, text
     pdf = exports.figure_image(spc_figure, "pdf")
     assert pdf.startswith(b"%PDF")
@@ -102,7 +102,7 @@ def test_very_tall_figures_shrink_their_scale_to_stay_within_chromium_limits():
 
 
 def test_file_names_come_from_the_title(spc_figure):
-    assert exports.figure_filename(spc_figure, "png") == "booked-within-2-weeks-ashvale-pcn.png"
+    assert exports.figure_filename(spc_figure, "png") == "booked-within-2-weeks-monthly-ashvale-pcn.png"
     assert exports.figure_filename(go.Figure(), "svg") == "chart.svg"
 
 

@@ -328,8 +328,9 @@ def zipped(members: dict[str, bytes], name: str = "archive.zip"):
     return build
 
 
-def epcn_workbook(path: Path, padding: bytes | None = None) -> Path:
-    """A small ePCN-like workbook; with `padding`, a highly compressible extra part inside it."""
+def epcn_workbook(path: Path, padding: bytes | None = None, change: Callable | None = None) -> Path:
+    """A small ePCN-like workbook; with `padding`, a highly compressible extra part inside it; `change(workbook)`
+    alters it before it is saved."""
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -341,6 +342,8 @@ def epcn_workbook(path: Path, padding: bytes | None = None) -> Path:
     partners.append(["Partner\nOrganisation\nCode", "PCN Code", "Practice to PCN\nRelationship\nStart Date",
                      "Practice to PCN\nRelationship\nEnd Date"])
     partners.append(["G83001", "U00254", "20191001", None])
+    if change is not None:
+        change(workbook)
     workbook.save(path)
     if padding is not None:
         with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
@@ -374,8 +377,143 @@ BOMB_CASES = [
          ["epcn.zip/ePCN.xlsx: xl/media/padding.bin would inflate", "PCN_MAX_COMPRESSION_RATIO"]),
 ]
 
+
+# ------------------------------------------------------------------------------------------------
+# 5. ePCN workbooks: headers, hidden sheets, formulas and dates ahead of the workbook
+
+
+def epcn_file(change: Callable, after_save: Callable[[Path], None] | None = None):
+    """A builder writing the small ePCN workbook altered by `change(workbook)` (and then `after_save(path)`)."""
+    def build(folder: Path) -> Path:
+        path = epcn_workbook(folder / "ePCN.xlsx", change=change)
+        if after_save is not None:
+            after_save(path)
+        return path
+    return build
+
+
+def details_header(column: str, text: str):
+    def change(workbook):
+        workbook["PCNDetails"][f"{column}1"] = text
+    return change
+
+
+def hide(sheet: str, state: str, decoy: bool = True):
+    """Hide a needed sheet; with `decoy`, a visible copy of it under another name holds other values."""
+    def change(workbook):
+        original = workbook[sheet]
+        if decoy:
+            copy = workbook.copy_worksheet(original)
+            copy.title = "Sheet1"
+        original.sheet_state = state
+    return change
+
+
+def rewrite_parts(path: Path, old: bytes, new: bytes) -> None:
+    """Replace bytes in every part of the workbook, as a tool other than openpyxl (which caps cells) might write."""
+    rewritten = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info).replace(old, new))
+    rewritten.replace(path)
+
+
+def cached_formula(path: Path) -> None:
+    """Give every formula the value a spreadsheet would have cached for it, as Excel writes it."""
+    rewrite_parts(path, b"</f><v></v>", b"</f><v>20191001</v>")
+
+
+def set_epcn_cell(sheet: str, cell: str, value):
+    def change(workbook):
+        workbook[sheet][cell] = value
+    return change
+
+
+FAR_AHEAD = f"{TODAY.year + 2}0101"  # always more than 366 days after today
+
+EPCN_CASES = [
+    Case("epcn-required-column-missing", epcn_file(details_header("E", "Opening")),
+         ["ePCN.xlsx: sheet PCNDetails, row 1 (the header) has no column 'Open Date'", "Found: 'PCN Code'",
+          "'Opening'"]),
+    Case("epcn-hostile-header-in-place-of-a-required-column",
+         epcn_file(details_header("E", "Open Date\"; DROP TABLE organisations; --")),
+         ["has no column 'Open Date'", "'Open Date\"; DROP TABLE organisations; --'"]),
+    Case("epcn-megabyte-header-in-place-of-a-required-column",
+         epcn_file(details_header("E", "HUGE"), lambda path: rewrite_parts(path, b"<t>HUGE</t>",
+                                                                          b"<t>" + b"O" * 1_000_000 + b"</t>")),
+         ["has no column 'Open Date'", "… (1,000,000 characters)"]),
+    Case("epcn-hidden-details-beside-a-visible-decoy", epcn_file(hide("PCNDetails", "hidden")),
+         ["ePCN.xlsx: sheet PCNDetails is hidden; hidden sheets are never read"]),
+    Case("epcn-very-hidden-partners-beside-a-visible-decoy",
+         epcn_file(hide("PCN Core Partner Details", "veryHidden")),
+         ["ePCN.xlsx: sheet PCN Core Partner Details is very hidden"]),
+    Case("epcn-hidden-details-alone", epcn_file(lambda workbook: (hide("PCNDetails", "hidden", decoy=False)(workbook),
+                                                                  workbook.create_sheet("Notes"))),
+         ["ePCN.xlsx: sheet PCNDetails is hidden"]),
+    Case("epcn-formula-with-a-cached-value",
+         epcn_file(set_epcn_cell("PCNDetails", "E2", '=TEXT(20191001,"0")'), cached_formula),
+         ["ePCN.xlsx: sheet PCNDetails, row 2, column Open Date (E): holds the formula", "values only"]),
+    Case("epcn-formula-in-the-header",
+         epcn_file(set_epcn_cell("PCN Core Partner Details", "B1", '="PCN Code"'), cached_formula),
+         ["ePCN.xlsx: sheet PCN Core Partner Details, row 1, column B: holds the formula"]),
+    Case("epcn-open-date-far-ahead", epcn_file(set_epcn_cell("PCNDetails", "E2", FAR_AHEAD)),
+         [f"ePCN.xlsx: sheet PCNDetails, row 2, column Open Date: '{FAR_AHEAD}' is 01 Jan {TODAY.year + 2}, more "
+          "than a year after the workbook was saved"]),
+    Case("epcn-open-date-2099", epcn_file(set_epcn_cell("PCNDetails", "E2", "20990101")),
+         ["ePCN.xlsx: sheet PCNDetails, row 2, column Open Date: '20990101'", "more than a year after"]),
+    Case("epcn-relationship-ending-far-ahead",
+         epcn_file(set_epcn_cell("PCN Core Partner Details", "D2", FAR_AHEAD)),
+         ["ePCN.xlsx: sheet PCN Core Partner Details, row 2, column Practice to PCN Relationship End Date: "
+          f"'{FAR_AHEAD}'", "more than a year after"]),
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. Archives of many parts, months not over, registers beyond their list
+
+
+def many_members(count: int, size: int, name: str = "part{}.csv"):
+    """A zip of `count` members of `size` zeros each: every member compresses about 1,000 times."""
+    return zipped({name.format(n): b"0" * size for n in range(count)})
+
+
+def unrecognised_members(count: int):
+    return zipped({f"notes/{'long-folder-name-' * 8}{n:03d}.csv": b"a,b\r\n1,2\r\n" for n in range(count)})
+
+
+THIS_MONTH = TODAY.replace(day=1)
+
+
+def register_above_list(rows, row_numbers):
+    for number in row_numbers:
+        size = int(rows[number - 1][column(rows, "PRACTICE_LIST_SIZE")])
+        set_cell(rows, number, "REGISTER", str(size * 128 // 100 + 1))
+    return rows
+
+
+ARCHIVE_AND_PERIOD_CASES = [
+    Case("zip-of-many-members-each-under-the-ratio-floor", many_members(40, 1024 * 1024),
+         ["archive.zip: its 40 files would inflate", "together", "the most accepted is 200 times "
+          "(set by PCN_MAX_COMPRESSION_RATIO)"]),
+    Case("zip-of-many-unrecognised-members", unrecognised_members(30),
+         ["archive.zip: holds no publication the importer recognises", "… (", " and 20 more)"]),
+    Case("appointments-of-the-month-not-over",
+         csv_file("appointments", lambda rows: set_column(rows, "APPOINTMENT_MONTH_START_DATE",
+                                                          THIS_MONTH.strftime("%d%b%Y").upper())),
+         [f"appts.csv: row 2, column APPOINTMENT_MONTH_START_DATE: '{THIS_MONTH.strftime('%d%b%Y').upper()}' is a "
+          "month that has not ended yet"]),
+    Case("workforce-census-of-the-month-not-over",
+         csv_file("workforce", lambda rows: set_column(set_column(rows, "CENSUS_MONTH", str(TODAY.month)),
+                                                       "CENSUS_YEAR", str(TODAY.year))),
+         [f"workforce.csv: row 2, column CENSUS_MONTH: '{TODAY.month}' is a month that has not ended yet"]),
+    Case("qof-every-register-above-its-list",
+         csv_file("qof", lambda rows: register_above_list(rows, range(2, len(rows) + 1))),
+         ["PREVALENCE_2425.csv: none of its 20 rows can be loaded",
+          "a REGISTER larger than its PRACTICE_LIST_SIZE (a prevalence above 100%)", "row 2 REGISTER '"]),
+]
+
 CASES = (HEADER_CASES + STRUCTURE_CASES + NUMBER_CASES + LIMIT_CASES + DATE_CASES + ALL_REJECTED_CASES
-         + BOMB_CASES)
+         + BOMB_CASES + EPCN_CASES + ARCHIVE_AND_PERIOD_CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -523,3 +661,57 @@ def test_counts_within_the_limits_still_import_figure_for_figure(store, tmp_path
     total = store.query("SELECT numerator FROM observations WHERE measure_id = 'appointments_per_1000' "
                         "AND org_code = 'G83001' AND period_start = DATE '2025-10-01'").iloc[0, 0]
     assert total == 9_999_999 + sum(int(r[count]) for i, r in enumerate(rows[1:], start=2) if i != 3)
+
+
+# ------------------------------------------------------------------------------------------------
+# Values that are implausible in one row, dates planned ahead, limits that would switch themselves off
+
+
+def test_a_register_above_its_list_is_left_out_and_reported_by_row_and_column(store, tmp_path):
+    path = csv_file("qof", lambda rows: register_above_list(rows, [3]))(tmp_path)
+    rows = sample_rows("qof")
+    practice, group = rows[2][column(rows, "PRACTICE_CODE")], rows[2][column(rows, "GROUP_CODE")]
+    outcome = import_publications([path], store, progress=io.StringIO())
+    assert outcome.ok, outcome.text()
+    report = outcome.reports[0]
+    assert report.rows_rejected == 1 and report.rows_loaded == 19
+    assert ("rejected 1 row: a REGISTER larger than its PRACTICE_LIST_SIZE (a prevalence above 100%) (first 1: "
+            "row 3 REGISTER '") in report.text()
+    stored = store.query("SELECT count(*) AS n FROM practice_context WHERE org_code = ? AND indicator = ?",
+                         [practice, f"qof_prevalence_{group}"])
+    assert stored["n"].iloc[0] == 0
+
+
+def test_a_relationship_planned_weeks_ahead_is_kept_but_never_taken_as_the_workbooks_date(store, tmp_path):
+    planned = TODAY + pd.Timedelta(days=40)
+    path = epcn_file(set_epcn_cell("PCN Core Partner Details", "D2", f"{planned:%Y%m%d}"))(tmp_path)
+    outcome = import_publications([path], store, progress=io.StringIO())
+    assert outcome.ok, outcome.text()
+    report = outcome.reports[0]
+    assert report.vintage == TODAY.isoformat(), "the workbook was saved today; the planned end is not its date"
+    assert "read the visible sheets 'PCNDetails' and 'PCN Core Partner Details'." in report.notes
+    ends = store.query("SELECT end_date FROM memberships WHERE child_code = 'G83001' AND parent_code = 'U00254'")
+    assert [pd.Timestamp(d).date() for d in ends["end_date"]] == [planned]
+
+
+def test_the_report_names_the_sheets_read_and_those_that_were_not(store, tmp_path):
+    path = epcn_file(lambda workbook: workbook.create_sheet("Notes"))(tmp_path)
+    outcome = import_publications([path], store, progress=io.StringIO())
+    assert outcome.ok, outcome.text()
+    assert ("read the visible sheets 'PCNDetails' and 'PCN Core Partner Details'; 1 other sheet not read ('Notes')."
+            in outcome.reports[0].notes)
+
+
+@pytest.mark.parametrize("variable, kind", [("PCN_MAX_CELL_CHARS", "appointments"), ("PCN_MAX_COUNT", "appointments"),
+                                            ("PCN_MAX_LIST_SIZE", "lists"), ("PCN_MAX_FTE", "workforce"),
+                                            ("PCN_MAX_UNPACKED_MB", "zip")])
+@pytest.mark.parametrize("value", ["inf", "Infinity", "1e999"])  # nan, 0 and below were refused already
+def test_a_limit_that_would_switch_itself_off_is_a_message_naming_the_variable_and_value(
+        store, base, tmp_path, monkeypatch, variable, kind, value):
+    monkeypatch.setenv(variable, value)
+    if kind == "zip":
+        path = zipped({"lists.csv": render(sample_rows("lists")).encode()})(tmp_path)
+    else:
+        path = csv_file(kind)(tmp_path)
+    message = assert_refused(store, base, path, [f"{variable} must be a number above 0, got {value!r}"])
+    assert "OverflowError" not in message

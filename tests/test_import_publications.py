@@ -350,7 +350,7 @@ def _check_appointments(stored, org, s, registered):
         "appointments_per_1000": (s["total"], registered), "appointments_same_day_pct": (s["same_day"], s["known"]),
         "appointments_within_14_days_pct": (s["within"], s["known"]), "dna_rate": (s["dna"], s["status_known"]),
         "face_to_face_pct": (s["f2f"], s["mode_known"]), "non_gp_appointments_pct": (s["other"], s["staff_known"]),
-        "acc_08": (s["acc08"], s["acc08_known"]),
+        "acc_08_monthly": (s["acc08"], s["acc08_known"]),
     }
     for measure_id, (numerator, denominator) in expected.items():
         row = stored.loc[(measure_id, org)]
@@ -434,13 +434,15 @@ def test_overview_of_a_real_pcn_has_national_measures_and_an_icb_comparator(impo
     assert (compared == latest[compared.index]).all()
 
 
-def test_series_command_prints_acc_08_for_the_pcn(imported):
+def test_series_command_prints_the_yearly_and_the_monthly_acc_08_as_separate_series(imported):
     store, _ = imported
-    result = subprocess.run([sys.executable, "-m", "measures", "series", "--measure", "acc_08", "--org", PCN,
-                             "--db", str(store.path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [r["period_start"] for r in rows] == ["2023-04-01", "2025-10-01"]
+    starts = {}
+    for measure_id in ("acc_08", "acc_08_monthly"):
+        result = subprocess.run([sys.executable, "-m", "measures", "series", "--measure", measure_id, "--org", PCN,
+                                 "--db", str(store.path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert result.returncode == 0, result.stderr
+        starts[measure_id] = [r["period_start"] for r in csv.DictReader(io.StringIO(result.stdout))]
+    assert starts == {"acc_08": ["2023-04-01"], "acc_08_monthly": ["2025-10-01"]}
 
 
 def test_the_app_shows_the_overview_of_the_real_pcn(imported, monkeypatch):

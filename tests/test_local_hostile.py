@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 from openpyxl import Workbook
 
-from measures import local
+from measures import cli, local
 from measures.store import Store
 from tests.conftest import ROOT
 from tests.tables import assert_unchanged, fingerprint
@@ -95,7 +95,7 @@ def one_problem_like(problems: list[str], start: str, *fragments: str) -> str:
 # --- numbers that are not numbers, and numbers beyond what a measure holds ---------------------------------
 
 NOT_FINITE = ["NaN", "nan", "inf", "-inf", "+inf", "Infinity", "-Infinity", "1e400"]
-TOO_LARGE = ["1e308", "99999999999", "-1e308", "10000001"]
+TOO_LARGE = ["99999999999", "-99999999999", "10000001"]
 
 
 def _number_row(part: str, cell) -> list:
@@ -120,6 +120,37 @@ def test_a_number_that_is_not_finite_or_is_implausibly_large_is_refused_by_row_a
     assert "formula" not in problem
 
 
+# Digits other than 0-9 (Arabic-Indic, full-width), which float() would read, and exponents, which nobody types.
+NOT_IN_DIGITS = ["\u0663", "\u0661\u0662", "\uff13", "\uff11\uff12.5", "\u0661,\u0662\u0663\u0664", "1e2", "1.5e1", "1E2",
+                 "1e308", "2e-3"]  # "-1e2" is refused too, as a cell starting with "-" that is no plain number
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize("part", ["numerator", "denominator"])
+@pytest.mark.parametrize("text", NOT_IN_DIGITS, ids=[t.encode("unicode_escape").decode() for t in NOT_IN_DIGITS])
+def test_a_number_not_written_in_plain_digits_is_refused_with_how_to_write_it(store, untouched, tmp_path, kind,
+                                                                             part, text):
+    data = as_file(kind, GOOD, _number_row(part, text))
+    _, problems = refused(store, untouched, f"values.{kind}", data, tmp_path)
+    one_problem_like(problems, f"values.{kind}, row 3, column {part}: {text!r} is not a number",
+                     "write the number in digits, such as 1234 or 12.5")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "Infinity", "1e999", "abc", "0", "-1"])
+def test_an_upload_limit_that_is_not_a_finite_number_above_0_names_the_variable(store, untouched, tmp_path,
+                                                                               monkeypatch, capsys, value):
+    monkeypatch.setenv("PCN_MAX_UPLOAD_MB", value)
+    monkeypatch.setenv("PCN_ACCESS", "")
+    path = tmp_path / "values.csv"
+    path.write_bytes(csv_file(GOOD))
+    with pytest.raises(ValueError) as caught:
+        local.record_file(store, path, "Sam", pcn_code="UZ0001", today=TODAY)
+    assert str(caught.value) == f"PCN_MAX_UPLOAD_MB must be a number above 0, got {value!r}"
+    assert cli.main(["record", str(path), "--db", str(store.path)]) == 2
+    assert capsys.readouterr().err == f"error: PCN_MAX_UPLOAD_MB must be a number above 0, got {value!r}\n"
+    assert_unchanged(untouched, store.path)
+
+
 @pytest.mark.parametrize("part", ["numerator", "denominator"])
 @pytest.mark.parametrize("raw, expected", [("1e400", "is not a finite number"), ("1e308", "10,000,000"),
                                            ("inf", "damaged"), ("NaN", "damaged")])
@@ -132,7 +163,8 @@ def test_a_numeric_xlsx_cell_that_is_not_a_plain_number_is_refused(store, untouc
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_a_value_whose_rate_overflows_is_refused_at_the_denominator(store, untouched, tmp_path, kind):
-    data = as_file(kind, GOOD, [SOCIAL, "1", "2026-09-01", "UZ0001", "5000000", "1e-306"])
+    tiny = "0." + "0" * 305 + "1"  # 1e-306 written in digits
+    data = as_file(kind, GOOD, [SOCIAL, "1", "2026-09-01", "UZ0001", "5000000", tiny])
     _, problems = refused(store, untouched, f"values.{kind}", data, tmp_path)
     one_problem_like(problems, f"values.{kind}, row 3, column denominator:", "too large")
 

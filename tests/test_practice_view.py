@@ -375,3 +375,108 @@ def test_the_spc_table_reads_each_practice_as_its_own_chart_does(demo_db, tmp_pa
     last = series[series["org"] == shown["org"]].sort_values("period_start").iloc[-1]
     assert shown["latest_value"] == pytest.approx(last["value"])
     assert shown["latest_text"] == measure.format_value(last["value"])
+
+
+# --- the board pack's page: what the PCN did for each practice ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pack_with_practices(demo_db):
+    from measures import boardpack
+
+    pack = boardpack.build_pack(Store(demo_db), "UZ0009", chart_images=False)
+    return pack, {fmt: boardpack.render(pack, fmt) for fmt in boardpack.FORMATS}
+
+
+def test_the_pack_holds_each_member_practice_against_its_fair_share_as_the_app_does(demo_db, pack_with_practices):
+    pack, _ = pack_with_practices
+    store = Store(demo_db)
+    matrix = pv.practice_matrix(store, "UZ0009", catalogue_for(store, "UZ0009"), end=pack.cover.period)
+    page = pack.practices
+    assert [label for label, _ in page.measures] == list(dict.fromkeys(matrix["measure_label"]))
+    assert {p.code for p in page.practices} == set(matrix["org"])
+    assert page.period == pv.period_text(matrix["period_start"].iloc[0], matrix["period_end"].iloc[0])
+    by_cell = {(r.org, r.measure_label): r for r in matrix.itertuples()}
+    for practice in page.practices:
+        for (label, _), cell in zip(page.measures, practice.cells):
+            expected = by_cell[(practice.code, label)]
+            assert (cell.ratio, cell.band) == (pv.ratio_text(expected.ratio), expected.band)
+
+
+def test_the_pack_page_suppresses_a_small_practice_total(demo_db, tmp_path, monkeypatch):
+    from measures import boardpack
+
+    monkeypatch.delenv(suppression.ENV_VAR, raising=False)
+    store, small = small_enhanced_access(demo_db, tmp_path)
+    page = boardpack.build_pack(store, "UZ0006", chart_images=False).practices
+    column = [label for label, _ in page.measures].index("Enhanced access per 1,000")
+    cells = {p.code: p.cells[column] for p in page.practices}
+    assert cells[small].band == pv.SUPPRESSED and cells[small].ratio == suppression.MARK
+    assert sum(cell.band == pv.SUPPRESSED for cell in cells.values()) == 2  # and the next smallest
+    assert page.suppressed and suppression.footnote() in page.notes
+
+
+def test_the_practice_page_is_an_editable_table_in_powerpoint(pack_with_practices):
+    import io
+
+    from pptx import Presentation
+
+    from measures import boardpack
+
+    pack, files = pack_with_practices
+    deck = Presentation(io.BytesIO(files["pptx"]))
+    slide = next(s for s in deck.slides if s.shapes.title.text == boardpack.PRACTICES)
+    (table,) = [shape.table for shape in slide.shapes if shape.has_table]
+    rows = [[cell.text for cell in row.cells] for row in table.rows]
+    assert rows[0][0] == "Practice" and [r.split("\n")[0] for r in rows[0][1:]] == [m for m, _ in pack.practices.measures]
+    for practice, row in zip(pack.practices.practices, rows[1:]):
+        assert row[0].startswith(f"{practice.name} ({practice.code})")
+        assert row[1:] == [boardpack.PracticePage.cell_text(cell) for cell in practice.cells]
+
+
+def test_the_practice_page_is_a_heading_1_with_its_table_in_word(pack_with_practices):
+    import io
+
+    from docx import Document
+
+    from measures import boardpack
+
+    pack, files = pack_with_practices
+    document = Document(io.BytesIO(files["docx"]))
+    assert boardpack.PRACTICES in [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    table = next(t for t in document.tables if t.rows[0].cells[0].text == "Practice")
+    assert len(table.rows) == len(pack.practices.practices) + 1
+    assert [c.text for c in table.rows[1].cells[1:]] == [boardpack.PracticePage.cell_text(c)
+                                                         for c in pack.practices.practices[0].cells]
+
+
+def test_the_practice_page_is_a_bookmarked_table_in_the_pdf(pack_with_practices):
+    import io
+
+    from pypdf import PdfReader
+
+    from measures import boardpack
+
+    pack, files = pack_with_practices
+    reader = PdfReader(io.BytesIO(files["pdf"]))
+    assert boardpack.PRACTICES in [item.title for item in reader.outline if not isinstance(item, list)]
+    text = next(page.extract_text() for page in reader.pages if boardpack.PRACTICES in page.extract_text())
+    for practice in pack.practices.practices:
+        assert practice.code in text
+        for cell in practice.cells:
+            assert boardpack.PracticePage.cell_text(cell, arrows=False) in text
+
+
+def test_practice_names_in_the_pack_are_plain_text(demo_db, tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    from measures import boardpack
+
+    path = writable_copy(demo_db, tmp_path)
+    code = sorted(members_at(Store(path), "UZ0009", date(2026, 9, 1)))[0]
+    execute(path, "UPDATE organisations SET name = ? WHERE org_code = ?", [f"{HOSTILE} & <i>co", code])
+    pack = boardpack.build_pack(Store(path), "UZ0009", chart_images=False)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(boardpack.render(pack, "pdf"))).pages)
+    assert f"{HOSTILE} & <i>co ({code})" in text

@@ -188,3 +188,60 @@ def _save(store: Store) -> int:
     with store.writer() as con:
         con.execute("INSERT INTO meta VALUES ('k', 'v')")
     return 0
+
+
+# --- a block the writer needs is damaged, while reads still work --------------------------------------------------
+
+
+def _damage_the_migrations_block(demo_db, path) -> None:
+    """A copy of the demo with one block damaged: the schema_migrations table's, which every save reads first
+    and no page or pack reads, so reading works and every save (an access-log line too) fails on it."""
+    shutil.copy(demo_db, path)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+        block = con.execute("SELECT min(block_id) FROM pragma_storage_info('schema_migrations') "
+                            "WHERE block_id >= 0").fetchone()[0]
+    finally:
+        con.close()
+    headers = 3 * 4096  # DuckDB's file header and its two database headers come before block 0
+    with open(path, "r+b") as handle:
+        handle.seek(headers + block * block_size + 4096)
+        handle.write(b"\x5a" * 8)
+
+
+@pytest.fixture
+def write_damaged(demo_db, tmp_path):
+    path = tmp_path / "write-damaged.duckdb"
+    _damage_the_migrations_block(demo_db, path)
+    return path
+
+
+def test_an_access_log_line_the_store_cannot_take_is_a_one_line_warning(write_damaged, caplog):
+    from measures import access
+
+    with caplog.at_level("WARNING", logger="measures.access"):
+        written = access.log_event(Store(write_damaged), "cli user", "export", "pack.pdf", via="cli")
+    assert written is False
+    [record] = [r for r in caplog.records if r.name == "measures.access"]
+    assert record.exc_info is None, "no traceback"
+    message = record.getMessage()
+    assert message.startswith("could not write the access log: ") and "\n" not in message
+    _says_what_and_what_to_do(message, write_damaged)
+
+
+def test_a_board_pack_whose_export_cannot_be_logged_is_written_but_exits_2_saying_so(write_damaged, tmp_path):
+    out = tmp_path / "pack.pdf"
+    before = write_damaged.read_bytes()  # not every table can be read for a fingerprint, so the bytes are compared
+    result = subprocess.run([sys.executable, "-m", "measures", "board-pack", "--pcn", "UZ0001", "--db",
+                             str(write_damaged), "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PCN_ACCESS": ""})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Wrote {out}: board pack for ")
+    assert "; but the access log could not be written, so this export is not on record: " in lines[0]
+    _says_what_and_what_to_do(lines[0], write_damaged)
+    assert out.read_bytes().startswith(b"%PDF")
+    assert write_damaged.read_bytes() == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .common import (DATE_FORMATS, Rejections, check_counts, duplicates, ident, label, measures_catalogue,
-                     memory_connection, not_in_future, number_sql, observations, read_csv_table, reject_unknown,
+                     memory_connection, month_ended, not_in_future, number_sql, observations, read_csv_table, reject_unknown,
                      require_values, shorten, shown, stop_on_rows)
 from .context import StoreContext
 from .loading import Load
@@ -41,7 +41,7 @@ MEASURES = {
     "dna_rate": ("dna", "status_known"),
     "face_to_face_pct": ("face_to_face", "mode_known"),
     "non_gp_appointments_pct": ("other_staff", "staff_known"),
-    "acc_08": ("acc08_within_14", "acc08_known"),
+    "acc_08_monthly": ("acc08_within_14", "acc08_known"),  # the IIF file gives the yearly acc_08
 }
 
 
@@ -61,6 +61,8 @@ def parse(source, context: StoreContext) -> Load:
                  "is not a date the importer knows (such as 01OCT2025)", _ADVICE)
     not_in_future(name, con, "CAST(try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) AS DATE)",
                   "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
+    month_ended(name, con, "CAST(try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) AS DATE)",
+                "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
     check_counts(name, con, "COUNT_OF_APPOINTMENTS", "a count of appointments", _ADVICE)
     rejections = Rejections()
     notes: list[str] = []

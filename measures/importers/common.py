@@ -13,9 +13,9 @@ import pandas as pd
 
 from .. import limits
 from ..catalogue import CATALOGUE_DIR, Catalogue, compute_values, default_catalogue, parse_measure
+from ..text import SHOWN_CHARS, shorten, shown  # noqa: F401  (the importers' names for them)
 
 EXAMPLES = 5  # rejected or faulty rows quoted in a message
-SHOWN_CHARS = 60  # the most of one value a message repeats: a hostile 1 MB cell must not make a 1 MB report
 SAFE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,62}")
 HEADER_TEXT = re.compile(r"[A-Za-z0-9_ ]*")  # every published CSV header: letters, digits, underscores, spaces
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -35,20 +35,6 @@ def canonical(name: object) -> str:
 def ident(name: str) -> str:
     """A column or table name as a quoted SQL identifier (any double quote inside doubled), for names in SQL text."""
     return '"' + str(name).replace('"', '""') + '"'
-
-
-def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
-    """A value as a message repeats it: at most `limit` characters, then how long it really is."""
-    text = str(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text):,} characters)"
-
-
-def shown(value: object, limit: int = SHOWN_CHARS) -> str:
-    """A value quoted for a message (as repr), cut to a readable length."""
-    text = str(value)
-    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
 def label(value: object) -> str:
@@ -317,6 +303,17 @@ def not_in_future(name: str, con, sql_date: str, column: str, advice: str, param
     stop_on_rows(name, con, f"SELECT _row, {ident(column)} FROM {table} WHERE {sql_date} > $today",
                  {**(params or {}), "today": today}, column,
                  f"is after today ({today:%d %b %Y}); a published file is never dated in the future", advice)
+
+
+def month_ended(name: str, con, sql_date: str, column: str, advice: str, params: dict | None = None,
+                table: str = "raw") -> None:
+    """Stop on the first row whose month (`sql_date` is any day of it) has not ended: a monthly publication counts
+    a month, or takes a census of it, only once the month is over, so this month's figures would be partial."""
+    today = date.today()
+    stop_on_rows(name, con, f"SELECT _row, {ident(column)} FROM {table} WHERE {sql_date} >= $this_month",
+                 {**(params or {}), "this_month": today.replace(day=1)}, column,
+                 f"is a month that has not ended yet (today is {today:%d %b %Y}); a published file is only for "
+                 "months that are over", advice)
 
 
 def single_date(name: str, con, column: str, advice: str, table: str = "raw") -> date:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import pandas as pd
-
 import zipfile
+
+import pandas as pd
 
 from .. import limits
 from .common import Example, PublicationError, Rejections, canonical, limit_value, shorten, shown
@@ -39,12 +39,16 @@ def parse(source, context: StoreContext) -> Load:
     from openpyxl import load_workbook
 
     _check_workbook(source)
-    workbook = load_workbook(source.path, read_only=True, data_only=True)
+    # data_only=False: a formula cell keeps its formula (data type "f") instead of the value Excel last cached for
+    # it, so it can be refused; the published workbook holds values only.
+    workbook = load_workbook(source.path, read_only=True, data_only=False)
     try:
         modified = workbook.properties.modified
+        _refuse_hidden(source.name, workbook)
         details = _sheet(source.name, workbook["PCNDetails"], "PCNDetails", DETAILS, REQUIRED_DETAILS)
         partners = _sheet(source.name, workbook["PCN Core Partner Details"], "PCN Core Partner Details", PARTNERS,
                           REQUIRED_PARTNERS)
+        others = [sheet.title for sheet in workbook.worksheets if sheet.title not in SHEETS]
     finally:
         workbook.close()
     rows_read = len(details) + len(partners)
@@ -58,10 +62,11 @@ def parse(source, context: StoreContext) -> Load:
                 raise PublicationError(f"{source.name}: sheet {sheet}, row {first['_row']:,}, column "
                                        f"{first['_header_' + column]}: is empty, but every row needs it. {_ADVICE} "
                                        "Nothing was imported.")
+    reference = _reference_day(modified)
     for frame, sheet, columns in ((details, "PCNDetails", ("open", "close")),
                                   (partners, "PCN Core Partner Details", ("start", "end"))):
         for column in columns:
-            frame[column] = _dates(source.name, sheet, frame, column)
+            frame[column] = _dates(source.name, sheet, frame, column, reference)
 
     # Closed PCNs keep their close date; a relationship that ends before it starts is rejected.
     backwards = partners[partners["end"].notna() & (partners["end"] < partners["start"])]
@@ -77,7 +82,7 @@ def parse(source, context: StoreContext) -> Load:
                    [Example(int(r._row), r.pcn) for r in pcn_repeats.head(5).itertuples()])
     details = details.drop(pcn_repeats.index)
 
-    vintage = _vintage(modified, details, partners)
+    vintage = _vintage(modified, reference, details, partners)
     pcn_orgs = pd.DataFrame({
         "org_code": details["pcn"], "org_level": "pcn", "name": details["name"].str.strip(),
         "postcode": details.get("postcode"), "open_date": details["open"], "close_date": details["close"],
@@ -124,7 +129,11 @@ def parse(source, context: StoreContext) -> Load:
 
     open_now = int(partners["end"].isna().sum())
     notes = [f"{len(details):,} PCNs ({int(closed.sum()):,} closed, with their close dates) and {len(partners):,} dated "
-             f"practice-to-PCN relationships ({open_now:,} current); workbook dated {vintage:%d %b %Y}."]
+             f"practice-to-PCN relationships ({open_now:,} current); workbook dated {vintage:%d %b %Y}.",
+             f"read the visible sheets {' and '.join(map(repr, SHEETS))}"
+             + (f"; {len(others):,} other sheet{'s' if len(others) != 1 else ''} not read "
+                f"({', '.join(shown(o) for o in others[:5])}{', …' if len(others) > 5 else ''})" if others else "")
+             + "."]
     if len(extra_pcns):
         notes.append(f"{len(extra_pcns):,} PCN codes appear only in the partner sheet; they were added with the name given there.")
     return Load(publication=PUBLICATION, vintage=vintage.isoformat(), rows_read=rows_read,
@@ -145,8 +154,41 @@ def _check_workbook(source) -> None:
                                "Nothing was imported.") from None
 
 
+def _refuse_hidden(file_name: str, workbook) -> None:
+    """A needed sheet that is hidden (or very hidden) is never read, even when a visible sheet could stand in: the
+    published workbook shows both, and a hidden copy beside a visible decoy is how a doctored file would look."""
+    for name in SHEETS:
+        state = workbook[name].sheet_state
+        if state != "visible":
+            raised = "very hidden (only a macro can show it)" if state == "veryHidden" else "hidden"
+            raise PublicationError(f"{file_name}: sheet {name} is {raised}; hidden sheets are never read, and the "
+                                   f"published workbook shows both {' and '.join(map(repr, SHEETS))}. {_ADVICE} "
+                                   "Nothing was imported.")
+
+
+def _cells(file_name: str, sheet, sheet_name: str):
+    """The sheet's rows as values, refusing any formula: its value would be whatever Excel last cached."""
+    from openpyxl.utils import get_column_letter
+
+    header = None
+    for number, row in enumerate(sheet.iter_rows(), start=1):
+        values = tuple(cell.value for cell in row)
+        if number == 1:
+            header = values
+        for index, cell in enumerate(row):
+            if cell.data_type == "f":
+                heading = header[index] if header and index < len(header) and header[index] is not None else None
+                where = (f"{shorten(str(heading).replace(chr(10), ' '))} ({get_column_letter(index + 1)})"
+                         if heading is not None and number > 1 else get_column_letter(index + 1))
+                raise PublicationError(f"{file_name}: sheet {sheet_name}, row {number:,}, column {where}: holds the "
+                                       f"formula {shown(cell.value)}; the published workbook holds values only, and a "
+                                       f"formula's value is whatever a spreadsheet last worked out. {_ADVICE} "
+                                       "Nothing was imported.")
+        yield values
+
+
 def _sheet(file_name: str, sheet, sheet_name: str, names: dict[str, str], required: list[str]) -> pd.DataFrame:
-    rows = sheet.iter_rows(values_only=True)
+    rows = _cells(file_name, sheet, sheet_name)
     try:
         header = next(rows)
     except StopIteration:
@@ -186,16 +228,30 @@ def _sheet(file_name: str, sheet, sheet_name: str, names: dict[str, str], requir
         raise PublicationError(f"{file_name}: sheet {sheet_name} has a header but no rows. {_ADVICE} Nothing was imported.")
     frame = pd.DataFrame(data, dtype=object)
     frame["_row"] = numbers
-    for key, (_, shown) in columns.items():
-        frame["_header_" + key] = shown
+    for key, (_, heading) in columns.items():
+        frame["_header_" + key] = heading
     for key in ("pcn", "practice", "sub_icb"):
         if key in frame:
             frame[key] = frame[key].map(lambda v: None if v is None else str(v).strip().upper())
     return frame
 
 
-def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str) -> list:
+# ODS lists planned changes (a practice joining a PCN next month) a few weeks ahead, so a date a little after the
+# workbook was saved is real; one over a year after it, or after today, is a slip or a doctored file.
+PLANNED_AHEAD = timedelta(days=366)
+
+
+def _reference_day(modified) -> date:
+    """The day the workbook speaks for: when it was last saved, or today if that is missing or later."""
+    today = date.today()
+    if isinstance(modified, datetime):
+        return min(modified.date(), today)
+    return today
+
+
+def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str, reference: date) -> list:
     out = []
+    latest = reference + PLANNED_AHEAD
     for value, row in zip(frame[column], frame["_row"]):
         if value is None or (isinstance(value, float) and value != value):
             out.append(None)
@@ -204,6 +260,11 @@ def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str) -> list
         if day is None:
             raise PublicationError(f"{file_name}: sheet {sheet}, row {row:,}, column {frame['_header_' + column].iloc[0]}: "
                                    f"{shown(value)} is not a date written yyyymmdd (such as 20191001). {_ADVICE} "
+                                   "Nothing was imported.")
+        if day > latest:
+            raise PublicationError(f"{file_name}: sheet {sheet}, row {row:,}, column {frame['_header_' + column].iloc[0]}: "
+                                   f"{shown(value)} is {day:%d %b %Y}, more than a year after the workbook was saved "
+                                   f"({reference:%d %b %Y}); ODS lists planned changes only weeks ahead. {_ADVICE} "
                                    "Nothing was imported.")
         out.append(day)
     return out
@@ -225,11 +286,11 @@ def _date(value) -> date | None:
     return None
 
 
-def _vintage(modified, details: pd.DataFrame, partners: pd.DataFrame) -> date:
-    """The workbook's date: when it was last saved, or else the latest date it mentions."""
+def _vintage(modified, reference: date, details: pd.DataFrame, partners: pd.DataFrame) -> date:
+    """The workbook's date: when it was last saved (never after today), or else the latest date it mentions that
+    is not after today. A planned change listed ahead is never taken as the file's date."""
+    if isinstance(modified, datetime):
+        return reference
     mentioned = [d for d in list(details["open"]) + list(details["close"]) + list(partners["start"])
-                 + list(partners["end"]) if d is not None]
-    latest = max(mentioned) if mentioned else date.today()
-    if isinstance(modified, datetime) and modified.date() >= latest:
-        return modified.date()
-    return latest
+                 + list(partners["end"]) if d is not None and d <= reference]
+    return max(mentioned) if mentioned else reference

@@ -20,6 +20,7 @@ from .detect import Unrecognised, detect
 from .loading import Load, write
 from .sources import Source, resolve
 
+LISTED_MEMBERS = 10  # members of an archive named in a message; an archive may hold a thousand
 DATASET_LABEL = ("NHS England published data (Open Government Licence v3.0), imported with `python -m measures import`.")
 
 
@@ -130,7 +131,10 @@ def _recognise(resolved, skipped: list[str]) -> list[tuple[Source, object]]:
             skipped.append(f"{source.name}: skipped (not a publication the importer reads)")
     if not found:
         archive = resolved.sources[0].name.split("/", 1)[0] if resolved.sources else "the archive"
-        raise PublicationError(f"{archive}: holds no publication the importer recognises ({', '.join(ignored)}). "
+        listed = ", ".join(shorten(name) for name in ignored[:LISTED_MEMBERS])
+        if len(ignored) > LISTED_MEMBERS:
+            listed += f" and {len(ignored) - LISTED_MEMBERS:,} more"
+        raise PublicationError(f"{archive}: holds no publication the importer recognises ({listed}). "
                                "Check that it is the published data file. Nothing was imported.")
     return found
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from datetime import date
 
 from .. import limits
-from .common import (PublicationError, Rejections, check_counts, duplicates, limit_value, memory_connection,
-                     number_sql, read_csv_table, reject_unknown, require_values)
+from .common import (PublicationError, Rejections, check_counts, duplicates, examples, limit_value,
+                     memory_connection, number_sql, read_csv_table, reject_unknown, require_values)
 from .context import StoreContext
 from .loading import Load
 
@@ -53,13 +53,22 @@ def parse(source, context: StoreContext) -> Load:
     known = reject_unknown(con, "PRACTICE_CODE", "known_practices", rejections, "practice code not in any imported map",
                            "Import a practice-to-PCN map or ePCN workbook that lists these practices to load them.",
                            keep_sql=keep)
+    # A register cannot hold more patients than the list it is counted against; the real 2024/25 file has one such
+    # row (120 on a list of 119), so such rows are left out and reported rather than the whole file refused.
+    count, found = examples(con, f"SELECT _row, REGISTER FROM raw WHERE {keep} AND {known} AND "
+                                 f"{number_sql('REGISTER')} > {number_sql('PRACTICE_LIST_SIZE')}")
+    for example in found:
+        example.column = "REGISTER"
+    rejections.add("a REGISTER larger than its PRACTICE_LIST_SIZE (a prevalence above 100%)", count, found,
+                   "A register counts patients on the list, so one of the two figures is wrong: check the file.")
+    plausible = f"{number_sql('REGISTER')} <= {number_sql('PRACTICE_LIST_SIZE')}"
     frame = con.execute(f"""
         SELECT PRACTICE_CODE AS org_code, 'qof_prevalence_' || upper(trim(GROUP_CODE)) AS indicator, $year AS period,
                {number_sql('REGISTER')} AS numerator, {number_sql('PRACTICE_LIST_SIZE')} AS denominator,
                CASE WHEN {number_sql('PRACTICE_LIST_SIZE')} > 0
                     THEN {number_sql('REGISTER')} * 100.0 / {number_sql('PRACTICE_LIST_SIZE')} END AS value,
                trim(PATIENT_LIST_TYPE) AS detail
-        FROM raw WHERE {keep} AND {known} ORDER BY 1, 2
+        FROM raw WHERE {keep} AND {known} AND {plausible} ORDER BY 1, 2
     """, {"year": year}).df()
     groups = frame["indicator"].nunique()
     notes = [f"QOF {year}: {frame['org_code'].nunique():,} practices × {groups} disease groups; prevalence = register ÷ "

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import limits
 from .common import (PublicationError, Rejections, check_counts, check_range, examples, limit_value, measures_catalogue,
-                     memory_connection, month_end, not_in_future, number_sql, observations, read_csv_table,
+                     memory_connection, month_end, month_ended, not_in_future, number_sql, observations, read_csv_table,
                      reject_unknown, require_values, shorten)
 from .context import StoreContext
 from .loading import Load
@@ -73,6 +73,8 @@ def parse(source, context: StoreContext) -> Load:
     check_range(name, con, "CENSUS_MONTH", 1, 12, "is not a month (1 to 12)", _ADVICE)
     not_in_future(name, con, "make_date(CAST(CENSUS_YEAR AS INTEGER), CAST(CENSUS_MONTH AS INTEGER), 1)",
                   "CENSUS_MONTH", _ADVICE)
+    month_ended(name, con, "make_date(CAST(CENSUS_YEAR AS INTEGER), CAST(CENSUS_MONTH AS INTEGER), 1)",
+                "CENSUS_MONTH", _ADVICE)
     months = con.execute("SELECT DISTINCT CAST(CENSUS_YEAR AS INTEGER), CAST(CENSUS_MONTH AS INTEGER) FROM raw").fetchall()
     if len(months) != 1 or not 1 <= months[0][1] <= 12:
         raise PublicationError(f"{name}: columns CENSUS_YEAR and CENSUS_MONTH hold {len(months)} census months "
