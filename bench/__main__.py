@@ -1,11 +1,28 @@
-"""Run every benchmark and write docs/benchmarks.md."""
+"""Run the benchmarks and write docs/benchmarks.md: all of them, or those named (`python -m bench browser`)."""
 
 import logging
+import sys
 
-from . import analysis, exports, foundation, imports
+from . import analysis, browser, exports, foundation, imports
 from .harness import write_report
 
+TITLES = {"foundation": "Foundation (issue 2)", "analysis": "Statistics pages (issue 5)", "imports": "Imports (issue 3)",
+          "exports": "Exports (issue 6)", "browser": "Speed in a real browser (issue 12)"}
+
 logging.getLogger("streamlit").setLevel(logging.ERROR)
-print(write_report({"Foundation (issue 2)": foundation.run(),
-                    "Statistics pages (issue 5)": analysis.run(), "Imports (issue 3)": imports.run(),
-                    "Exports (issue 6)": exports.run()}))
+named = sys.argv[1:]
+unknown = [name for name in named if name not in TITLES]
+if unknown:
+    sys.exit(f"no benchmark named {', '.join(unknown)}; choose from {', '.join(TITLES)}, or none for all of them")
+chosen = named or list(TITLES)
+sections, notes = {}, {}
+for name in TITLES:  # in this order: the statistics and browser benchmarks use the demo `foundation` builds
+    if name not in chosen:
+        continue
+    if name == "browser":
+        # Alone, it builds the national-scale demo itself; after `foundation` it reuses the one just built.
+        sections[TITLES[name]], notes[TITLES[name]] = browser.run(build="foundation" not in chosen)
+    else:
+        sections[TITLES[name]] = {"foundation": foundation, "analysis": analysis, "imports": imports,
+                                  "exports": exports}[name].run()
+print(write_report(sections, notes, keep_others=bool(named)))

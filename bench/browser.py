@@ -76,11 +76,10 @@ def _drawn_board(tab) -> None:
 
 
 def _drawn_overview(tab) -> None:
-    tab.locator('[data-testid="stPlotlyChart"]').first.wait_for(state="visible")
-    tab.wait_for_function("""() => {
-      const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
-      return charts.length > 0 && [...charts].every(chart => chart.querySelector('.main-svg'));
-    }""")
+    """Every card drawn, with its trend line (a small chart inside `st.metric`)."""
+    tab.locator('[data-testid="stMetric"]').first.wait_for(state="visible")
+    tab.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricChart"]')]
+      .every(chart => chart.querySelector('svg, canvas'))""")
 
 
 def _finished(tab, drawn, started_at: float | None) -> Run:
@@ -156,6 +155,17 @@ def _server_only(path: str, pcn: str) -> list[float]:
     return timed(rerun, repeat=RUNS_WARM, warmup=1)
 
 
+def _board_rows_alone(path: str, pcn: str) -> list[float]:
+    """The board's rows (latest value, SPC reading, interval verdict, trend for each measure) from cached queries."""
+    from measures import board, queries
+    from measures.catalogue import default_catalogue
+    from measures.store import Store
+
+    catalogue = default_catalogue()
+    series, comparator = queries.overview(Store(path), pcn, catalogue)
+    return timed(lambda: board.board_rows(catalogue, series, comparator), repeat=RUNS_WARM, warmup=1)
+
+
 def run(build: bool = True) -> tuple[list[Result], str]:
     """Results and a note on the machine; `build`: build the national-scale demo first (the full run reuses
     the one `foundation.run()` built)."""
@@ -174,6 +184,7 @@ def run(build: bool = True) -> tuple[list[Result], str]:
     cold_board, cold_overview = fresh[: 2 * RUNS_COLD], fresh[2 * RUNS_COLD:]
     load_before = os.getloadavg()
     server_only = _server_only(path, warm)
+    rows_alone = _board_rows_alone(path, warm)
 
     results: dict[str, list[Run]] = {}
     with sync_playwright() as playwright:
@@ -223,6 +234,9 @@ def run(build: bool = True) -> tuple[list[Result], str]:
                note=f"most in any run; up to {board_messages} websocket messages a run"),
         Result("Board view script alone, warm AppTest rerun (national scale)", server_only,
                note="app.py + the page on the server, no browser: the floor under the browser timings"),
+        Result("Board rows alone (`measures.board.board_rows`, queries already read)", rows_alone,
+               note=f"{statistics.median(rows_alone) / statistics.median(server_only):.0%} of the script's warm run: "
+                    "computed again on every run, as it is not cached with the queries"),
         Result("Overview (cards), open a link (`/overview?pcn=`), PCN already viewed", timings("overview link warm"),
                note=_where(results["overview link warm"]) + ratio("link warm")),
         Result("Overview, open a link, PCN not yet viewed", timings("overview link cold"),

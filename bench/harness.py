@@ -72,14 +72,14 @@ def write_report(sections: dict[str, list[Result]], notes: dict[str, str] | None
     notes = notes or {}
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("streamlit", "duckdb", "pandas", "plotly"))
     measured = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
-    if keep_others:
-        measured += " (" + ", ".join(sections) + "; the other sections at the time written under their heading)"
+    when = (f"Each section says when it was measured (this run, {measured}: {'; '.join(sections)}), on"
+            if keep_others else f"Measured {measured} on")
     lines = [
         "# Benchmarks",
         "",
         "Written by `./run.sh bench` (`python -m bench`, or `python -m bench NAME ...` for some of them);"
         " do not edit by hand.",
-        f"Measured {measured} on {os.cpu_count()} cores, Python {platform.python_version()}, {versions}.",
+        f"{when} {os.cpu_count()} cores, Python {platform.python_version()}, {versions}.",
         "Medians over the runs shown; these machines are noisy, so compare medians and ratios, not single runs.",
         "",
     ]
@@ -98,7 +98,7 @@ def write_report(sections: dict[str, list[Result]], notes: dict[str, str] | None
 def _section(title: str, results: list[Result], note: str, measured_at: str) -> str:
     lines = [f"## {title}", ""]
     if measured_at:
-        lines += [f"Measured {measured_at.split(' (')[0]}.", ""]
+        lines += [f"Measured {measured_at}.", ""]
     if note:
         lines += [note, ""]
     lines += ["| what | median | runs | range | target | note |", "|---|---|---|---|---|---|"]

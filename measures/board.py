@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import compare, detail, stats, suppression
 from .boardpack import attention_reasons
-from .catalogue import FAMILIES, Catalogue, Measure
+from .catalogue import FAMILIES, Catalogue, Measure, financial_year_of
 from .overview import goal_text, month_label, practice_ranges
 
 TREND_POINTS = 24
@@ -133,6 +133,7 @@ class BoardRow:
     assurance: str | None = None
     why_points: str | None = None  # "annual" or "short" when the series is read as points, with no icons
     withheld: str | None = None  # why an XmR chart's icons are not given (too many values suppressed)
+    yearly: bool = False  # each value covers a financial year: its period reads 2023/24, not Apr 2023
     goal: str | None = None
     comparator: float | None = None
     comparator_org: str | None = None
@@ -162,7 +163,10 @@ class BoardRow:
 
     @property
     def period_text(self) -> str:
-        when = month_label(self.latest_period) if self.latest_period else "no submission yet"
+        if self.latest_period is None:
+            when = "no submission yet"
+        else:
+            when = financial_year_of(self.latest_period) if self.yearly else month_label(self.latest_period)
         if self.practice_range is not None:
             _, _, shown, hidden = self.practice_range
             counted = f"{shown} of {shown + hidden}" if hidden else f"{shown}"
@@ -285,6 +289,7 @@ def _row(measure: Measure, series: pd.DataFrame | None, comparators: dict,
         assurance=reading.assurance if reading is not None else None,
         why_points=reading.why_points if reading is not None else None,
         withheld=reading.withheld if reading is not None else None,
+        yearly=reading.yearly if reading is not None else False,
         goal=goal_text(measure, latest_period), comparator=comparator_value, comparator_org=comparator_org,
         verdict=judge(measure, numerator, denominator, latest_value, comparator_value, suppressed=latest_hidden),
         trend=trend, reasons=attention_reasons(measure, reading, latest_value, latest_period),

@@ -279,7 +279,7 @@ def legend_html(footnote: str | None) -> str:
         f"better direction ({chip('higher')} / {chip('lower')} where neither is better), {chip('similar')} "
         "when it overlaps, by each measure's declared method: Wilson score for proportions, Byar's (exact under "
         "10 events) for rates of events; staff time, money, ratios, raw counts, standardised rates (Dobson's "
-        "method needs age bands) and spreads of values: not compared. Trend: the last 24 periods. "
+        "method needs age bands): not compared. Trend: the last 24 periods. "
         "Select a measure for its chart and definition.",
     ]
     if footnote:

@@ -175,10 +175,14 @@ if measures:
             rows_are = "each member practice" if measure.level == "practice" else "the PCN"
             st.caption(f"{len(template)} rows: {rows_are} for each period, with the values held now. Fill in "
                        "numerator and denominator; leave both blank where there is nothing to record.")
-            limit = local.max_upload_mb()
-            uploaded = st.file_uploader(f"Filled-in template (CSV or XLSX, up to {limit:g} MB)",
-                                        type=["csv", "xlsx"], max_upload_size=max(1, math.ceil(limit)),
-                                        key=f"upload:{st.session_state.get('upload_round', 0)}")
+            try:
+                limit = local.max_upload_mb()
+            except ValueError as setting:  # a PCN_MAX_UPLOAD_MB that is not a number above 0
+                st.error(f"Uploads are off until the setting is fixed: {ui.plain(str(setting))}", icon=":material/error:")
+                limit = None
+            uploaded = None if limit is None else st.file_uploader(
+                f"Filled-in template (CSV or XLSX, up to {limit:g} MB)", type=["csv", "xlsx"],
+                max_upload_size=max(1, math.ceil(limit)), key=f"upload:{st.session_state.get('upload_round', 0)}")
             if uploaded is not None:
                 try:
                     batch = local.parse_upload(store, uploaded.name, uploaded.getvalue(), pcn_code=code)

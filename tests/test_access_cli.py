@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "data" / "access.example.yaml"
 REVIEWS = "int_mdt_case_reviews"  # PCN level, a locally recorded count
-NATIONAL = "acc_08"
+NATIONAL = "acc_08_monthly"
 SEPT = date(2026, 9, 1)
 VIEWER, EDITOR, ANALYST, ADMIN = (f"{role}@example.nhs.uk" for role in ("viewer", "editor", "analyst", "admin"))
 

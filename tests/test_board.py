@@ -8,8 +8,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from measures import board, board_html, boardpack, compare, detail, local, queries, suppression
-from measures.catalogue import Catalogue, default_catalogue
+from measures import access, annotations, board, board_html, boardpack, compare, detail, local, queries, suppression
+from measures.catalogue import Catalogue, Target, Threshold, default_catalogue
 from measures.store import Store
 from tests import apptest
 from tests.conftest import ROOT
@@ -87,7 +87,7 @@ def test_the_verdict_matches_the_compare_page_for_the_same_icb_value(demo_db):
     store = Store(demo_db)
     rows = {row.measure.id: row for row in demo_rows(store)}
     judged = [row for row in rows.values() if row.verdict.compared]
-    assert {row.verdict.method for row in judged} == {"wilson", "byars"}
+    assert {row.verdict.method for row in judged} == {"wilson", "byar"}
     for row in judged:
         mine = queries.pcn_values(store, row.measure.id, row.latest_period).query("org == @PCN")
         assert compare.benchmarked(mine, row.measure, row.comparator)["benchmark"].iloc[0] == row.verdict.outcome
@@ -135,7 +135,7 @@ def test_an_interval_wholly_above_or_below_the_icb_decides_better_or_worse(measu
     verdict = board.judge(subject, numerator, denominator, value, icb)
     assert verdict.outcome == expected
     assert verdict.lower <= value <= verdict.upper
-    assert verdict.method == ("wilson" if subject.type == "proportion" else "byars")
+    assert verdict.method == subject.comparison
 
 
 @pytest.mark.parametrize("measure_id, reason", [
@@ -149,8 +149,8 @@ def test_an_interval_wholly_above_or_below_the_icb_decides_better_or_worse(measu
     ("ps_days_to_practice_payment", board.NOT_EVENTS),  # a mean
     ("workforce_headcount", board.RAW_COUNT),
     ("registered_patients", board.RAW_COUNT),  # list size
-    ("int_mdt_case_reviews", board.RAW_COUNT),
-    ("acc_10", board.STANDARDISED),
+    ("int_mdt_case_reviews", board.RAW_COUNT),  # a count of events: Compare areas ranks it per 1,000 patients
+    ("acc_10", board.STANDARDISED),  # declared dobson
 ])
 def test_measures_that_are_not_events_are_never_given_a_verdict(measure_id, reason):
     subject = measure(measure_id)
@@ -160,12 +160,127 @@ def test_measures_that_are_not_events_are_never_given_a_verdict(measure_id, reas
     assert board.comparison_method(subject) == (None, reason)
 
 
+@pytest.mark.parametrize("measure_id, declared, method, reason", [
+    ("acc_08_monthly", "wilson", "wilson", None),
+    ("acc_08_monthly", "normal", None, board.NORMAL),
+    ("acc_08_monthly", "none", None, board.NO_METHOD),
+    ("ps_arrs_budget_used_pct", "wilson", "wilson", None),  # the file, not the words of the unit, decides
+    ("ps_arrs_budget_used_pct", "none", None, board.NOT_EVENTS),  # none keeps the reason it always had
+    ("int_social_prescribing_per_1000", "byar", "byar", None),
+    ("int_social_prescribing_per_1000", "dobson", None, board.STANDARDISED),
+    ("int_social_prescribing_per_1000", "normal", None, board.NORMAL),
+    ("int_social_prescribing_per_1000", "none", None, board.NO_METHOD),
+    ("workforce_fte_per_10k", "none", None, board.NOT_EVENTS),
+    ("workforce_headcount", "none", None, board.RAW_COUNT),
+    ("int_mdt_case_reviews", "byar", None, board.RAW_COUNT),
+])
+def test_the_board_compares_each_measure_by_its_declared_method(measure_id, declared, method, reason):
+    subject = measure(measure_id, comparison=declared)
+    assert board.comparison_method(subject) == (method, reason)
+    verdict = board.judge(subject, 900, 1000, 900 / 1000 * subject.multiplier, 1.0)
+    if method is None:
+        assert verdict.outcome == "not_compared" and verdict.reason == reason
+    else:
+        assert verdict.method == method and verdict.compared and verdict.lower < verdict.upper
+
+
+def test_dobsons_method_is_named_as_needing_age_bands():
+    assert board.comparison_method(measure("acc_10")) == (None, board.STANDARDISED)
+    assert "Dobson's method needs age bands" in board.STANDARDISED
+
+
 def test_no_icb_value_or_no_denominator_gives_no_verdict():
     acc_08 = measure("acc_08")
     assert board.judge(acc_08, 900, 1000, 90.0, None).outcome == "not_compared"
     assert board.judge(acc_08, 900, None, 90.0, 80.0).outcome == "not_compared"
     assert board.judge(acc_08, 900, 1000, 90.0, 80.0, suppressed=True).outcome == "suppressed"
     assert board.judge(acc_08, 1100, 1000, 110.0, 80.0).outcome == "not_compared"  # no interval exists
+
+
+# --- change points (rebases) --------------------------------------------------------------------------------------
+
+
+def stepped(measure_id, low=50.0, high=60.0, points=36, change=18):
+    """Two stable levels with a little noise: one set of limits reads the later level as special cause."""
+    wobble = [0.6, -0.4, 0.2, -0.7, 0.5, -0.1]
+    values = [(low if i < change else high) + wobble[i % len(wobble)] for i in range(points)]
+    return tidy(measure_id, values, numerators=[v * 10 for v in values], denominators=1000.0)
+
+
+def test_a_rebase_changes_the_boards_icons_as_it_changes_measure_details():
+    subject = measure("face_to_face_pct")
+    series = stepped("face_to_face_pct")
+    change_point = pd.Timestamp(series["period_start"].iloc[18]).date()
+    plain, = board.board_rows(Catalogue((subject,)), series, None)
+    rebased, = board.board_rows(Catalogue((subject,)), series, None, rebases={"face_to_face_pct": [change_point]})
+    reading = detail.read(series, subject, rebase=[change_point])
+    assert (rebased.variation, rebased.assurance) == (reading.variation, reading.assurance) == ("common_cause", None)
+    assert (plain.variation, plain.assurance) == (detail.read(series, subject).variation, None)
+    assert plain.variation == "neutral_high"
+    other, = board.board_rows(Catalogue((subject,)), series, None, rebases={"dna_rate": [change_point]})
+    assert other.variation == plain.variation  # another measure's change point changes nothing here
+
+
+def test_a_rebase_stored_in_the_app_changes_the_board_page(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "rebased.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("PCN_DB", str(path))
+    store = Store(path)
+    before = next(row for row in demo_rows(store) if row.measure.id == "face_to_face_pct")
+    annotations.add_rebase(store, "face_to_face_pct", PCN, date(2024, 12, 1), "Online triage went live",
+                           access.OPEN)
+    rules = suppression.rules(default_catalogue())
+    reading = detail.read(suppression.suppress(queries.series(store, "face_to_face_pct", PCN), rules),
+                          before.measure, rebase=annotations.rebase_dates(store, "face_to_face_pct", PCN))
+    assert reading.variation != before.variation  # the change point matters for this PCN and measure
+    at = apptest.open_app(pcn=PCN)
+    body = board_body(at)
+    row = re.search(r'data-measure="face_to_face_pct">.*?</a>', body).group(0)
+    assert f'alt="{board_html._e(detail.VARIATION_TEXT[reading.variation])}"' in row
+    assert f'alt="{board_html._e(detail.VARIATION_TEXT[before.variation])}"' not in row
+
+
+# --- why a row has no icon ---------------------------------------------------------------------------------------
+
+
+def only_row(subject, series):
+    row, = board.board_rows(Catalogue((subject,)), series, None)
+    return row
+
+
+def test_an_iif_threshold_is_not_a_target_for_assurance():
+    series = stepped("acc_08_monthly", low=86.0, high=86.0, points=24)
+    year = detail.financial_year_label(pd.Timestamp(series["period_start"].iloc[-1]).date())
+    subject = measure("acc_08_monthly", thresholds=[Threshold(financial_year=year, lower=85, upper=90)], targets=[])
+    row = only_row(subject, series)
+    assert row.variation and row.assurance is None and row.goal  # the threshold is still shown as the goal
+    assert board_html.assurance_alt(row) == "No assurance icon: no target this year"
+    targeted = only_row(subject.model_copy(update={"targets": [Target(financial_year=year, value=80)]}), series)
+    assert targeted.assurance == "consistent_pass"
+    assert board_html.assurance_alt(targeted) == detail.ASSURANCE_TEXT["consistent_pass"]
+
+
+def test_an_annual_measure_says_it_is_shown_as_a_point_with_no_icons():
+    starts = pd.to_datetime(["2022-04-01", "2023-04-01", "2024-04-01"])
+    series = pd.DataFrame({"measure": "acc_08", "version": 1, "org": PCN, "period_start": starts,
+                           "period_end": starts + pd.DateOffset(years=1) - pd.Timedelta(days=1),
+                           "numerator": [850.0, 870.0, 880.0], "denominator": 1000.0, "value": [85.0, 87.0, 88.0],
+                           suppression.FLAG: False})
+    row = only_row(measure("acc_08"), series)
+    assert (row.variation, row.assurance, row.why_points) == (None, None, "annual")
+    html_row = board_html.row_html(row, PCN)
+    assert html_row.count('alt="Annual: shown as a point, no icons"') == 2
+    assert row.period_text == "2024/25"  # the financial year it covers, as Measure detail labels it
+
+
+def test_a_short_series_says_fewer_than_twelve_points():
+    row = only_row(measure("dna_rate"), tidy("dna_rate", [5.0, 6.0, 5.5, 6.2, 5.1, 5.8, 6.0, 5.4],
+                                             numerators=[50, 60, 55, 62, 51, 58, 60, 54], denominators=1000.0))
+    assert (row.variation, row.assurance, row.why_points) == (None, None, "short")
+    assert board_html.assurance_alt(row).startswith("Fewer than 12 points")
+    assert board_html.variation_alt(row.variation, row).startswith("Fewer than 12 points")
+    full = only_row(measure("dna_rate"), stepped("dna_rate", low=5.0, high=5.0, points=12))
+    assert full.variation and board_html.assurance_alt(full) == "No assurance icon: no target this year"
 
 
 # --- the HTML -----------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def test_list_prints_the_catalogue_as_csv():
 
 
 def test_series_prints_the_tidy_shape_for_a_pcn(demo_db):
-    result = measures("series", "--measure", "acc_08", "--org", "UZ0002", "--db", str(demo_db))
+    result = measures("series", "--measure", "acc_08_monthly", "--org", "UZ0002", "--db", str(demo_db))
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == ["measure", "version", "org", "period_start", "period_end", "numerator", "denominator", "value"]

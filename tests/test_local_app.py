@@ -208,3 +208,11 @@ def test_the_fair_share_tab_draws_each_practice_against_its_fair_share(db):
     assert [trace["type"] for trace in spec["data"]] == ["bar", "scatter"]
     table = table_with(at, "Fair share")
     assert table["Share of resource"].sum() == pytest.approx(100, abs=0.2)
+
+
+@pytest.mark.parametrize("setting", ["abc", "0", "nan", "inf"])
+def test_an_upload_limit_that_is_not_a_number_above_zero_turns_uploads_off_and_says_why(db, monkeypatch, setting):
+    monkeypatch.setenv("PCN_MAX_UPLOAD_MB", setting)
+    at = open_page("UZ0001")
+    assert not at.file_uploader
+    assert any("PCN_MAX_UPLOAD_MB" in e.value and "Uploads are off" in e.value for e in at.error)

@@ -122,6 +122,18 @@ def test_in_meeting_mode_the_sidebar_is_empty_and_nothing_can_be_edited(app_env)
     assert normal.sidebar.children and normal.sidebar.selectbox  # the same board outside a meeting has them
 
 
+def test_measure_detail_in_meeting_mode_has_no_note_or_rebase_controls(app_env):
+    page = "pages/measure_detail.py"
+    normal = apptest.open_app(page, pcn=PCN, measure="face_to_face_pct")
+    assert normal.text_input and normal.date_input and normal.get("form")  # an editor's page has them
+    assert any(e.label.startswith("Recalculate the limits") for e in normal.expander)
+    at = apptest.open_app(page, pcn=PCN, measure="face_to_face_pct", mode="meeting")
+    assert at.get("plotly_chart")  # the chart and its reading stay
+    assert not at.text_input and not at.date_input and not at.get("form") and not at.get("form_submit_button")
+    assert not [e for e in at.expander if e.label.startswith("Recalculate the limits")]
+    assert not [b for b in at.button if b.label in ("Add note", "Remove") or b.label.startswith("Recalculate")]
+
+
 def test_next_and_previous_step_through_the_measures_needing_attention(app_env):
     expected = attention_ids(Store(app_env))
     assert len(expected) >= 2
