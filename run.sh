@@ -37,7 +37,8 @@ case "${1:-}" in
   app)
     refuse_open_network
     setup
-    exec .venv/bin/streamlit run app.py --server.headless true --server.address "${HOST:-127.0.0.1}" --server.port "${PORT:-8501}"
+    # measures.ui.serve is `streamlit run` with Streamlit's old pages-folder mode off, so deep links open cleanly.
+    exec .venv/bin/python -c "import sys; from measures.ui import serve; sys.exit(serve(sys.argv[1:]))" run app.py --server.headless true --server.address "${HOST:-127.0.0.1}" --server.port "${PORT:-8501}"
     ;;
   test)
     setup

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
+from measures.ui import SERVE
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -178,7 +179,7 @@ def serve_app(db_path, extra_env=None, extra_args=()):
     log = log_folder / "streamlit.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+            [sys.executable, "-c", SERVE, "run", str(ROOT / "app.py"), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal", *extra_args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
