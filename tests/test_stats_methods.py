@@ -5,11 +5,14 @@ Where the expected values come from (repositories on GitHub; see also tests/refe
 - poisson_ci: tests/reference/phe_byars_rate.csv, PHEindicatormethods output (R/utils.R byars_*,
   R/Rates.R phe_rate), plus exact-tail checks with scipy.
 - dsr_ci: ukhsa-collaboration/PHEindicatormethods R/DSR.R (calculate_dsr / dsr_inner) defines the
-  method; its own expected outputs live in tests/testthat/testdata_DSR_ISR_SMR.xlsx, which is not
-  readable here, so these tests use independent checks instead: one age band, or a standard
-  proportional to the population, must give the crude rate with Byar's interval (Dobson's
-  method reduces to the Poisson interval of the unweighted sum), and a two-band example worked
-  by hand.
+  method. The published numbers are the package's DSR vignette example with no deaths in three
+  age bands (tests/reference/phe_dsr_vignette_inputs.csv and _outputs.csv, from
+  vignettes/DSR-vignette.Rmd and the rendered vignettes/DSR-vignette.html): DSR 8283.016 per
+  100,000, 95% limits 6570.819 and 10289.65. Its test-suite expectations live in
+  tests/testthat/testdata_DSR_ISR_SMR.xlsx, which is not readable here, so independent checks
+  cover the rest: one age band, or a standard proportional to the population, must give the
+  crude rate with Byar's interval (Dobson's method reduces to the Poisson interval of the
+  unweighted sum), and a two-band example worked by hand.
 - overdispersion / funnel_overdispersed: nhs-r-community/FunnelPlotR README.md and
   vignettes/funnel_plots.Rmd (medpar example): Poisson GLM coefficients and dispersion 6.240519,
   54 providers of which 25 are outside the unadjusted 99.8% limits and 9 outside the SHMI
@@ -111,6 +114,40 @@ def test_poisson_ci_rejects_impossible_input_with_a_message_that_says_what_to_fi
 
 
 # --- dsr_ci ---------------------------------------------------------------------------------
+
+
+def _dsr_vignette():
+    """The vignette's age bands (deaths missing where it has none) and its printed results, as text."""
+    bands = pd.read_csv(REFERENCE / "phe_dsr_vignette_inputs.csv")
+    printed = pd.read_csv(REFERENCE / "phe_dsr_vignette_outputs.csv", dtype=str).iloc[0]
+    return bands, printed
+
+
+def _agrees_to_printed_digits(actual: float, printed: str) -> bool:
+    # R prints 7 significant digits; the value must round to what was printed.
+    decimals = len(printed.partition(".")[2])
+    return abs(actual - float(printed)) <= 0.5 * 10 ** -decimals
+
+
+def test_the_package_vignette_example_with_empty_age_bands_gives_the_published_dsr_and_95_percent_limits():
+    bands, printed = _dsr_vignette()
+    assert bands["dths"].isna().sum() == 3
+    result = dsr_ci(bands["dths"], bands["pop"], bands["esp2013"], multiplier=float(printed["multiplier"]),
+                    confidence=float(printed["confidence"]))
+    for key, column in [("value", "value"), ("lower_95", "lowercl"), ("upper_95", "uppercl")]:
+        assert _agrees_to_printed_digits(result[key], printed[column]), (key, result[key], printed[column])
+    assert result["total_count"] == 88 and result["statistic"] == "dsr per 100000"
+
+
+def test_dsr_table_gives_the_published_vignette_result_for_each_group():
+    bands, printed = _dsr_vignette()
+    two_areas = pd.concat([bands.assign(area="A"), bands.assign(area="B")], ignore_index=True)
+    table = dsr_table(two_areas, "area", "dths", "pop", "esp2013", confidence=0.95)
+    assert list(table["area"]) == ["A", "B"]
+    for _, row in table.iterrows():
+        assert _agrees_to_printed_digits(row["value"], printed["value"])
+        assert _agrees_to_printed_digits(row["lower_95"], printed["lowercl"])
+        assert _agrees_to_printed_digits(row["upper_95"], printed["uppercl"])
 
 
 def test_one_age_band_gives_the_crude_rate_with_byars_limits():
