@@ -18,15 +18,7 @@ from .catalogue import FAMILIES, FAMILY_LABELS
 
 ROOT_ID = "pcn-board"
 
-# The board pack's icon colours (Making Data Count): blue improvement or passing, orange concern or failing,
-# purple special cause where no direction is better, grey common cause and hit-and-miss.
-ICON_COLOURS = {"improvement": charts.POINT_COLOURS["special_cause_improvement"],
-                "concern": charts.POINT_COLOURS["special_cause_concern"],
-                "neutral": charts.POINT_COLOURS["special_cause_neutral_high"],
-                "common": charts.POINT_COLOURS["common_cause"],
-                "consistent_pass": charts.POINT_COLOURS["special_cause_improvement"],
-                "consistent_fail": charts.POINT_COLOURS["special_cause_concern"],
-                "inconsistent": charts.POINT_COLOURS["common_cause"]}
+ICON_COLOURS = charts.ICON_COLOURS
 EMPTY_ICON_COLOUR = "#AEB7BD"
 TEXT_COLOUR = charts.NHS_TEXT
 MUTED_COLOUR = charts.NHS_DARK_GREY

@@ -548,13 +548,7 @@ def _sources(catalogue: Catalogue, by_measure: dict) -> list[DataSource]:
 # ----------------------------------------------------------------------------------------------------------------
 # Small pictures shared by the renderers: trend sparklines and Making Data Count style icons.
 
-_ICON_COLOURS = {"improvement": charts.POINT_COLOURS["special_cause_improvement"],
-                 "concern": charts.POINT_COLOURS["special_cause_concern"],
-                 "neutral": charts.POINT_COLOURS["special_cause_neutral_high"],
-                 "common": charts.POINT_COLOURS["common_cause"],
-                 "consistent_pass": charts.POINT_COLOURS["special_cause_improvement"],
-                 "consistent_fail": charts.POINT_COLOURS["special_cause_concern"],
-                 "inconsistent": charts.POINT_COLOURS["common_cause"]}
+_ICON_COLOURS = charts.ICON_COLOURS
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

@@ -33,6 +33,15 @@ POINT_COLOURS = {
     "special_cause_neutral_high": "#361475",
     "special_cause_neutral_low": "#361475",
 }
+# The Making Data Count icons' colours, on the board view and in the board pack alike: blue improvement or passing,
+# orange concern or failing, purple special cause where no direction is better, grey common cause and hit-and-miss.
+ICON_COLOURS = {"improvement": POINT_COLOURS["special_cause_improvement"],
+                "concern": POINT_COLOURS["special_cause_concern"],
+                "neutral": POINT_COLOURS["special_cause_neutral_high"],
+                "common": POINT_COLOURS["common_cause"],
+                "consistent_pass": POINT_COLOURS["special_cause_improvement"],
+                "consistent_fail": POINT_COLOURS["special_cause_concern"],
+                "inconsistent": POINT_COLOURS["common_cause"]}
 POINT_LABELS = {
     "common_cause": "Common cause",
     "special_cause_improvement": "Improvement",

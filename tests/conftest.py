@@ -45,3 +45,17 @@ def tab(chromium):
 
     with new_tab(chromium, viewport={"width": 1400, "height": 1000}, accept_downloads=True) as opened:
         yield opened
+
+
+@pytest.fixture
+def access_db(demo_db, tmp_path, monkeypatch):
+    """The app on a private copy of the demo with the example access file in force (its viewers, editors, analysts)."""
+    import shutil
+
+    from measures.store import Store
+
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("PCN_DB", str(path))
+    monkeypatch.setenv("PCN_ACCESS", str(ROOT / "data" / "access.example.yaml"))
+    return Store(path)

@@ -405,15 +405,6 @@ def test_another_pcn_from_the_url_is_shown(app_env):
     assert "measure?measure=acc_08&amp;pcn=UZ0003" in board_body(at)
 
 
-@pytest.fixture
-def access_db(demo_db, tmp_path, monkeypatch) -> Store:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv("PCN_ACCESS", str(ROOT / "data" / "access.example.yaml"))
-    return Store(path)
-
-
 def test_outside_the_pcn_only_national_rows_and_published_local_rows_show(access_db):
     at = apptest.open_app(pcn="UZ0002", email="viewer@example.nhs.uk")
     assert any("Not shown to you" in e.value for e in at.error)

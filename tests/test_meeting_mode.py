@@ -91,15 +91,6 @@ def test_the_practices_view_is_chosen_with_a_control_that_keeps_it_in_the_url(ap
     assert f'id="{board_html.ROOT_ID}"' in htmls(at) and "view" not in at.query_params
 
 
-@pytest.fixture
-def access_db(demo_db, tmp_path, monkeypatch) -> Store:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv("PCN_ACCESS", str(ROOT / "data" / "access.example.yaml"))
-    return Store(path)
-
-
 def test_outside_the_pcn_no_fair_share_is_shown_or_offered(access_db):
     at = apptest.open_app(pcn="UZ0002", email="viewer@example.nhs.uk", view="practices")
     assert not [group for group in at.button_group if group.key == "board_view"]
