@@ -114,6 +114,28 @@ def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below
     return getattr(queries, name)(store, *args)
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _board_rows(pcn_code: str, db_path: str, version: tuple, suppress_below: int, measures: tuple,
+                series: pd.DataFrame, comparator: pd.DataFrame, practice_spread: pd.DataFrame, rebases: tuple,
+                _catalogue, _rebases):
+    # The frames are in the key, not just the PCN and data version: they are what this principal may read,
+    # so two people with different rights never share rows. The catalogue is keyed by its measures' ids and
+    # versions. Rows are frozen dataclasses, shared read-only between sessions.
+    from . import board
+
+    return board.board_rows(_catalogue, series, comparator, practice_spread=practice_spread, rebases=_rebases)
+
+
+def board_rows(pcn_code: str, catalogue, series: pd.DataFrame, comparator: pd.DataFrame,
+               practice_spread: pd.DataFrame, rebases: dict) -> list:
+    """`measures.board.board_rows`, computed once per PCN, data version and what the principal may read."""
+    db = store()
+    measures = tuple((m.id, m.version) for m in catalogue)
+    rebase_key = tuple(sorted((k, tuple(v)) for k, v in (rebases or {}).items()))
+    return _board_rows(pcn_code, str(db.path), db.data_version(), suppress_below(), measures, series, comparator,
+                       practice_spread, rebase_key, catalogue, rebases)
+
+
 def query(name: str, *args):
     """Run a named function of `measures.queries`, cached until the database changes.
 

@@ -13,8 +13,7 @@ catalogue = ui.query("local.catalogue_with_local", pcn["pcn"])
 series, comparator = ui.query("overview", pcn["pcn"])
 # The change points Measure detail recalculates limits from, so the board's icons are the chart's.
 rebases = ui.query("annotations.rebase_dates_by_measure", pcn["pcn"])
-rows = board.board_rows(catalogue, series, comparator, practice_spread=ui.query("practice_spread", pcn["pcn"]),
-                        rebases=rebases)
+rows = ui.board_rows(pcn["pcn"], catalogue, series, comparator, ui.query("practice_spread", pcn["pcn"]), rebases)
 
 # As the Overview: outside the PCN (and its ICB's analysts) only the periods it has published are shown.
 member = ui.reads_all_local(pcn["pcn"])

@@ -416,3 +416,22 @@ def test_outside_the_pcn_only_national_rows_and_published_local_rows_show(access
 def test_a_member_of_the_pcn_sees_its_local_rows(access_db):
     at = apptest.open_app(pcn=PCN, email="viewer@example.nhs.uk")
     assert "MDT case reviews" in board_body(at) and not at.error
+
+
+def test_a_rerun_reuses_the_rows_and_a_reader_with_other_rights_gets_their_own(access_db, monkeypatch):
+    computed = []
+    original = board.board_rows
+
+    def counting(*args, **kwargs):
+        computed.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(board, "board_rows", counting)
+    member = apptest.open_app(pcn="UZ0001", email="viewer@example.nhs.uk")
+    first = len(computed)
+    member.run()
+    assert first >= 1 and len(computed) == first, "a rerun with nothing changed recomputes nothing"
+    outsider = apptest.open_app(pcn="UZ0001", email="analyst-elsewhere@example.nhs.uk")
+    assert len(computed) > first, "someone who may read less gets rows of their own, never the member's"
+    assert "Integration (set locally)" in board_body(member)
+    assert any("Not shown to you" in e.value for e in outsider.error)
