@@ -235,8 +235,8 @@ def run(build: bool = True) -> tuple[list[Result], str]:
         Result("Board view script alone, warm AppTest rerun (national scale)", server_only,
                note="app.py + the page on the server, no browser: the floor under the browser timings"),
         Result("Board rows alone (`measures.board.board_rows`, queries already read)", rows_alone,
-               note=f"{statistics.median(rows_alone) / statistics.median(server_only):.0%} of the script's warm run: "
-                    "computed again on every run, as it is not cached with the queries"),
+               note=f"{statistics.median(rows_alone) / statistics.median(server_only):.1f}× the script's warm run: "
+                    "what a PCN's first view pays; later runs take the rows from ui.board_rows' cache"),
         Result("Overview (cards), open a link (`/overview?pcn=`), PCN already viewed", timings("overview link warm"),
                note=_where(results["overview link warm"]) + ratio("link warm")),
         Result("Overview, open a link, PCN not yet viewed", timings("overview link cold"),
