@@ -66,8 +66,8 @@ class Card:
 
     @property
     def delta_color(self) -> str:
-        """Streamlit metric colouring that follows the measure's improvement direction."""
-        return {"increase": "normal", "decrease": "inverse"}.get(self.measure.improvement_direction, "off")
+        """Always neutral: Making Data Count reads a change by SPC over the series, never by one period's step."""
+        return "off"
 
     @property
     def practice_range_text(self) -> str | None:

@@ -55,3 +55,11 @@ def test_practice_level_cards_show_the_range_across_member_practices(app_env):
     fair_share = next(c for c in captions if "practices:" in c and "ICB average 1.00" in c)
     low, high = fair_share.split("practices: ")[1].split(" · ")[0].split(" to ")
     assert float(low) < 1.0 < float(high)
+
+
+def test_no_card_is_coloured_by_the_change_since_the_previous_period(app_env):
+    at = run_app("UZ0001")
+    with_change = [m for m in at.metric if m.proto.delta]
+    assert len(with_change) >= 20
+    # Streamlit draws "normal" and "inverse" deltas red or green; "off" keeps them grey whatever the direction.
+    assert {m.proto.color for m in with_change} == {type(with_change[0].proto).MetricColor.Value("GRAY")}
