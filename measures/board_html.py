@@ -346,9 +346,7 @@ def board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote
     """
     if meeting:
         return _meeting_board_html(rows_by_family, pcn, footnote=footnote, links=links or {})
-    suppressed = any(row.latest_suppressed or row.suppressed_points
-                     for rows in rows_by_family.values() for row in rows)
-    footnote = (suppression.footnote() if footnote is None else footnote) if suppressed else None
+    footnote = _footnote_if_suppressed(rows_by_family, footnote)
     columns = []
     for family in FAMILIES:
         rows = rows_by_family.get(family, [])
@@ -450,11 +448,16 @@ def meeting_legend_html(footnote: str | None) -> str:
     return '<div class="pcnb-legend">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
 
 
-def _meeting_board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote: str | None,
-                        links: dict[str, str]) -> str:
+def _footnote_if_suppressed(rows_by_family: dict[str, list[BoardRow]], footnote: str | None) -> str | None:
+    """The suppression footnote (default `suppression.footnote()`) when any row shows a suppressed value, else None."""
     suppressed = any(row.latest_suppressed or row.suppressed_points
                      for rows in rows_by_family.values() for row in rows)
-    footnote = (suppression.footnote() if footnote is None else footnote) if suppressed else None
+    return (suppression.footnote() if footnote is None else footnote) if suppressed else None
+
+
+def _meeting_board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote: str | None,
+                        links: dict[str, str]) -> str:
+    footnote = _footnote_if_suppressed(rows_by_family, footnote)
     columns = []
     for family in FAMILIES:
         rows = rows_by_family.get(family, [])

@@ -1,6 +1,5 @@
 """The role matrix in the app, driven headless through AppTest with `at.user` standing in for the identity token."""
 
-import shutil
 from datetime import date
 
 import pytest
@@ -16,13 +15,9 @@ LOCAL_CARD = "MDT case reviews"  # int_mdt_case_reviews: a local integration mea
 
 
 @pytest.fixture
-def db(demo_db, tmp_path, monkeypatch) -> Store:
+def db(access_db) -> Store:
     """A private copy of the demo (sign-ins and refusals are logged), with the example access file."""
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv("PCN_ACCESS", str(EXAMPLE))
-    return Store(path)
+    return access_db
 
 
 def open_app(email=None, pcn="UZ0001", page="pages/pcn_overview.py", signed_in=True, claims=None, **params) -> AppTest:

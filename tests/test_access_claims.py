@@ -1,6 +1,5 @@
 """Identity-token claims of an unexpected shape grant nothing, and the sign-in says (and logs) what was ignored."""
 
-import shutil
 
 import pytest
 
@@ -111,13 +110,9 @@ def test_the_groups_claim_the_access_file_names_is_the_one_checked():
 
 
 @pytest.fixture
-def db(demo_db, tmp_path, monkeypatch) -> Store:
-    """A private copy of the demo (sign-ins are logged), with the example access file."""
-    path = tmp_path / "claims.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv("PCN_ACCESS", str(EXAMPLE))
-    return Store(path)
+def db(access_db) -> Store:
+    """A private copy of the demo (sign-ins and refusals are logged), with the example access file."""
+    return access_db
 
 
 def _texts(elements) -> str:
