@@ -6,10 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from measures import access, annotations, board_html, charts, detail, practice_view, suppression, ui
-from measures.catalogue import default_catalogue
 
 pcn = st.session_state["current_pcn"]
-measure = ui.pick_measure(default_catalogue())
+measure = ui.pick_measure(ui.query("local.catalogue_with_local", pcn["pcn"]))  # YAML + app-defined
 series = ui.query("series", measure.id, pcn["pcn"])
 if access.is_local_measure(measure.id) and not ui.reads_all_local(pcn["pcn"]):  # issue 7
     ui.refuse(pcn["pcn"], f"{pcn['pcn_name']} ({pcn['pcn']}): unpublished values of {measure.label}")

@@ -130,3 +130,15 @@ def test_the_stored_yaml_says_who_defined_it_and_when(store):
     text = local.definition_history(store, "int_falls_reviews_pct")["yaml"].iloc[0]
     assert "defined in the PCN dashboard by PCN manager on 2026-10-01" in text
     assert parse_measure(Path("int_falls_reviews_pct.yaml"), text).version == 1
+
+
+def test_a_measure_defined_in_the_app_opens_on_measure_detail_from_its_link(demo_db, tmp_path, monkeypatch):
+    from tests import apptest
+
+    path = tmp_path / "detail.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("PCN_DB", str(path))
+    local.define_measure(Store(path), local.measure_from_form(form()), "PCN manager")
+    at = apptest.open_app("pages/measure_detail.py", pcn="UZ0001", measure="int_falls_reviews_pct")
+    assert at.selectbox(key="measure_picker").value == "int_falls_reviews_pct"
+    assert at.query_params["measure"] in ("int_falls_reviews_pct", ["int_falls_reviews_pct"])
