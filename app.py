@@ -7,7 +7,7 @@ from measures.store import StoreDamaged, StoreWriteFailed
 
 st.set_page_config(page_title=ui.APP_TITLE, page_icon=":material/monitoring:", layout="wide")
 ui.refuse_open_network()  # open demo mode on a network address, however the app was started
-principal = ui.sign_in_gate()  # issue 7: a sign-in page when `[auth]` is configured, else open demo mode
+principal = ui.sign_in_gate()  # A sign-in page when `[auth]` is configured, else open demo mode
 meeting = ui.meeting_mode()  # `?mode=meeting`: the board on a projector, with no sidebar or editing controls
 
 # Each url_path differs from its file's stem: where they match, a rerun under AppTest finds the
@@ -32,8 +32,8 @@ navigation = st.navigation([
 ], position="hidden" if meeting else "sidebar")
 st.session_state["current_pcn"] = ui.pick_pcn()
 if not meeting:
-    ui.account_sidebar(principal)  # issue 7: who is signed in, sign out
-    ui.board_pack_sidebar(st.session_state["current_pcn"])  # issue 6: board pack downloads
+    ui.account_sidebar(principal)  # Who is signed in, sign out
+    ui.board_pack_sidebar(st.session_state["current_pcn"])  # Board pack downloads
 ui.dataset_banner()
 try:
     navigation.run()

@@ -1,4 +1,4 @@
-"""Import benchmarks (issue 3): each real sample's import time and rows/s, against DuckDB's own read_csv of the same file."""
+"""Import benchmarks: each real sample's import time and rows/s, against DuckDB's own read_csv of the same file."""
 
 from __future__ import annotations
 

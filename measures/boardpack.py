@@ -353,7 +353,7 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
     as_of = parse_period(period)
     catalogue = catalogue or effective_catalogue(store, pcn_code)
     series, _ = queries.overview(store, pcn_code, catalogue)
-    # issue 7: the pack is read outside the app, so small numbers are suppressed here as ui.query does there
+    # The pack is read outside the app, so small numbers are suppressed here as ui.query does there
     rules = suppression.rules(catalogue)
     series = suppression.suppress_with_totals(  # a PCN total that its practices would give away is hidden too
         suppression.suppress(series, rules), lambda *read: suppression.practice_values(store, *read), rules,

@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     series.add_argument("--org", required=True, help="organisation code (practice, PCN, sub-ICB or ICB)")
     _as_argument(series)
 
-    # --- record (issue 4: locally set measures) ---
+    # --- record (locally set measures) ---
     record = commands.add_parser(
         "record", help="record values of locally set measures from a filled-in template (CSV or XLSX)",
         description="Check a filled-in template (downloaded from the Local measures page) and save its values "
@@ -72,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--pcn", default=None, help="only accept values for this PCN and its practices")
     record.add_argument("--dry-run", action="store_true", help="check the file and show what would change; save nothing")
     _as_argument(record)
-    # --- import (issue 3: the published NHS files; arguments and help in measures.importers.command) ---
+    # --- import (the published NHS files; arguments and help in measures.importers.command) ---
     from .importers.command import add_import_parser
 
     _as_argument(add_import_parser(commands, _db_argument))
-    # --- board-pack (issue 6: board papers; the work is in measures.boardpack) ---
+    # --- board-pack (board papers; the work is in measures.boardpack) ---
     pack = commands.add_parser(
         "board-pack", help="write a board pack for one PCN as PowerPoint, Word or PDF",
         description="Write a board pack for one PCN: a cover, a summary matrix of every measure (latest value, "
@@ -218,7 +218,7 @@ def _suppressed(store: Store, catalogue, frame, measure_id: str, org: str):
 
 
 def _record(args) -> int:
-    # issue 4: locally set measures; the work is in measures.local, shared with the Local measures page.
+    # Locally set measures; the work is in measures.local, shared with the Local measures page.
     import getpass
 
     from . import local
@@ -249,7 +249,7 @@ def _record(args) -> int:
 
 
 def _import(args) -> int:
-    # issue 3: the published NHS files; the work is in measures.importers.
+    # The published NHS files; the work is in measures.importers.
     from .importers.command import run
 
     who = _principal(args)
@@ -261,7 +261,7 @@ def _import(args) -> int:
 
 
 def _board_pack(args) -> int:
-    # issue 6: board papers; the same model and renderers as the app's Board pack button.
+    # Board papers; the same model and renderers as the app's Board pack button.
     from . import boardpack
 
     _check_out(args.out)  # a wrong folder, name or suffix is refused before any work

@@ -210,7 +210,7 @@ SPECS: dict[str, Spec] = {
     "acc_08_monthly": Spec(0.86, 0.04, 0.0002, 0.0004, 0.004, 0.02, lambda c: c.scaled(0.36), 0.5, 0.995),
     "can_02_fit": Spec(0.70, 0.08, 0.002, 0.004, 0.0, 0.05, lambda c: c.scaled(0.0006, 0.3), 0.05, 1.0),
     "hi_03_ld_health_checks": Spec(0.62, 0.09, 0.002, 0.003, 0.0, 0.05, lambda c: c.scaled(0.0055, 0.2), 0.05, 1.0),
-    # issue 3: measures the published files give (IIF MI file, PCN workforce); counts are per 10,000 patients
+    # Measures the published files give (IIF MI file, PCN workforce); counts are per 10,000 patients
     "acc_10": Spec(12.5, 3.0, -0.01, 0.02, 0.6, 1.2, lambda c: c.registered, 3, 40),
     "acc_10b": Spec(9.8, 2.5, -0.01, 0.02, 0.5, 1.0, lambda c: c.registered, 2, 35),
     "ehch_04": Spec(40, 20, 0.05, 0.1, 0.0, 8, None, 0, 150),
@@ -404,7 +404,7 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
             con.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM incoming{order}")
             con.unregister("incoming")
         finish_import(con, import_id, rows_read=len(observations), rows_loaded=len(observations), rows_rejected=0)
-        record_demo_history(con)  # issue 4: locally recorded values with corrections (see the end of this file)
+        record_demo_history(con)  # Locally recorded values with corrections (see the end of this file)
         set_meta(con, dataset="synthetic", dataset_label=DEMO_LABEL, demo_scale=scale, demo_seed=seed,
                  latest_period=str(LAST_MONTH))
     return {"path": str(store.path), "scale": scale, "seed": seed, "observations": len(observations),
@@ -429,7 +429,7 @@ def _list_sizes(pop: Population) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
-# Locally recorded history (issue 4): a few values submitted, then corrected, by the actor "demo",
+# Locally recorded history: a few values submitted, then corrected, by the actor "demo",
 # so the Local measures page has an audit trail to show. Earlier values stay in value_audit.
 
 DEMO_ACTOR = "demo"

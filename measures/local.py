@@ -1400,7 +1400,7 @@ def _resum_pcns(con, practice_rows: pd.DataFrame, measures: dict, import_id: int
 def save(store: Store, batch: Batch, actor: str, *, at: datetime | None = None, principal=None) -> Saved:
     """Save a batch as one all-or-nothing transaction (waits its turn behind other writers).
 
-    With a `principal` (issue 7), every PCN the batch touches must be one it edits, or nothing is saved.
+    With a `principal`, every PCN the batch touches must be one it edits, or nothing is saved.
     """
     if principal is not None and not batch.entries.empty:
         from .access import require_edit
@@ -1502,7 +1502,7 @@ def fair_share(store: Store, measure_id: str, pcn_code: str, start: date, end: d
 
 
 # ---------------------------------------------------------------------------------------------
-# Publishing a period (issue 7): a PCN's local values become readable outside the PCN once published
+# Publishing a period: a PCN's local values become readable outside the PCN once published
 
 
 def local_periods(store: Store, pcn_code: str) -> list[date]:

@@ -103,9 +103,9 @@ def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below
     # `version` is in the key so that any committed write makes old results unreachable; `suppress_below`
     # because the Overview's ICB average leaves out values suppressed at that threshold (measures.suppression).
     store = Store(db_path)
-    if name == "overview":  # the effective catalogue: YAML files plus measures defined in the app (issue 4)
+    if name == "overview":  # the effective catalogue: YAML files plus measures defined in the app
         return queries.overview(store, *args, catalogue=local.catalogue_with_local(store))
-    if name.startswith("local."):  # issue 4: read functions of measures.local, e.g. query("local.fair_share", ...)
+    if name.startswith("local."):  # Read functions of measures.local, e.g. query("local.fair_share", ...)
         return getattr(local, name.removeprefix("local."))(store, *args)
     if name.startswith("annotations."):  # change points and notes, e.g. query("annotations.rebase_dates", ...)
         from . import annotations
@@ -140,8 +140,8 @@ def query(name: str, *args):
     """Run a named function of `measures.queries`, cached until the database changes.
 
     The cached result is the same for everyone; what the signed-in principal may read is filtered
-    out of it on every call (issue 7: `measures.access`), so a crafted URL meets the same rules. Then
-    small numbers are suppressed (issue 7: `measures.suppression`), for everyone, in every widget and download.
+    out of it on every call (`measures.access`), so a crafted URL meets the same rules. Then
+    small numbers are suppressed (`measures.suppression`), for everyone, in every widget and download.
     """
     db = store()
     below = suppress_below()
@@ -172,7 +172,7 @@ def pick_pcn() -> dict:
         # A new session starts from the URL; after that the picker is the source and the URL follows it.
         if wanted and wanted not in labels:
             st.session_state["_unknown_pcn"] = wanted
-        # issue 7: without a PCN in the URL (as after signing in), open the first PCN the user reads in full
+        # Without a PCN in the URL (as after signing in), open the first PCN the user reads in full
         st.session_state["pcn_picker"] = (wanted if wanted in labels
                                           else next((code for code in codes if reads_all_local(code)), codes[0]))
     if st.session_state.get("_unknown_pcn"):
@@ -268,7 +268,7 @@ def show_figure(fig, *, key: str | None = None) -> None:
     # theme=None: the figure's own template, so the screen matches every export.
     st.plotly_chart(fig, theme=None, width="stretch", key=key,
                     config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
-    figure_downloads(fig, key=key)  # issue 6: PNG, SVG and PDF of every chart
+    figure_downloads(fig, key=key)  # PNG, SVG and PDF of every chart
 
 
 _BADGE_COLOURS = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common": "gray",
@@ -284,7 +284,7 @@ def spc_badges(variation: str | None, assurance: str | None) -> None:
         st.badge(ASSURANCE_TEXT[assurance], color=_BADGE_COLOURS[assurance], icon=":material/flag:")
 
 
-# --- issue 6: chart, table and board-pack downloads -------------------------------------------------------------
+# --- Chart, table and board-pack downloads -------------------------------------------------------------
 
 
 def _logged_export(file_name: str, make):
@@ -375,7 +375,7 @@ def board_pack_sidebar(pcn: dict) -> None:
     path, version = str(db.path), db.data_version()
     periods = _pack_periods(path, version, pcn["pcn"])
     with st.sidebar.expander("Board pack", icon=":material/slideshow:"):
-        if not reads_all_local(pcn["pcn"]):  # issue 7: a pack holds the PCN's local values in every period
+        if not reads_all_local(pcn["pcn"]):  # A pack holds the PCN's local values in every period
             st.markdown(f"Board packs of {plain(pcn['pcn_name'])} are for its own viewers and editors, analysts of its "
                         "ICB and administrators.")
             return
@@ -416,7 +416,7 @@ def board_pack_sidebar(pcn: dict) -> None:
                                on_click="ignore", type="tertiary", icon=":material/download:")
 
 
-# --- issue 7: who sees what (sign-in, roles, refusals; the rules are in measures.access) ----------------------------
+# --- Who sees what (sign-in, roles, refusals; the rules are in measures.access) ----------------------------
 
 # Reads of a PCN's local values that only its members (viewers, editors, ICB analysts, administrators) may make:
 # the name of the function in measures.local, and which argument is the PCN code.
@@ -570,7 +570,7 @@ def editable(pcn_code: str) -> bool:
     return access.can_edit(principal(), pcn_code)
 
 
-# --- issue 7: small-number suppression (the rules are in measures.suppression) --------------------------------------
+# --- Small-number suppression (the rules are in measures.suppression) --------------------------------------
 
 # Reads whose values the PCN's editors see as they entered them, and which argument locates the PCN
 # (None: the organisation and period arguments); everyone else sees them suppressed.

@@ -29,7 +29,7 @@ peers = st.selectbox("Peer group", list(compare.PEER_GROUPS), format_func=compar
                      help="Peers are chosen from the whole area, with the chosen PCN always included.")
 
 everyone = ui.query("pcn_values", measure.id, period)
-if access.is_local_measure(measure.id) and not ui.principal().is_admin:  # issue 7
+if access.is_local_measure(measure.id) and not ui.principal().is_admin:  # local values: each PCN's readers only
     st.info(f"{ui.plain(measure.label)} is set locally: PCNs are shown where you may read their values (your own "
             "PCNs, your ICB's as an ICB analyst, and any PCN that has published this period).", icon=":material/lock:")
     if everyone.empty:

@@ -15,7 +15,7 @@ store = ui.store()
 st.title("Local measures")
 st.caption(f"{ui.plain(pcn['pcn_name'])} ({code}) · measures set by the PCN or by {ui.plain(pcn['icb_name'])}: "
            "integration with local partners, and what the PCN did for its practices")
-# issue 7: the PCN's own viewers and editors, its ICB's analysts and administrators work here; others are refused.
+# The PCN's own viewers and editors, its ICB's analysts and administrators work here; others are refused.
 who = ui.principal()
 if not ui.reads_all_local(code):
     ui.refuse(code, f"{pcn['pcn_name']} ({code}): local values, their history and recording")
@@ -92,7 +92,7 @@ else:
                f"numerator: {ui.plain(measure.numerator.definition)}"
                + (f" · denominator: {ui.plain(measure.denominator.definition)}" if measure.denominator else ""))
 
-# issue 7: publishing a period lets people outside the PCN (and its ICB's analysts) see its local values.
+# Publishing a period lets people outside the PCN (and its ICB's analysts) see its local values.
 published = ui.query("local.published_periods", code)
 published_days = [pd.Timestamp(d).date() for d in published["period_start"]]
 with st.expander(f"Publishing: {len(published_days)} period{'s' if len(published_days) != 1 else ''} published",
@@ -130,7 +130,7 @@ if measures:
         period = st.selectbox("Period", periods, format_func=month_text, key="grid_period")
         grid = ui.query("local.grid_frame", measure.id, code, period)
         columns = ["org_code", "org_name", "numerator"] + (["denominator"] if measure.denominator else [])
-        if not can_edit:  # issue 7: read only, and small numbers suppressed: editors see the values they entered
+        if not can_edit:  # Read only, and small numbers suppressed: editors see the values they entered
             names = {"org_code": "Code", "org_name": "Organisation", "numerator": "Numerator",
                      "denominator": "Denominator"}
             ui.table(grid[[*columns, "suppressed"]].rename(columns=names), key="grid_read_only",
@@ -159,7 +159,7 @@ if measures:
                     save_button(batch, show_preview(batch), "save_grid", "grid_round")
 
     with upload_tab:
-        if not can_edit:  # issue 7: a template holds the values as entered, and an upload's preview shows them
+        if not can_edit:  # A template holds the values as entered, and an upload's preview shows them
             ui.empty_state("Templates and uploads are for the PCN's editors.")
         else:
             count = st.selectbox("Periods in the template", [1, 3, 6, 12], index=1, key="template_periods")
@@ -208,7 +208,7 @@ if measures:
                 "New value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["new_value"])],
                 "Source": changes["source"],
             })
-            if not can_edit:  # issue 7: a change log's values are for the PCN's editors (ui.query withholds them)
+            if not can_edit:  # A change log's values are for the PCN's editors (ui.query withholds them)
                 recent = recent.drop(columns=["Earlier value", "New value"])
                 st.caption("Values in the change log are shown to the PCN's editors; elsewhere small numbers are "
                            "suppressed.")
@@ -239,7 +239,7 @@ if measures:
                 "Numerator": history["new_numerator"], "Denominator": history["new_denominator"],
                 "Source": history["source"],
             })
-            if not can_edit:  # issue 7: as in the change log above
+            if not can_edit:  # As in the change log above
                 one_value = one_value.drop(columns=["Earlier", "New", "Numerator", "Denominator"])
             st.dataframe(one_value, hide_index=True, key="value_history")
             ui.download_table(one_value, f"{measure.id} {org} {when:%Y-%m} history", key="value_history_table")
@@ -272,7 +272,7 @@ if measures:
                     "Fair share": (shares["population_share"] * 100).round(1),
                     "Gap (points)": shares["gap_points"].round(1),
                     "Months": shares["periods"],
-                    "suppressed": shares["suppressed"],  # issue 7: shown as *, with the footnote
+                    "suppressed": shares["suppressed"],  # Shown as *, with the footnote
                 })
                 ui.table(fair_table, key="fair_table", formats=dict.fromkeys(
                     ["Share of resource", "Fair share", "Gap (points)"], "{:.1f}"))
@@ -290,7 +290,7 @@ _FIELDS = ("id", "name", "short_name", "description", "family", "level", "type",
 def _define(prefix: str) -> None:
     fields = {name: st.session_state.get(f"{prefix}{name}") for name in _FIELDS}
     st.session_state.pop("define_result", None)
-    if not access.can_define(who, fields.get("scope") or code, code):  # issue 7
+    if not access.can_define(who, fields.get("scope") or code, code):  # editors of the scope, or administrators
         st.session_state["define_errors"] = {"scope": f"{who.actor} may not define measures set by "
                                                       f"{fields.get('scope') or code}: {who.roles_text}"}
         return

@@ -10,7 +10,7 @@ from measures import access, annotations, board_html, charts, detail, practice_v
 pcn = st.session_state["current_pcn"]
 measure = ui.pick_measure(ui.query("local.catalogue_with_local", pcn["pcn"]))  # YAML + app-defined
 series = ui.query("series", measure.id, pcn["pcn"])
-if access.is_local_measure(measure.id) and not ui.reads_all_local(pcn["pcn"]):  # issue 7
+if access.is_local_measure(measure.id) and not ui.reads_all_local(pcn["pcn"]):  # unpublished local values
     ui.refuse(pcn["pcn"], f"{pcn['pcn_name']} ({pcn['pcn']}): unpublished values of {measure.label}")
 changes = annotations.rebases(ui.store(), measure.id, pcn["pcn"])
 reading = detail.read(series, measure, rebase=list(changes["period_start"]))
@@ -112,9 +112,9 @@ with chart_column:
         st.markdown(ui.plain(detail.narrative(reading, measure, pcn["pcn_name"])))
         with st.expander("The numbers behind the chart", icon=":material/table:"):
             table = detail.data_table(series, reading, measure)
-            ui.table(table, key="spc_table")  # issue 7: a suppressed period's row is blank, with the footnote
+            ui.table(table, key="spc_table")  # A suppressed period's row is blank, with the footnote
             ui.download_table(table, f"{measure.id} {pcn['pcn']} SPC", key="spc_table_download")
-        if may_edit:  # issue 7: notes and change points are added by the PCN's editors
+        if may_edit:  # Notes and change points are added by the PCN's editors
             with st.form("annotate", clear_on_submit=True, border=True):
                 st.markdown("**Add a note to the chart**")
                 when, note = st.columns([1, 3])

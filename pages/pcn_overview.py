@@ -14,7 +14,7 @@ series, comparator = ui.query("overview", pcn["pcn"])
 cards = build_cards(ui.query("local.catalogue_with_local", pcn["pcn"]), series, comparator,  # YAML + app-defined
                     practice_spread=ui.query("practice_spread", pcn["pcn"]))
 
-# issue 7: outside the PCN (and its ICB's analysts) only the periods it has published are shown.
+# Outside the PCN (and its ICB's analysts) only the periods it has published are shown.
 member = ui.reads_all_local(pcn["pcn"])
 if not member:
     ui.refuse(pcn["pcn"], f"{pcn['pcn_name']} ({pcn['pcn']}): unpublished local values (Integration and "

@@ -1,4 +1,4 @@
--- Context from the publications (issue 3): practice-level indicators used for peer groups, not measures.
+-- Context from the publications: practice-level indicators used for peer groups, not measures.
 -- QOF disease prevalence (numerator = register, denominator = the list the register is counted against)
 -- and the IMD deprivation score. One row per practice, indicator and period; a newer import replaces it.
 CREATE TABLE practice_context (
@@ -13,7 +13,7 @@ CREATE TABLE practice_context (
     PRIMARY KEY (org_code, indicator, period)
 );
 
--- What each publication said about a child's parent, as published (issue 3). `memberships` is rebuilt from
+-- What each publication said about a child's parent, as published. `memberships` is rebuilt from
 -- this for the children an import touches, so that files imported in any order give the same dated hierarchy.
 -- A snapshot (the practice-to-PCN map) says "seen in this parent on seen_on"; the ePCN workbook dates starts and ends.
 CREATE TABLE membership_evidence (

@@ -1,4 +1,4 @@
--- Who sees what (issue 7): the periods each PCN has published, and a log of sign-ins, refusals and exports.
+-- Who sees what: the periods each PCN has published, and a log of sign-ins, refusals and exports.
 
 -- A PCN's local values for a period are readable outside the PCN (and its ICB's analysts) once it appears here.
 -- Publishing a period publishes every local value of the PCN and of its practices whose period starts that day.
