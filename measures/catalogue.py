@@ -14,6 +14,8 @@ import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from .text import shorten, shown
+
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 # libyaml's safe loader parses the catalogue about ten times faster where PyYAML was built with it.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -67,10 +69,7 @@ class CatalogueError(ValueError):
 
 def _shown(value) -> str:
     """A value as quoted in a message, cut to a readable length."""
-    text = str(value)
-    if len(text) <= SHOWN_CHARACTERS:
-        return repr(text)
-    return f"{text[:SHOWN_CHARACTERS]!r}… ({len(text):,} characters)"
+    return shown(value, SHOWN_CHARACTERS)
 
 
 def _plain_number(value):
@@ -321,8 +320,8 @@ def _check_nodes(name: str, node: yaml.Node, path: str = "") -> None:
         for key, value in node.value:
             key_line = key.start_mark.line + 1
             if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
-                shown = _shown(key.value) if isinstance(key, yaml.ScalarNode) else "a list or mapping"
-                raise CatalogueError(f"{name}: field '{here}' (line {key_line}): the key {shown} is not a field "
+                quoted = _shown(key.value) if isinstance(key, yaml.ScalarNode) else "a list or mapping"
+                raise CatalogueError(f"{name}: field '{here}' (line {key_line}): the key {quoted} is not a field "
                                      "name; field names are text, such as name or description")
             field = f"{path}.{key.value}" if path else key.value
             if key.value in seen:
@@ -348,11 +347,9 @@ def _load_yaml(name: str, text: str):
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise CatalogueError(f"{name}: not valid YAML: {_cut(str(exc), 400)}") from None
+        raise CatalogueError(f"{name}: not valid YAML: {shorten(str(exc), 400)}") from None
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def parse_measure(path: Path, text: str | None = None) -> Measure:
@@ -362,7 +359,7 @@ def parse_measure(path: Path, text: str | None = None) -> Measure:
     nesting, tags other than plain YAML's, keys that are not text or given twice, a file name that is not an id.
     """
     path = Path(path)
-    name = _cut(path.name, 100)
+    name = shorten(path.name, 100)
     if not _ID.fullmatch(path.stem) or len(path.stem) > 64:
         raise CatalogueError(f"{name}: field 'id': the file name is the measure's id, which must be 1 to 64 "
                              f"lower-case letters, digits or _ (got {_shown(path.stem)}); rename the file")
@@ -384,7 +381,7 @@ def parse_measure(path: Path, text: str | None = None) -> Measure:
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown field (check its spelling against the catalogue README)"
-            problems.append(f"{name}: field '{field}': {_cut(message, 300)}")
+            problems.append(f"{name}: field '{field}': {shorten(message, 300)}")
         if len(problems) > MAX_PROBLEMS_LISTED:
             problems = problems[:MAX_PROBLEMS_LISTED] + [f"{name}: … and {len(problems) - MAX_PROBLEMS_LISTED:,} "
                                                          "more problems"]

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .text import shorten
+
 UNPACKED_MB_VAR = "PCN_MAX_UNPACKED_MB"
 MEMBERS_VAR = "PCN_MAX_ARCHIVE_MEMBERS"
 RATIO_VAR = "PCN_MAX_COMPRESSION_RATIO"
@@ -51,8 +53,7 @@ def _setting(name: str, default: float) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        shown = text if len(text) <= 60 else f"{text[:60]}… ({len(text):,} characters)"
-        raise LimitExceeded(f"{name} must be a number above 0, got {shown!r}")
+        raise LimitExceeded(f"{name} must be a number above 0, got {shorten(text)!r}")
     return value
 
 

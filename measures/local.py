@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import limits
+from .text import shorten, shown
 from .catalogue import FAMILIES, Catalogue, Measure, compute_values, default_catalogue, parse_measure
 from .store import Store, finish_import, start_import
 
@@ -568,13 +569,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = [_cut(self.source, 120)]
+        where = [shorten(self.source, 120)]
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
-            where.append(f"column {_cut(self.column, SHOWN_CHARACTERS)}")
+            where.append(f"column {shorten(self.column, SHOWN_CHARACTERS)}")
         # Messages quote cells already cut by _shown; this bounds any that quote something else.
-        return f"{', '.join(where)}: {_cut(self.message, 600)}"
+        return f"{', '.join(where)}: {shorten(self.message, 600)}"
 
 
 class RecordingError(ValueError):
@@ -582,26 +583,17 @@ class RecordingError(ValueError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        shown = [f"- {p}" for p in problems[:MAX_PROBLEMS_LISTED]]
+        listed = [f"- {p}" for p in problems[:MAX_PROBLEMS_LISTED]]
         if len(problems) > MAX_PROBLEMS_LISTED:
-            shown.append(f"- … and {len(problems) - MAX_PROBLEMS_LISTED:,} more")
-        source = _cut(problems[0].source, 120) if problems else "the input"
+            listed.append(f"- … and {len(problems) - MAX_PROBLEMS_LISTED:,} more")
+        source = shorten(problems[0].source, 120) if problems else "the input"
         super().__init__(f"nothing was saved: {len(problems):,} problem{'s' if len(problems) != 1 else ''} "
-                         f"in {source}\n" + "\n".join(shown))
-
-
-def _cut(text: str, limit: int) -> str:
-    """Text cut to `limit` characters, saying how long it was, so a 1 MB cell never makes a 1 MB message."""
-    text = str(text)
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+                         f"in {source}\n" + "\n".join(listed))
 
 
 def _shown(value) -> str:
-    """A cell as quoted in a message: its text in quotes, cut to a readable length."""
-    text = str(value).strip()
-    if len(text) <= SHOWN_CHARACTERS:
-        return repr(text)
-    return f"{text[:SHOWN_CHARACTERS]!r}… ({len(text):,} characters)"
+    """A cell as quoted in a message: its text (trimmed) in quotes, cut to a readable length."""
+    return shown(str(value).strip(), SHOWN_CHARACTERS)
 
 
 ENTRY_COLUMNS = ["row", "measure_id", "measure_version", "org_code", "org_level", "pcn_code", "period_start",
@@ -627,7 +619,7 @@ class Batch:
         """Which sheet of an xlsx file was read ('' for a CSV file or the grid), for the preview and the report."""
         if self.sheet is None:
             return ""
-        note = f"Read the sheet {_shown(self.sheet)} of {_cut(self.source, 120)}"
+        note = f"Read the sheet {_shown(self.sheet)} of {shorten(self.source, 120)}"
         if self.hidden_sheets:
             names = ", ".join(_shown(name) for name in self.hidden_sheets[:5])
             more = f" and {len(self.hidden_sheets) - 5} more" if len(self.hidden_sheets) > 5 else ""
@@ -1041,7 +1033,7 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
                     bad("measure_version", f"{_shown(version_cell)} is not a whole number")
                     version = None
             if version is not None and version not in versions:
-                bad("measure_version", f"{measure_id} has no version {_cut(str(version), 20)}; "
+                bad("measure_version", f"{measure_id} has no version {shorten(str(version), 20)}; "
                                        f"its versions are {', '.join(map(str, sorted(versions)))}")
             elif version is not None:
                 measure = versions[version]
