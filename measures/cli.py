@@ -89,6 +89,20 @@ def build_parser() -> argparse.ArgumentParser:
     _db_argument(pack)
     pack.add_argument("--out", required=True, type=Path, metavar="FILE", help="output file ending in .pptx, .docx or .pdf")
     _as_argument(pack)
+
+    iif = commands.add_parser(
+        "iif", help="print a PCN's Investment and Impact Fund money for one financial year as CSV",
+        description="Print, for each IIF indicator of the year, the PCN's achievement against the lower and upper "
+                    "thresholds, points achieved of those available, pounds earned and missed (after the list-size "
+                    "and prevalence adjustments) and the patients needed to reach each threshold. Achievement and "
+                    "thresholds are fractions 0-1. A cell is blank where that year's rules do not give the number "
+                    "(measures/contract/years/); it is never guessed.")
+    iif.add_argument("--pcn", required=True, help="PCN code, e.g. U00254")
+    iif.add_argument("--year", required=True, metavar="YYYY/YY", help="financial year, e.g. 2025/26")
+    iif.add_argument("--practices", action="store_true",
+                     help="add a row per member practice (the IIF pays PCNs, so practices' points and pounds are "
+                          "blank; their patients to each threshold are the practice's own)")
+    _db_argument(iif)
     return parser
 
 
@@ -304,5 +318,26 @@ def _check_out(out: Path) -> None:
                          f"most this folder accepts is {longest:,}. Choose a shorter name. Nothing was written.")
 
 
-COMMANDS = {"demo": _demo, "list": _list, "series": _series, "record": _record, "import": _import,
+def _iif(args) -> int:
+    from .contract import reads
+    from .catalogue import _check_financial_year
+
+    try:
+        _check_financial_year(args.year)
+    except ValueError as problem:
+        raise ValueError(f"--year: {problem}") from None
+    store = Store(args.db)
+    if queries.pcn(store, args.pcn) is None:
+        raise ValueError(f"--pcn: no PCN with code {shown(args.pcn)} in {shown(str(store.path), 200)}")
+    view = reads.money(store, args.pcn, args.year)
+    table = view.table(practices=args.practices)
+    for column in ("patients_to_lower", "patients_to_upper"):
+        table[column] = table[column].astype("Int64")
+    table.to_csv(sys.stdout, index=False, lineterminator="\n")
+    for caveat in view.caveats:
+        print(f"note: {caveat}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"iif": _iif, "demo": _demo, "list": _list, "series": _series, "record": _record, "import": _import,
             "board-pack": _board_pack}

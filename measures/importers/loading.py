@@ -29,6 +29,8 @@ class Load:
     observations: pd.DataFrame | None = None  # OBSERVATION_COLUMNS
     context: pd.DataFrame | None = None  # practice_context rows without import_id
     refresh_pcn_lists: bool = False
+    # Other tables a publication fills, by name: rows replace those with the same primary key.
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def write(con, load: Load, import_id: int) -> dict[str, int]:
@@ -62,6 +64,10 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
         frame = load.context.assign(import_id=import_id)
         _insert(con, "practice_context", frame, replace=True)
         written["practice context values"] = len(frame)
+    for table, frame in load.tables.items():
+        if frame is not None and not frame.empty:
+            _insert(con, table, frame.assign(import_id=import_id), replace=True)
+            written[table.replace("_", " ")] = len(frame)
     return written
 
 

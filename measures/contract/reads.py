@@ -1,0 +1,116 @@
+"""Reads the money view needs: a PCN's and its practices' IIF figures for a year, list sizes and England's totals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from ..store import Store
+from . import default_rules
+from .money import financial_year_end
+
+INPUT_COLUMNS = ["measure", "version", "org", "level", "period_start", "period_end", "numerator", "denominator",
+                 "value"]
+
+
+def _year_bounds(financial_year: str) -> tuple[date, date]:
+    return date(int(financial_year[:4]), 4, 1), financial_year_end(financial_year)
+
+
+def _measures(financial_year: str) -> list[str]:
+    return sorted({i.measure for i in default_rules().year(financial_year).iif.indicators})
+
+
+def iif_inputs(store: Store, pcn_code: str, financial_year: str) -> pd.DataFrame:
+    """Every figure of the year's IIF measures for the PCN and its practices (members at each period's end),
+    month by month within the financial year (the publication counts from 1 April), in the tidy shape with
+    `level` ('pcn' or 'practice')."""
+    start, end = _year_bounds(financial_year)
+    measures = _measures(financial_year)
+    if not measures:
+        return pd.DataFrame(columns=INPUT_COLUMNS)
+    return store.query(
+        """
+        SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org, o.org_level AS level,
+               o.period_start, o.period_end, o.numerator, o.denominator, o.value
+        FROM observations o
+        WHERE o.measure_id IN (SELECT unnest($measures)) AND o.period_end BETWEEN $start AND $end
+          AND (o.org_code = $pcn
+               OR (o.org_level = 'practice' AND EXISTS (
+                   SELECT 1 FROM memberships m WHERE m.child_code = o.org_code AND m.parent_level = 'pcn'
+                     AND m.parent_code = $pcn AND m.start_date <= o.period_end
+                     AND (m.end_date IS NULL OR m.end_date >= o.period_end))))
+        ORDER BY o.measure_id, o.period_end, o.org_level, o.org_code
+        """, {"measures": measures, "start": start, "end": end, "pcn": pcn_code})
+
+
+def list_sizes(store: Store, org_codes: list[str], day: date) -> pd.DataFrame:
+    """Each organisation's registered and weighted patients at the latest extract on or before `day` (the
+    earliest one after it when none is before)."""
+    if not org_codes:
+        return pd.DataFrame(columns=["org", "extract_date", "registered_patients", "weighted_patients"])
+    return store.query(
+        """
+        SELECT org_code AS org, extract_date, registered_patients, weighted_patients FROM list_sizes
+        WHERE org_code IN (SELECT unnest($orgs))
+        QUALIFY row_number() OVER (PARTITION BY org_code
+                                   ORDER BY extract_date > $day, abs(date_diff('day', extract_date, $day))) = 1
+        """, {"orgs": list(org_codes), "day": day})
+
+
+def england(store: Store, financial_year: str, day: date) -> dict:
+    """England's figures the adjustments divide by, at `day`: the mean PCN list size, the total list, and each
+    IIF measure's total denominator over the PCNs that have one at that period end."""
+    start, end = _year_bounds(financial_year)
+    lists = store.query(
+        """
+        WITH latest AS (
+            SELECT l.org_code, l.registered_patients FROM list_sizes l
+            JOIN organisations o ON o.org_code = l.org_code AND o.org_level = 'pcn'
+            QUALIFY row_number() OVER (PARTITION BY l.org_code
+                                       ORDER BY l.extract_date > $day, abs(date_diff('day', l.extract_date, $day))) = 1
+        )
+        SELECT count(*) AS pcns, sum(registered_patients) AS patients, avg(registered_patients) AS mean_list
+        FROM latest
+        """, {"day": day}).iloc[0]
+    denominators = store.query(
+        """
+        SELECT o.measure_id AS measure, o.denominator, l.registered_patients AS patients
+        FROM observations o
+        JOIN list_sizes l ON l.org_code = o.org_code
+        WHERE o.org_level = 'pcn' AND o.measure_id IN (SELECT unnest($measures)) AND o.period_end = $day
+          AND o.denominator IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY o.measure_id, o.org_code
+                                   ORDER BY l.extract_date > $day, abs(date_diff('day', l.extract_date, $day))) = 1
+        """, {"measures": _measures(financial_year), "day": day})
+    summed = (denominators.groupby("measure")[["denominator", "patients"]].sum()
+              if not denominators.empty else pd.DataFrame(columns=["denominator", "patients"]))
+    return {"pcns": int(lists["pcns"] or 0),
+            "mean_list": None if pd.isna(lists["mean_list"]) else float(lists["mean_list"]),
+            "patients": None if pd.isna(lists["patients"]) else float(lists["patients"]),
+            "denominators": {m: (float(r.denominator), float(r.patients)) for m, r in summed.iterrows()},
+            "year": financial_year, "start": start, "end": end}
+
+
+def money(store: Store, pcn_code: str, financial_year: str):
+    """The money view of one PCN and year (`view.MoneyView`), from the store and the year's rules."""
+    from .view import money_view
+
+    rules = default_rules()
+    rules.year(financial_year)  # a year with no rules is refused before any read
+    inputs = iif_inputs(store, pcn_code, financial_year)
+    day = pd.Timestamp(inputs["period_end"].max()).date() if not inputs.empty else financial_year_end(financial_year)
+    return money_view(rules, financial_year, pcn_code, inputs, list_sizes(store, [pcn_code], day),
+                      england(store, financial_year, day))
+
+
+def data_years(store: Store) -> list[str]:
+    """The financial years of the rules, the ones with IIF figures loaded first (latest first)."""
+    from .view import years_with_data
+
+    rules = default_rules()
+    measures = sorted({i.measure for y in rules.years.values() for i in y.iif.indicators})
+    periods = store.query("SELECT DISTINCT period_end FROM observations WHERE measure_id IN (SELECT unnest($m)) "
+                          "AND org_level = 'pcn'", {"m": measures})["period_end"].tolist()
+    return years_with_data(rules, [pd.Timestamp(p).date() for p in periods])
