@@ -107,6 +107,10 @@ def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below
         return queries.overview(store, *args, catalogue=local.catalogue_with_local(store))
     if name.startswith("local."):  # Read functions of measures.local, e.g. query("local.fair_share", ...)
         return getattr(local, name.removeprefix("local."))(store, *args)
+    if name.startswith("contract."):  # the money view, e.g. query("contract.money", pcn, "2025/26")
+        from .contract import reads as contract_reads
+
+        return getattr(contract_reads, name.removeprefix("contract."))(store, *args)
     if name.startswith("annotations."):  # change points and notes, e.g. query("annotations.rebase_dates", ...)
         from . import annotations
 
@@ -184,6 +188,16 @@ def pick_pcn() -> dict:
         choice = st.sidebar.selectbox("PCN", codes, format_func=labels.get, key="pcn_picker")
     st.query_params["pcn"] = choice
     return pcns.set_index("pcn").loc[choice].to_dict() | {"pcn": choice}
+
+
+def pick_from_url(label: str, options: list[str], *, param: str, key: str) -> str:
+    """A picker whose choice lives in the URL (`?param=value`), so a link opens the same choice."""
+    if key not in st.session_state:
+        wanted = st.query_params.get(param)
+        st.session_state[key] = wanted if wanted in options else options[0]
+    choice = st.selectbox(label, options, key=key)
+    st.query_params[param] = choice
+    return choice
 
 
 MEETING = "meeting"

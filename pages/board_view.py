@@ -4,7 +4,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from measures import board, board_html, charts, detail, practice_view, suppression, ui
+from measures import board, board_html, charts, charts_money, detail, money_html, practice_view, suppression, ui
+from measures.contract import default_rules
+from measures.contract.view import what_if_text
 from measures.practice_html import practice_html
 
 pcn = st.session_state["current_pcn"]
@@ -27,7 +29,7 @@ footnote = suppression.footnote(ui.suppress_below())
 practices_offered = member and bool(practice_view.fair_share_measures(catalogue))
 
 PRACTICES_TITLE = "What the PCN did for each practice"
-VIEWS = {"measures": "Measures", "practices": "Practices"}
+VIEWS = {"measures": "Measures", "practices": "Practices", "money": "Money"}
 
 
 def practice_matrix():
@@ -50,25 +52,25 @@ def meeting_toggle(on: bool) -> None:
 
 
 def board_screen() -> None:
-    if not practices_offered:
+    offered = [v for v in VIEWS if v != "practices" or practices_offered]
+    if st.query_params.get("view") not in offered:
         st.query_params.pop("view", None)
     # The PCN's name and the controls share one line: the board must fit one projector screen.
     with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="board_controls"):
         st.html(board_html.heading_html(pcn), width="stretch")
-        view = "measures"
-        if practices_offered:
-            if "board_view" not in st.session_state:  # a new session starts from the URL
-                st.session_state["board_view"] = "practices" if st.query_params.get("view") == "practices" \
-                    else "measures"
-            view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, key="board_view",
-                                        required=True, label_visibility="collapsed")
-            if view == "practices":
-                st.query_params["view"] = "practices"
-            else:
-                st.query_params.pop("view", None)
+        if "board_view" not in st.session_state:  # a new session starts from the URL
+            st.session_state["board_view"] = st.query_params.get("view", "measures")
+        view = st.segmented_control("View", offered, format_func=VIEWS.get, key="board_view",
+                                    required=True, label_visibility="collapsed")
+        if view == "measures":
+            st.query_params.pop("view", None)
+        else:
+            st.query_params["view"] = view
         meeting_toggle(False)
     if view == "practices":
         practices_screen()
+    elif view == "money":
+        money_screen()
     else:
         # One element for the whole board: 35 rows of Streamlit widgets take seconds to draw on a projector's laptop.
         st.html(board_html.board_html(shown, pcn, footnote=footnote, heading=False))
@@ -84,6 +86,40 @@ def practices_screen(*, large: bool = False) -> None:
     if not large and not matrix.empty:
         with st.expander("Each practice against its fair share, as a chart", icon=":material/bar_chart:"):
             ui.show_figure(practice_view.fair_share_panels(matrix, pcn_name=pcn["pcn_name"]), key="fair_share_panels")
+
+
+def money_screen() -> None:
+    """The IIF money of one financial year: points and pounds, what it would take, each practice, the payments."""
+    years = ui.query("contract.data_years")
+    year = ui.pick_from_url("Financial year", years, param="year", key="money_year")
+    view = ui.query("contract.money", pcn["pcn"], year)
+    st.html(money_html.indicators_html(view))
+    paying = [item for item in view.indicators if item.in_iif and item.lower is not None
+              and item.achievement is not None]
+    if paying:
+        columns = st.columns(len(paying))
+        extra = {}
+        for column, item in zip(columns, paying):
+            room = max(int(item.denominator - item.numerator), 0)
+            extra[item.indicator] = column.number_input(f"What if: more patients reached for {item.indicator}",
+                                                        min_value=0, max_value=room, value=0, step=1,
+                                                        key=f"what_if_{item.indicator}")
+        sentence = what_if_text(view, view.with_more_patients(extra))
+        if sentence:
+            st.markdown(ui.plain(sentence))
+        history = ui.query("contract.iif_inputs", pcn["pcn"], year)
+        for column, item in zip(st.columns(len(paying)), paying):
+            own = history[(history["measure"] == item.measure) & (history["org"] == pcn["pcn"])]
+            with column:
+                ui.show_figure(charts_money.trajectory_chart(item, own, pcn["pcn_name"]),
+                               key=f"money_trajectory_{item.indicator}")
+    if view.practices:
+        with st.expander("Each practice", icon=":material/table_rows:"):
+            st.html(money_html.practices_html(view, view.names))
+    st.html(money_html.payments_html(default_rules().year(year)))
+    st.html(money_html.notes_html(view))
+    ui.download_table(view.table(practices=True), f"iif-money-{pcn['pcn']}-{year.replace('/', '-')}",
+                      key="money_table")
 
 
 def _span(matrix):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -101,8 +102,12 @@ def money(store: Store, pcn_code: str, financial_year: str):
     rules.year(financial_year)  # a year with no rules is refused before any read
     inputs = iif_inputs(store, pcn_code, financial_year)
     day = pd.Timestamp(inputs["period_end"].max()).date() if not inputs.empty else financial_year_end(financial_year)
-    return money_view(rules, financial_year, pcn_code, inputs, list_sizes(store, [pcn_code], day),
+    view = money_view(rules, financial_year, pcn_code, inputs, list_sizes(store, [pcn_code], day),
                       england(store, financial_year, day))
+    codes = sorted({m.org for m in view.practices})
+    names = store.query("SELECT org_code, name FROM organisations WHERE org_code IN (SELECT unnest($c))",
+                        {"c": codes}) if codes else pd.DataFrame(columns=["org_code", "name"])
+    return replace(view, names=dict(zip(names["org_code"], names["name"])))
 
 
 def data_years(store: Store) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pandas as pd
@@ -30,6 +30,7 @@ class MoneyView:
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)  # practice code → name, for the drill-down
 
     @property
     def total(self) -> dict:
@@ -43,7 +44,7 @@ class MoneyView:
     def with_more_patients(self, extra: dict[str, int]) -> "MoneyView":
         """The view had `extra[code]` more patients been reached for each indicator."""
         changed = tuple(m.with_more_patients(int(extra.get(m.indicator, 0) or 0)) for m in self.indicators)
-        return MoneyView(self.year, self.pcn, changed, self.practices, self.caveats, self.sources, dict(extra))
+        return replace(self, indicators=changed, extra=dict(extra))
 
     def trajectory(self, code: str) -> pd.DataFrame:
         item = next((m for m in self.indicators if m.indicator == code), None)
@@ -98,8 +99,6 @@ def money_view(rules: ContractRules, year: str, pcn_code: str, inputs: pd.DataFr
 
 
 def _with_caveat(item: IndicatorMoney, caveat: str) -> IndicatorMoney:
-    from dataclasses import replace
-
     return replace(item, caveats=item.caveats + (caveat,))
 
 
@@ -110,3 +109,23 @@ def years_with_data(rules: ContractRules, periods: list[date]) -> list[str]:
     have = {financial_year_of(p) for p in periods}
     years = list(reversed(list(rules.years)))
     return sorted(years, key=lambda y: (y not in have, years.index(y)))
+
+
+def what_if_text(before: MoneyView, after: MoneyView) -> str:
+    """The what-if in a sentence: points and pounds with the extra patients, against the year as it stands."""
+    parts = []
+    for was, now in zip(before.indicators, after.indicators):
+        extra = int(after.extra.get(now.indicator, 0) or 0)
+        if not extra or now.points_achieved is None:
+            continue
+        line = (f"{now.indicator} with {extra:,} more patient{'s' if extra != 1 else ''}: "
+                f"{now.achievement * 100:.1f}%, {_points(now.points_achieved)} of {_points(now.points_available)} "
+                f"points")
+        if now.pounds_earned is not None and was.pounds_earned is not None:
+            line += f", £{now.pounds_earned:,.0f} (£{now.pounds_earned - was.pounds_earned:,.0f} more)"
+        parts.append(line)
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _points(value: float | None) -> str:
+    return "not known" if value is None else f"{value:,.1f}".removesuffix(".0")
