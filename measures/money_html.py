@@ -36,6 +36,14 @@ def percent(share: float | None) -> str:
     return "no data" if share is None else f"{share * 100:.1f}%"
 
 
+def points_text(achieved: float | None, available: float | None) -> str:
+    if achieved is not None and available is not None:
+        return f"{points(achieved)} of {points(available)}"
+    if available is not None:
+        return f"{points(available)} available"
+    return NOT_KNOWN
+
+
 def thresholds(item: IndicatorMoney) -> str:
     if item.lower is None:
         return NOT_KNOWN
@@ -67,18 +75,21 @@ def patients_text(item: IndicatorMoney) -> str:
 
 
 def _table(head: list[str], rows: list[list[str]], *, font_size: int, caption: str | None = None,
-           first_left: bool = True) -> str:
+           first_left: bool = True, nowrap: tuple[int, ...] = ()) -> str:
     cell = f"padding:6px 8px;border-bottom:1px solid {BORDER};vertical-align:top"
-    out = [f'<div style="overflow-x:auto;max-width:100%"><table style="border-collapse:collapse;width:100%;'
-           f'font-family:{FONT};font-size:{font_size}px;color:{TEXT}">']
-    if caption:
-        out.append(f'<caption style="text-align:left;font-weight:bold;padding:4px 0 8px">{_e(caption)}</caption>')
+    out = []
+    if caption:  # above the table, not in it: on a phone the table scrolls sideways and the caption stays whole
+        out.append(f'<p style="font-family:{FONT};font-size:{font_size}px;color:{TEXT};font-weight:bold;'
+                   f'margin:4px 0 8px">{_e(caption)}</p>')
+    out.append(f'<div style="overflow-x:auto;max-width:100%"><table style="border-collapse:collapse;width:100%;'
+               f'font-family:{FONT};font-size:{font_size}px;color:{TEXT}">')
     out.append("<thead><tr>" + "".join(
         f'<th scope="col" style="{cell};background:{HEAD};text-align:{"left" if n == 0 and first_left else "right"}">'
         f"{_e(h)}</th>" for n, h in enumerate(head)) + "</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>" + "".join(
-            f'<td style="{cell};text-align:{"left" if n == 0 and first_left else "right"}">{value}</td>'
+            f'<td style="{cell};text-align:{"left" if n == 0 and first_left else "right"}'
+            f'{";white-space:nowrap" if n in nowrap else ""}">{value}</td>'
             for n, value in enumerate(row)) + "</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
@@ -96,15 +107,16 @@ def indicators_html(view: MoneyView, *, font_size: int = 15) -> str:
             continue
         achieved = percent(item.achievement)
         if item.ach_date is not None and item.achievement is not None:
-            achieved += f"<br><span style=\"color:{MUTED}\">to {item.ach_date:%d %b %Y}; {_e(standing(item))}</span>"
+            where = "; ".join(p for p in (f"to {item.ach_date:%d %b %Y}", standing(item)) if p)
+            achieved += f"<br><span style=\"color:{MUTED}\">{_e(where)}</span>"
         rows.append([name, achieved, _e(thresholds(item)),
-                     _e(f"{points(item.points_achieved)} of {points(item.points_available)}"),
+                     _e(points_text(item.points_achieved, item.points_available)),
                      _e(pounds(item.pounds_earned)), _e(pounds(item.pounds_missed)), _e(patients_text(item))])
     total = view.total
     rows.append(["<strong>The year</strong>", "", "",
-                 _e(f"{points(total['points_achieved'])} of {points(total['points_available'])}"),
+                 _e(points_text(total["points_achieved"], total["points_available"])),
                  _e(pounds(total["pounds_earned"])), _e(pounds(total["pounds_missed"])), ""])
-    return _table(head, rows, font_size=font_size,
+    return _table(head, rows, font_size=font_size, nowrap=(2, 3, 4, 5),
                   caption=f"Investment and Impact Fund {view.year}: points and pounds under the year's rules")
 
 

@@ -195,7 +195,7 @@ def pick_from_url(label: str, options: list[str], *, param: str, key: str) -> st
     if key not in st.session_state:
         wanted = st.query_params.get(param)
         st.session_state[key] = wanted if wanted in options else options[0]
-    choice = st.selectbox(label, options, key=key)
+    choice = st.selectbox(label, options, key=key, width=240)
     st.query_params[param] = choice
     return choice
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from measures import board, board_html, charts, charts_money, detail, money_html, practice_view, suppression, ui
 from measures.contract import default_rules
-from measures.contract.view import what_if_text
+from measures.contract.view import order_for_year, what_if_text
 from measures.practice_html import practice_html
 
 pcn = st.session_state["current_pcn"]
@@ -24,6 +24,10 @@ if not member:
                           "Support for practices)")
 shown = {family: [row for row in family_rows if member or family == "national_des" or row.has_data]
          for family, family_rows in board.by_family(rows).items()}
+# The chosen financial year (`?year=`) puts its IIF indicators first; earlier years' stay as history.
+years = ui.query("contract.data_years")
+year = st.query_params.get("year") if st.query_params.get("year") in years else years[0]
+shown["national_des"] = order_for_year(shown["national_des"], default_rules(), year)
 footnote = suppression.footnote(ui.suppress_below())
 # Fair shares are the PCN's own local values of every period: its members only, so nobody else is offered them.
 practices_offered = member and bool(practice_view.fair_share_measures(catalogue))
@@ -90,7 +94,6 @@ def practices_screen(*, large: bool = False) -> None:
 
 def money_screen() -> None:
     """The IIF money of one financial year: points and pounds, what it would take, each practice, the payments."""
-    years = ui.query("contract.data_years")
     year = ui.pick_from_url("Financial year", years, param="year", key="money_year")
     view = ui.query("contract.money", pcn["pcn"], year)
     st.html(money_html.indicators_html(view))
@@ -103,7 +106,7 @@ def money_screen() -> None:
             room = max(int(item.denominator - item.numerator), 0)
             extra[item.indicator] = column.number_input(f"What if: more patients reached for {item.indicator}",
                                                         min_value=0, max_value=room, value=0, step=1,
-                                                        key=f"what_if_{item.indicator}")
+                                                        key=f"what_if_{item.indicator}", width=320)
         sentence = what_if_text(view, view.with_more_patients(extra))
         if sentence:
             st.markdown(ui.plain(sentence))

@@ -106,3 +106,22 @@ def test_the_command_line_refuses_a_year_without_rules_or_an_unknown_pcn(demo_db
     args.update(dict(zip(argv[::2], argv[1::2])))
     assert cli.main(["iif", "--db", str(demo_db), *[x for pair in args.items() for x in pair]]) == 2
     assert message in capsys.readouterr().err
+
+
+def _board_names(at) -> list[str]:
+    import re
+
+    html = _html(at)
+    national = html[html.index('data-family="national_des"'):html.index('data-family="local_integration"')]
+    return list(dict.fromkeys(re.findall(r'data-measure="([a-z0-9_]+)"', national)))
+
+
+def test_the_board_puts_the_chosen_years_iif_indicators_first_and_marks_retired_ones(app_env):
+    at = apptest.open_app(pcn=PCN, year="2023/24")
+    html = _html(at)
+    assert "Retired from the IIF" not in html
+    at = apptest.open_app(pcn=PCN, year="2025/26")
+    html = _html(at)
+    assert "Retired from the IIF for 2024/25" in html  # ACC-08, kept as history
+    first = _board_names(at)[:2]
+    assert set(first) == {"can_02_fit", "hi_03_ld_health_checks"}, first

@@ -103,12 +103,48 @@ def _with_caveat(item: IndicatorMoney, caveat: str) -> IndicatorMoney:
 
 
 def years_with_data(rules: ContractRules, periods: list[date]) -> list[str]:
-    """The rules' years, latest first; those with data are the ones a picker offers first."""
+    """The rules' years for a picker: first those with IIF figures loaded and an indicator confirmed in the IIF
+    (the latest first), then those with figures, then the rest."""
     from ..catalogue import financial_year_of
 
     have = {financial_year_of(p) for p in periods}
     years = list(reversed(list(rules.years)))
-    return sorted(years, key=lambda y: (y not in have, years.index(y)))
+
+    def confirmed(year: str) -> bool:
+        return any(i.in_iif for i in rules.year(year).iif.indicators)
+
+    return sorted(years, key=lambda y: (y not in have, not confirmed(y), years.index(y)))
+
+
+def iif_standing(rules: ContractRules, measure_id: str, year: str) -> tuple[int, str | None]:
+    """Where a measure stands in the chosen year's IIF: a sort rank (0 in it, 1 to be confirmed, 2 not in it)
+    and, for a measure that was in the IIF in another year, a note saying so ("Retired from the IIF for
+    2024/25")."""
+    chosen = rules.year(year)
+    here = next((i for i in chosen.iif.indicators if i.measure == measure_id), None)
+    if here is not None and here.in_iif:
+        return 0, None
+    if here is not None and here.in_iif is None:
+        return 1, f"IIF place for {year} to be confirmed"
+    paid = [y for y, r in rules.years.items() if any(i.measure == measure_id and i.in_iif for i in r.iif.indicators)]
+    if not paid:
+        return 2, None
+    later = [y for y in rules.years if y > paid[-1]]
+    if paid[-1] < year and later:
+        return 2, f"Retired from the IIF for {later[0]}"
+    return 2, f"In the IIF in {', '.join(paid)}, not in {year}"
+
+
+def order_for_year(rows: list, rules: ContractRules, year: str) -> list:
+    """Board rows of the national family with the chosen year's IIF indicators first, and a note on those the
+    IIF paid in another year (kept as history). Rows are `measures.board.BoardRow`."""
+    ranked = []
+    for position, row in enumerate(rows):
+        rank, note = iif_standing(rules, row.measure.id, year)
+        if note:
+            row = replace(row, goal=f"{row.goal} · {note}" if row.goal else note)
+        ranked.append((rank, position, row))
+    return [row for _, _, row in sorted(ranked, key=lambda t: (t[0], t[1]))]
 
 
 def what_if_text(before: MoneyView, after: MoneyView) -> str:
