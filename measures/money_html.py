@@ -157,10 +157,40 @@ def payments_html(rules: YearRules, *, font_size: int = 15) -> str:
                   caption=f"{payment.name} {rules.financial_year}{total}")
 
 
-def notes_html(view: MoneyView, *, font_size: int = 13) -> str:
-    """The caveats and the sources of the year's numbers, as footnotes."""
-    items = "".join(f"<li>{_e(c)}</li>" for c in view.caveats)
+def notes_html(view: MoneyView, *, font_size: int = 13, extra: tuple[str, ...] = ()) -> str:
+    """The caveats and the sources of the year's numbers, as footnotes (`extra`: the ARRS view's)."""
+    items = "".join(f"<li>{_e(c)}</li>" for c in dict.fromkeys([*view.caveats, *extra]))
     sources = "; ".join(_e(s) for s in view.sources)
     return (f'<div style="font-family:{FONT};font-size:{font_size}px;color:{MUTED}"><ul style="margin:4px 0 4px 18px;'
             f'padding:0">{items}</ul><p style="margin:4px 0">Sources: {sources}. Figures as reported; check the '
             "year's Network Contract DES specification before relying on one.</p></div>")
+
+
+def arrs_html(view, *, font_size: int = 15) -> str:
+    """ARRS against entitlement (`measures.contract.arrs.ArrsView`): the year's figures, then staff by role."""
+    t = view.totals
+    per_10k = "–" if t["arrs_fte_per_10k"] is None else f"{t['arrs_fte_per_10k']:.2f}"
+    figures = [
+        ("Weighted patients", NOT_KNOWN if view.weighted_patients is None else f"{view.weighted_patients:,.0f}"),
+        ("Pounds per weighted patient", NOT_KNOWN if view.rate is None else f"£{view.rate:,.3f}"),
+        ("Entitlement", pounds(t["entitlement"])),
+        ("ARRS staff in post", f"{t['arrs_fte']:,.1f} FTE in {t['arrs_roles']} roles ({per_10k} per 10,000 patients)"),
+        ("Estimated cost, roles with a known maximum", pounds(t["estimated_cost_known_roles"])),
+        ("Estimated cost of every ARRS role", pounds(t["estimated_cost"])),
+        ("Entitlement less estimated cost", pounds(t["entitlement_less_cost"])),
+    ]
+    census = f", staff at the census of {view.census_date:%d %b %Y}" if view.census_date else ""
+    out = [_table(["Figure", "Value"], [[_e(a), _e(b)] for a, b in figures], font_size=font_size,
+                  caption=f"Additional Roles Reimbursement Scheme {view.year}: entitlement against staff in post"
+                          f"{census}")]
+    rows = []
+    for role in view.roles:
+        rows.append([_e(role.staff_role), "yes" if role.counts else "no", _e(f"{role.fte:,.2f}"),
+                     _e(f"{role.headcount:,}"),
+                     _e("–" if role.fte_per_10k is None else f"{role.fte_per_10k:.2f}"),
+                     _e(pounds(role.pounds_per_wte) if role.counts else "–"),
+                     _e(pounds(role.estimated_cost) if role.counts else "–")])
+    if rows:
+        out.append(_table(["Role", "Counts for the ARRS", "FTE", "Headcount", "FTE per 10,000", "Maximum per WTE",
+                           "Estimated cost"], rows, font_size=font_size, nowrap=(2, 3, 4, 5, 6)))
+    return "".join(out)

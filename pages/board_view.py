@@ -120,7 +120,9 @@ def money_screen() -> None:
         with st.expander("Each practice", icon=":material/table_rows:"):
             st.html(money_html.practices_html(view, view.names))
     st.html(money_html.payments_html(default_rules().year(year)))
-    st.html(money_html.notes_html(view))
+    arrs = ui.query("contract.arrs", pcn["pcn"], year)
+    st.html(money_html.arrs_html(arrs))
+    st.html(money_html.notes_html(view, extra=arrs.caveats))
     ui.download_table(view.table(practices=True), f"iif-money-{pcn['pcn']}-{year.replace('/', '-')}",
                       key="money_table")
 

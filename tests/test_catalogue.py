@@ -97,10 +97,14 @@ def test_acc_08_is_published_at_practice_level(catalogue):
     assert catalogue.get("acc_08").level == "practice"
 
 
-@pytest.mark.parametrize("day", [date(2023, 6, 1), date(2024, 12, 1), date(2026, 2, 1)])
+@pytest.mark.parametrize("day", [date(2024, 12, 1), date(2026, 2, 1)])
 def test_fit_before_cancer_referral_runs_from_65_to_80(catalogue, day):
     threshold = catalogue.get("can_02_fit").threshold_for(day)
     assert (threshold.lower, threshold.upper) == (65, 80)
+
+
+def test_fit_before_cancer_referral_has_no_2023_24_thresholds_as_no_cited_source_gives_them(catalogue):
+    assert catalogue.get("can_02_fit").threshold_for(date(2023, 6, 1)) is None
 
 
 def test_a_national_indicator_without_known_thresholds_says_to_check_the_specification(catalogue):

@@ -125,3 +125,15 @@ def test_the_board_puts_the_chosen_years_iif_indicators_first_and_marks_retired_
     assert "Retired from the IIF for 2024/25" in html  # ACC-08, kept as history
     first = _board_names(at)[:2]
     assert set(first) == {"can_02_fit", "hi_03_ld_health_checks"}, first
+
+
+def test_the_money_view_sets_arrs_staff_in_post_against_the_years_entitlement(app_env, demo_db):
+    arrs = reads.arrs(Store(demo_db), PCN, "2025/26")
+    assert arrs.entitlement == pytest.approx(arrs.weighted_patients * 26.631)
+    html = _html(apptest.open_app(pcn=PCN, view="money", year="2025/26"))
+    assert "Additional Roles Reimbursement Scheme 2025/26" in html
+    assert f"£{arrs.entitlement:,.0f}" in html
+    pharmacists = next(r for r in arrs.roles if r.staff_role == "Pharmacists")
+    assert f"£{pharmacists.estimated_cost:,.0f}" in html  # 2025/26 gives pharmacists' maximum reimbursement
+    html = _html(apptest.open_app(pcn=PCN, view="money", year="2024/25"))
+    assert "The main ARRS sum per weighted patient for 2024/25 is not in the sources here" in html

@@ -119,3 +119,48 @@ def data_years(store: Store) -> list[str]:
     periods = store.query("SELECT DISTINCT period_end FROM observations WHERE measure_id IN (SELECT unnest($m)) "
                           "AND org_level = 'pcn'", {"m": measures})["period_end"].tolist()
     return years_with_data(rules, [pd.Timestamp(p).date() for p in periods])
+
+
+# --- ARRS against entitlement ------------------------------------------------------------------------------------
+
+
+def pcn_list_history(store: Store, pcn_code: str) -> pd.DataFrame:
+    """Every list-size extract of the PCN: extract_date, registered_patients, weighted_patients."""
+    from .arrs import LIST_COLUMNS
+
+    return store.query(
+        "SELECT extract_date, registered_patients, weighted_patients FROM list_sizes WHERE org_code = $pcn "
+        "ORDER BY extract_date", {"pcn": pcn_code}).reindex(columns=LIST_COLUMNS)
+
+
+def workforce_in_year(store: Store, pcn_code: str, financial_year: str) -> pd.DataFrame:
+    """The PCN's staff by role at its latest workforce census in the financial year: census_date, staff_role,
+    staff_group, fte, headcount (no rows when the year has no census)."""
+    from .arrs import WORKFORCE_COLUMNS
+
+    start, end = _year_bounds(financial_year)
+    return store.query(
+        """
+        SELECT census_date, staff_role, staff_group, fte, headcount FROM workforce_roles
+        WHERE org_code = $pcn AND census_date = (
+            SELECT max(census_date) FROM workforce_roles
+            WHERE org_code = $pcn AND census_date BETWEEN $start AND $end)
+        ORDER BY staff_role
+        """, {"pcn": pcn_code, "start": start, "end": end}).reindex(columns=WORKFORCE_COLUMNS)
+
+
+def arrs(store: Store, pcn_code: str, financial_year: str):
+    """ARRS against entitlement for one PCN and year (`arrs.ArrsView`), from the store and the year's rules."""
+    from .arrs import arrs_view
+
+    year_rules = default_rules().year(financial_year)  # a year with no rules is refused before any read
+    return arrs_view(year_rules, pcn_code, pcn_list_history(store, pcn_code),
+                     workforce_in_year(store, pcn_code, financial_year))
+
+
+def arrs_years(store: Store) -> list[str]:
+    """The financial years of the rules, the ones with a workforce census loaded first (latest first)."""
+    from .arrs import years_with_census
+
+    dates = store.query("SELECT DISTINCT census_date FROM workforce_roles")["census_date"].tolist()
+    return years_with_census(list(default_rules().years), [pd.Timestamp(d).date() for d in dates])

@@ -9,10 +9,10 @@ DESCRIPTION = """\
 Import files published by NHS England and NHS England Digital into the store. Each file is recognised by
 its content (CSV header or workbook sheets), not its name; zip archives are read as published, and http(s)
 links are downloaded with a progress bar. Files load in dependency order whatever order you give them:
-the practice-to-PCN map and the ePCN workbook first, then list sizes, then IIF, workforce, appointments,
-QOF prevalence and IMD. Each file is one transaction: a file with a problem changes nothing, and the
-message names the file, row and column and says what to do. Importing a file again changes nothing;
-a newer vintage replaces the periods it covers."""
+the practice-to-PCN map and the ePCN workbook first, then list sizes, then IIF, the MI Network Contract
+DES monthly extract, workforce, appointments, QOF prevalence and IMD. Each file is one transaction: a file
+with a problem changes nothing, and the message names the file, row and column and says what to do.
+Importing a file again changes nothing; a newer vintage replaces the periods it covers."""
 
 EPILOG = """\
 publications read:
@@ -20,6 +20,8 @@ publications read:
   ePCN.xlsx                            PCN open/close dates and dated practice-PCN relationships
   gp-reg-pat-prac-all.csv              list sizes per practice, and per PCN (sum of its practices)
   IIF_indicators_annual_pub_*.csv      ACC-08, EHCH-04, ACC-10, ACC-10b for the financial year
+  MI Network Contract DES extract      CAN-02/CAN-04 and HI-03 year to date per practice and PCN; every
+                                       field (exclusions, PCAs, MI counts) as contract fields
   PCNWFIndividualCSV.*.zip             PCN workforce FTE per 10,000 patients and headcount
   appointments practice-level CSV      monthly access measures per practice and PCN
   PREVALENCE_*.csv                     QOF disease prevalence (practice context)

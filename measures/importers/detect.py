@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import appointments, epcn, iif, imd, list_sizes, practice_map, qof, workforce
+from . import appointments, epcn, iif, imd, list_sizes, ncdes, practice_map, qof, workforce
 from .common import PublicationError, canonical, shorten, shown
 
-CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, iif, workforce, appointments, qof, imd)
+CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, iif, ncdes, workforce, appointments, qof,
+                                            imd)
 WORKBOOK_PUBLICATIONS: tuple[ModuleType, ...] = (epcn,)
 ALL: tuple[ModuleType, ...] = tuple(sorted(CSV_PUBLICATIONS + WORKBOOK_PUBLICATIONS, key=lambda m: m.ORDER))
 

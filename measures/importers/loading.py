@@ -29,8 +29,11 @@ class Load:
     observations: pd.DataFrame | None = None  # OBSERVATION_COLUMNS
     context: pd.DataFrame | None = None  # practice_context rows without import_id
     refresh_pcn_lists: bool = False
-    # Other tables a publication fills, by name: rows replace those with the same primary key.
+    # Other tables a publication fills, by name: rows replace those with the same primary key, and where
+    # `table_scopes` names columns for a table, every row already there with the same values of those columns
+    # (say a PCN and a census date) is removed first, so a corrected file leaves nothing of the old one behind.
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    table_scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def write(con, load: Load, import_id: int) -> dict[str, int]:
@@ -66,9 +69,21 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
         written["practice context values"] = len(frame)
     for table, frame in load.tables.items():
         if frame is not None and not frame.empty:
+            scope = load.table_scopes.get(table)
+            if scope:
+                _delete_scope(con, table, frame, scope)
             _insert(con, table, frame.assign(import_id=import_id), replace=True)
             written[table.replace("_", " ")] = len(frame)
     return written
+
+
+def _delete_scope(con, table: str, frame: pd.DataFrame, scope: tuple[str, ...]) -> None:
+    con.register("_scope", frame[list(scope)].drop_duplicates())
+    try:
+        match = " AND ".join(f"{table}.{column} = s.{column}" for column in scope)
+        con.execute(f"DELETE FROM {table} USING _scope s WHERE {match}")
+    finally:
+        con.unregister("_scope")
 
 
 def _insert(con, table: str, frame: pd.DataFrame, replace: bool = False) -> None:

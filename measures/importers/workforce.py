@@ -1,4 +1,5 @@
-"""Primary Care Network Workforce individual-level CSV → FTE per 10,000 patients by role group, and headcount."""
+"""Primary Care Network Workforce individual-level CSV → FTE per 10,000 patients by role group, headcount, and
+FTE and headcount by staff role."""
 
 from __future__ import annotations
 
@@ -40,9 +41,14 @@ STAFF = "nwrs staff"
 FIRST_CENSUS_YEAR = 2019  # Primary Care Networks began in July 2019
 
 
+def tidy(role: str | None) -> str:
+    """A STAFF_ROLE as stored: as published, with runs of spaces made one and the ends trimmed."""
+    return " ".join(str(role or "").split())
+
+
 def role_group(role: str | None) -> str | None:
     """The ARRS role group of a STAFF_ROLE: pharmacy, personalised, direct_other, digital, or None (not ARRS)."""
-    text = " ".join(str(role or "").split()).lower()
+    text = tidy(role).lower()
     if text.endswith(MENTAL_HEALTH_SUFFIX):
         return "direct_other"  # before personalised care: link workers recorded as mental health practitioners
     if text in {r.lower() for r in PHARMACY}:
@@ -89,10 +95,12 @@ def parse(source, context: StoreContext) -> Load:
     known = reject_unknown(con, "PCN_CODE", "known_pcns", rejections, "PCN code not in any imported map",
                            "Import a practice-to-PCN map or ePCN workbook that lists these PCNs to load them.")
     roles = sorted(r[0] for r in con.execute("SELECT DISTINCT STAFF_ROLE FROM raw").fetchall())
-    con.register("_roles", pd.DataFrame({"STAFF_ROLE": roles, "grp": [role_group(r) for r in roles]}))
+    con.register("_roles", pd.DataFrame({"STAFF_ROLE": roles, "grp": [role_group(r) for r in roles],
+                                         "role": [tidy(r) for r in roles]}))
     con.execute(f"""
         CREATE TABLE staff AS
-        SELECT r._row, r.PCN_CODE AS org_code, {number_sql('FTE', whole=False)} AS fte, g.grp,
+        SELECT r._row, r.PCN_CODE AS org_code, {number_sql('FTE', whole=False)} AS fte, g.grp, g.role,
+               nullif(regexp_replace(trim(r.STAFF_GROUP), '\\s+', ' ', 'g'), '') AS staff_group,
                lower(trim(r.DATA_SOURCE)) = $staff AS is_staff, nullif(trim(r.UNIQUE_IDENTIFIER), '') AS person
         FROM raw r JOIN _roles g USING (STAFF_ROLE) WHERE {known}
     """, {"staff": STAFF})
@@ -144,6 +152,13 @@ def parse(source, context: StoreContext) -> Load:
     notes.insert(0, f"census {census:%d %b %Y}: {len(frame):,} PCNs, {float(totals['total'].sum()):,.1f} FTE "
                     f"({int(totals['contracted'].sum()):,} contracted-service records carry FTE but no headcount); "
                     f"{len(other_roles)} staff roles count only in the all-staff total.")
+    by_role = con.execute("""
+        SELECT org_code, $census AS census_date, role AS staff_role,
+               string_agg(DISTINCT staff_group, '; ' ORDER BY staff_group) AS staff_group,
+               sum(fte) AS fte, count(DISTINCT person) FILTER (WHERE is_staff) AS headcount
+        FROM staff GROUP BY org_code, role ORDER BY org_code, role
+    """, {"census": census}).df()
     loaded = int(con.execute("SELECT count(*) FROM staff").fetchall()[0][0])
     return Load(publication=PUBLICATION, vintage=census.isoformat(), rows_read=rows, rows_loaded=loaded,
-                rejections=rejections, notes=notes, observations=pd.concat(frames, ignore_index=True))
+                rejections=rejections, notes=notes, observations=pd.concat(frames, ignore_index=True),
+                tables={"workforce_roles": by_role}, table_scopes={"workforce_roles": ("org_code", "census_date")})
