@@ -42,8 +42,13 @@ def pack_year(store: Store, as_of: date) -> str:
 def money_page(store: Store, pcn_code: str, as_of: date, year: str | None = None) -> MoneyPage:
     from ..money_html import patients_text, percent, points_text, pounds, thresholds
 
-    year = year or pack_year(store, as_of)
-    view = money(store, pcn_code, year)
+    chosen = year or pack_year(store, as_of)
+    view = money(store, pcn_code, chosen)
+    own = financial_year_of(as_of)
+    why = () if year or chosen == own or own not in default_rules().years else (
+        f"The pack's month falls in {own}, whose IIF points and thresholds the rules do not confirm; this page "
+        f"shows {chosen}, the latest year they do with figures loaded.",)
+    year = chosen
     rows = []
     for item in view.indicators:
         name = f"{item.indicator} ({status_text(item.in_iif, year)})"
@@ -69,4 +74,4 @@ def money_page(store: Store, pcn_code: str, as_of: date, year: str | None = None
     sources = "Sources: " + "; ".join(view.sources) + ". Figures as reported; check the year's Network Contract " \
                                                       "DES specification before relying on one."
     return MoneyPage(year=year, rows=tuple(rows), payments=tuple(parts), payment_note=note,
-                     notes=tuple(view.caveats) + (sources,))
+                     notes=why + tuple(view.caveats) + (sources,))
