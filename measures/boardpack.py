@@ -14,7 +14,8 @@ import pandas as pd
 
 from . import access, charts, detail, exports, queries, suppression
 from .catalogue import FAMILIES, FAMILY_LABELS, Catalogue, Measure, financial_year_of
-from .overview import goal_text, month_label
+from .contract.pack import MONEY, MoneyPage
+from .overview import goal_text, month_label, period_label
 from .store import Store
 from .text import shown
 
@@ -231,6 +232,7 @@ class BoardPack:
     definitions: tuple[Definition, ...]
     sources: tuple[DataSource, ...]
     practices: PracticePage | None = None  # None: a pack made without the practice page
+    money: MoneyPage | None = None  # None: no contract rules cover the pack's years
 
     @property
     def file_stem(self) -> str:
@@ -396,7 +398,7 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
             family=family, measure_id=measure.id, measure=measure.label,
             latest=(suppression.MARK if latest_hidden else measure.format_value(latest_value)) if latest is not None
             else "No data",
-            period=month_label(latest_period) if latest_period else "–",
+            period=period_label(latest_period, latest["period_end"]) if latest_period else "–",
             goal=(goal_text(measure, latest_period) if latest_period else None) or "–",
             variation=reading.variation if reading is not None else None,
             assurance=reading.assurance if reading is not None else None,
@@ -413,14 +415,25 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
             unit=f"{measure.unit}; {DIRECTION_TEXT[measure.improvement_direction]}",
             goal=goal_text(measure, latest_period or as_of), source=measure.source.publication,
             publisher=measure.source.publisher, landing_page=measure.source.landing_page,
-            data_to=f"Data to {month_label(latest_period)}" if latest_period else "No data for this PCN yet",
+            data_to=f"Data to {period_label(latest_period, latest['period_end'])}" if latest_period
+            else "No data for this PCN yet",
             caveats=tuple(measure.caveats),
         ))
 
     exceptions = _exception_pages(store, cover, pending, chart_images)
     return BoardPack(cover=cover, summary=tuple(rows), exceptions=tuple(exceptions),
                      definitions=tuple(definitions), sources=tuple(_sources(catalogue, by_measure)),
-                     practices=practice_page(store, pcn_code, catalogue, as_of))
+                     practices=practice_page(store, pcn_code, catalogue, as_of), money=_money_page(store, pcn_code, as_of))
+
+
+def _money_page(store: Store, pcn_code: str, as_of: date) -> MoneyPage | None:
+    from .contract import ContractError
+    from .contract.pack import money_page
+
+    try:
+        return money_page(store, pcn_code, as_of)
+    except ContractError:
+        return None
 
 
 def practice_page(store: Store, pcn_code: str, catalogue: Catalogue, as_of: date) -> PracticePage:
@@ -683,6 +696,8 @@ def render_pptx(pack: BoardPack) -> bytes:
     if pack.practices is not None:
         for index, chunk in enumerate(_chunks(list(pack.practices.practices), PRACTICES_PER_SLIDE)):
             _pptx_practices(deck, pack, chunk, _continued(PRACTICES, index))
+    if pack.money is not None:
+        _pptx_money(deck, pack, pack.money)
     for index, chunk in enumerate(_chunks(list(pack.definitions), DEFINITIONS_PER_SLIDE)):
         _pptx_definitions(deck, pack, chunk, _continued(APPENDIX, index))
     _pptx_sources(deck, pack, _continued(APPENDIX, 1))
@@ -877,6 +892,31 @@ def _pptx_practices(deck, pack: BoardPack, practices: list[PracticeRow], title: 
     _pptx_footer(slide, pack, " ".join(page.notes) + "  ·  " + pack.cover.running_footer)
 
 
+def _pptx_money(deck, pack: BoardPack, page: MoneyPage) -> None:
+    from pptx.util import Inches, Pt
+
+    slide = _pptx_slide(deck, MONEY)
+    _pptx_text(slide, Inches(0.5), Inches(0.95), Inches(12.3), Inches(0.4), [(page.heading, Pt(13), False)],
+               colour=charts.NHS_DARK_GREY)
+    widths = [2.6, 2.2, 1.3, 1.5, 1.2, 1.2, 2.7]
+    shape = slide.shapes.add_table(len(page.rows) + 1, len(widths), Inches(0.3), Inches(1.45), Inches(sum(widths)),
+                                   Inches(0.45 * (len(page.rows) + 1)))
+    table = shape.table
+    for column, width in zip(table.columns, widths):
+        column.width = Inches(width)
+    for index, header in enumerate(page.headers):
+        _pptx_cell(table.cell(0, index), header, Pt(11), bold=True, fill=charts.NHS_BLUE, colour="#FFFFFF")
+    for number, row in enumerate(page.rows, start=1):
+        for index, value in enumerate(row):
+            _pptx_cell(table.cell(number, index), value, Pt(10.5), bold=number == len(page.rows))
+    lines = [page.payment_note] + [f"{name}: {size}" for name, size in page.payments]
+    _pptx_text(slide, Inches(0.5), Inches(1.6 + 0.45 * (len(page.rows) + 1)), Inches(12.3), Inches(0.9),
+               [(line, Pt(11), n == 0) for n, line in enumerate(lines)])
+    _pptx_text(slide, Inches(0.5), Inches(4.9), Inches(12.3), Inches(2.0), [(n, Pt(9), False) for n in page.notes],
+               colour=charts.NHS_DARK_GREY, fit=True)
+    _pptx_footer(slide, pack)
+
+
 def _pptx_definitions(deck, pack: BoardPack, definitions: list[Definition], title: str) -> None:
     from pptx.util import Inches, Pt
 
@@ -1042,6 +1082,9 @@ def render_docx(pack: BoardPack) -> bytes:
     if pack.practices is not None:
         _docx_practices(document, pack.practices, small)
         page_break()
+    if pack.money is not None:
+        _docx_money(document, pack.money, small)
+        page_break()
 
     # Appendix
     document.add_heading(APPENDIX, level=1)
@@ -1098,6 +1141,30 @@ def _docx_practices(document, page: PracticePage, small) -> None:
             _docx_shade(cell, _practice_fill(value.band).lstrip("#"))
         for cell, width in zip(cells, widths):
             cell.width = width
+    for note in page.notes:
+        small(note)
+
+
+def _docx_money(document, page: MoneyPage, small) -> None:
+    from docx.shared import Cm, Pt
+
+    document.add_heading(MONEY, level=1)
+    document.add_paragraph(page.heading)
+    widths = [Cm(6.0), Cm(4.5), Cm(2.6), Cm(3.0), Cm(2.6), Cm(2.6), Cm(5.4)]
+    table = document.add_table(rows=1, cols=len(widths))
+    table.style = "Table Grid"
+    _docx_header_row(table, list(page.headers), widths)
+    _docx_widths(table, widths)
+    for number, row in enumerate(page.rows, start=1):
+        cells = table.add_row().cells
+        for cell, value, width in zip(cells, row, widths):
+            run = cell.paragraphs[0].add_run(value)
+            run.font.size = Pt(9.5)
+            run.bold = number == len(page.rows)
+            cell.width = width
+    document.add_paragraph().add_run(page.payment_note).bold = True
+    for name, size in page.payments:
+        document.add_paragraph(f"{name}: {size}")
     for note in page.notes:
         small(note)
 
@@ -1300,6 +1367,22 @@ def render_pdf(pack: BoardPack) -> bytes:
             story.append(text("No practice-support measure has a fair share, or the PCN has no member practices."))
         story.append(Spacer(1, 0.3 * cm))
         story += [text(note, "small") for note in page.notes]
+        story.append(PageBreak())
+
+    if pack.money is not None:
+        money = pack.money
+        story += [text(MONEY, "h1"), text(money.heading)]
+        grid = [[text(h, "header") for h in money.headers]]
+        grid += [[text(v, "cell_bold" if n == len(money.rows) - 1 else "cell") for v in row]
+                 for n, row in enumerate(money.rows)]
+        money_table = Table(grid, colWidths=[6.0 * cm, 4.5 * cm, 2.6 * cm, 3.0 * cm, 2.6 * cm, 2.6 * cm,
+                                             width - 21.3 * cm], repeatRows=1)
+        money_table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), blue),
+                                         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#AEB7BD")),
+                                         ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        story += [money_table, Spacer(1, 0.3 * cm), text(money.payment_note, "label")]
+        story += [text(f"{name}: {size}") for name, size in money.payments]
+        story += [text(note, "small") for note in money.notes]
         story.append(PageBreak())
 
     story.append(text(APPENDIX, "h1"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import date
 
@@ -233,8 +234,13 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
         notes += detail.chart_notes(reading, measure)
         subtitle = subtitle or detail.method_subtitle(reading, measure)
     fig.update_yaxes(title_text=axis_title(measure))
-    fig.update_xaxes(tickformat="%Y" if reading is not None and reading.yearly else "%b %Y")
     latest = max([*x, *hidden]) if len(x) or len(hidden) else None
+    if reading is not None and reading.yearly:  # a tick per value, named by the financial year it covers
+        years = [detail.period_text(reading, day) for day in x]
+        fig.update_xaxes(tickmode="array", tickvals=list(x), ticktext=years)
+        latest = f"Data to {detail.period_text(reading, latest)}" if latest is not None else None
+    else:
+        fig.update_xaxes(tickformat="%b %Y")
     return titled(fig, f"{measure.label}: {org_name}", subtitle or _spc_subtitle(measure),
                   source or measure.source.publication, latest, notes)
 
@@ -338,6 +344,21 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
         annotation.update(text="<br>".join(chart_text(line) for line in note_lines), y=-footnote_offset / plot_pixels,
                           xshift=footnote_shift, font=dict(size=FOOTNOTE_FONT_PIXELS))
     return fig
+
+
+def for_screens(fig: go.Figure) -> go.Figure:
+    """A copy of a `titled` figure laid out for every screen down to a phone's, as the compare charts are.
+
+    Title, subtitle, footnote and legend are read back from the figure and re-laid by `_fit_to_narrow_screens`.
+    The figure itself is left as it was, one line of title, for downloads: their print size and file name.
+    """
+    shown = go.Figure(fig)
+    footnotes = [a for a in shown.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
+                 and str(a.text).startswith("Source:")]
+    footnote_lines = [html.unescape(line) for a in footnotes for line in str(a.text).split("<br>")]
+    legend = [html.unescape(t.name) for t in shown.data if t.showlegend is not False and t.name]
+    return _fit_to_narrow_screens(shown, html.unescape(shown.layout.title.text or ""),
+                                  html.unescape(shown.layout.title.subtitle.text or ""), footnote_lines, legend)
 
 
 def _legend_line(label: str, dash: str, width: float = 2) -> go.Scatter:

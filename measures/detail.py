@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import stats, suppression
 from .catalogue import Measure, financial_year_of
+from .overview import covers_financial_year
 
 MIN_POINTS_FOR_LIMITS = 12
 # Above this share of suppressed values the limits rest on too few of the values recorded to read signals from.
@@ -207,8 +208,8 @@ def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = Non
         if part in rows:
             frame[part] = rows[part].astype(float).to_numpy()
     frame = frame.sort_values("date", kind="stable").reset_index(drop=True)
-    yearly = measure.frequency == "annual" and "period_end" in rows and bool(
-        ((pd.to_datetime(rows["period_end"]) - pd.to_datetime(rows["period_start"])).dt.days >= 360).all())
+    yearly = measure.frequency == "annual" and "period_end" in rows and all(
+        covers_financial_year(start, end) for start, end in zip(rows["period_start"], rows["period_end"]))
     latest_day = frame["date"].max().date()
     target = assurance_target(measure, latest_day)
     bounds = natural_range(measure, frame["value"])

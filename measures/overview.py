@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import suppression
-from .catalogue import FAMILIES, Catalogue, Measure
+from .catalogue import FAMILIES, Catalogue, Measure, financial_year_of
 
 TREND_POINTS = 24
 
@@ -19,8 +19,10 @@ class Card:
     measure: Measure
     latest_value: float | None = None
     latest_period: date | None = None
+    latest_period_end: date | None = None  # a value covering a financial year reads 2023/24, not Apr 2023
     previous_value: float | None = None
     previous_period: date | None = None
+    previous_period_end: date | None = None
     trend: list[float] = field(default_factory=list)
     comparator: float | None = None
     comparator_org: str | None = None
@@ -49,7 +51,7 @@ class Card:
 
     @property
     def period_text(self) -> str:
-        return month_label(self.latest_period) if self.latest_period else "no submission yet"
+        return period_label(self.latest_period, self.latest_period_end) if self.latest_period else "no submission yet"
 
     @property
     def change(self) -> float | None:
@@ -62,7 +64,8 @@ class Card:
         if self.change is None:
             return None
         unit = " pts" if self.measure.unit == "%" else ""
-        return f"{self.change:+,.{self.measure.decimals}f}{unit} since {month_label(self.previous_period)}"
+        since = period_label(self.previous_period, self.previous_period_end)
+        return f"{self.change:+,.{self.measure.decimals}f}{unit} since {since}"
 
     @property
     def delta_color(self) -> str:
@@ -88,6 +91,23 @@ class Card:
 
 def month_label(day: date | pd.Timestamp | None) -> str:
     return pd.Timestamp(day).strftime("%b %Y") if day is not None else ""
+
+
+def covers_financial_year(start, end) -> bool:
+    """Whether a period runs from 1 April to the next 31 March: one whole NHS financial year."""
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return False
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    return (start.month, start.day) == (4, 1) and end == start + pd.DateOffset(years=1) - pd.Timedelta(days=1)
+
+
+def period_label(start, end=None) -> str:
+    """How a value's period reads: `2023/24` for one covering a financial year, otherwise its month, `Oct 2025`."""
+    if start is None or pd.isna(start):
+        return ""
+    if covers_financial_year(start, end):
+        return financial_year_of(pd.Timestamp(start).date())
+    return month_label(start)
 
 
 def goal_text(measure: Measure, day: date) -> str | None:
@@ -145,7 +165,7 @@ def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataF
         if measure.id not in by_measure:
             cards[measure.family].append(Card(measure))
             continue
-        periods, values, hidden = by_measure[measure.id]
+        periods, ends, values, hidden = by_measure[measure.id]
         latest_hidden = bool(hidden[-1])
         latest_period = pd.Timestamp(periods[-1]).date()
         # No change is shown against a suppressed value.
@@ -156,8 +176,10 @@ def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataF
             measure=measure,
             latest_value=None if latest_hidden else float(values[-1]),
             latest_period=latest_period,
+            latest_period_end=_day(ends[-1]),
             previous_value=float(values[previous]) if previous is not None else None,
             previous_period=pd.Timestamp(periods[previous]).date() if previous is not None else None,
+            previous_period_end=_day(ends[previous]) if previous is not None else None,
             trend=[round(float(v), 4) for v, h in zip(values[-TREND_POINTS:], hidden[-TREND_POINTS:]) if not h],
             comparator=comparator_value,
             comparator_org=comparator_org,
@@ -170,8 +192,12 @@ def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataF
     return cards
 
 
-def _newest_version_rows(series: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """For each measure: periods, values and suppressed flags of its newest version, oldest first.
+def _day(value) -> date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+def _newest_version_rows(series: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """For each measure: periods' starts and ends, values and suppressed flags of its newest version, oldest first.
 
     Rows without a value are left out unless they were suppressed (a suppressed latest value still shows as *).
     """
@@ -183,8 +209,11 @@ def _newest_version_rows(series: pd.DataFrame) -> dict[str, tuple[np.ndarray, np
     keep = (series["version"].to_numpy() == newest) & (series["value"].notna().to_numpy() | hidden)
     rows = pd.DataFrame({"measure": series["measure"].to_numpy()[keep],
                          "period_start": pd.to_datetime(series["period_start"]).to_numpy()[keep],
+                         "period_end": (pd.to_datetime(series["period_end"]).to_numpy()[keep] if "period_end" in series
+                                        else np.full(int(keep.sum()), np.datetime64("NaT"))),
                          "value": series["value"].to_numpy(dtype="float64", na_value=np.nan)[keep],
                          "hidden": hidden[keep]}).sort_values(["measure", "period_start"], kind="stable")
-    return {measure_id: (group["period_start"].to_numpy(), group["value"].to_numpy(), group["hidden"].to_numpy())
+    return {measure_id: (group["period_start"].to_numpy(), group["period_end"].to_numpy(), group["value"].to_numpy(),
+                         group["hidden"].to_numpy())
             for measure_id, group in rows.groupby("measure", sort=False)}
 

@@ -215,6 +215,8 @@ def family_heading(family: str) -> None:
 def measure_card(card: Card) -> None:
     measure = card.measure
     with st.container(border=True):
+        # st.metric cuts a label longer than its column with an ellipsis; the name above it wraps instead.
+        st.markdown(f":small[{plain(measure.label)}]", help=plain(measure.description))
         st.metric(
             plain(measure.label),
             card.value_text,
@@ -222,7 +224,7 @@ def measure_card(card: Card) -> None:
             delta_color=card.delta_color,
             chart_data=card.trend or None,
             chart_type="line",
-            help=plain(measure.description),
+            label_visibility="collapsed",
         )
         st.caption(" · ".join(part for part in (card.period_text, card.comparator_text, card.practice_range_text,
                                                 plain(card.goal), card.suppression_text) if part))
@@ -278,11 +280,12 @@ def pick_measure(catalogue, *, label: str = "Measure", key: str = "measure_picke
     return catalogue.get(choice)
 
 
-def show_figure(fig, *, key: str | None = None) -> None:
+def show_figure(fig, *, key: str | None = None, export=None) -> None:
+    """The chart, and its downloads; `export` is the figure they hand out when it is not the one shown."""
     # theme=None: the figure's own template, so the screen matches every export.
     st.plotly_chart(fig, theme=None, width="stretch", key=key,
                     config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
-    figure_downloads(fig, key=key)  # PNG, SVG and PDF of every chart
+    figure_downloads(fig if export is None else export, key=key)  # PNG, SVG and PDF of every chart
 
 
 _BADGE_COLOURS = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common": "gray",

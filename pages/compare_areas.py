@@ -4,12 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from measures import access, charts, compare, suppression, ui
-from measures.catalogue import default_catalogue
 
 ROW_PIXELS, HEADER_PIXELS, MAX_TABLE_PIXELS = 35, 38, 1_450  # st.dataframe's row and header heights
 
 pcn = st.session_state["current_pcn"]
-measure = ui.pick_measure(default_catalogue())
+measure = ui.pick_measure(ui.query("local.catalogue_with_local", pcn["pcn"]))  # YAML + app-defined
 comparison = compare.comparison_for(measure)
 compared = comparison.measure  # a count of events is ranked per 1,000 patients
 periods = ui.query("measure_periods", measure.id)

@@ -108,7 +108,8 @@ with chart_column:
             reading.result, measure, pcn["pcn_name"], annotations=notes, reading=reading,
             rebase_reasons=dict(zip(changes["period_start"], changes["reason"])),
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
-        ui.show_figure(figure, key="spc_chart")
+        # On screen the title, legend and footnote wrap to fit a phone; downloads keep the print layout.
+        ui.show_figure(charts.for_screens(figure), key="spc_chart", export=figure)
         st.markdown(ui.plain(detail.narrative(reading, measure, pcn["pcn_name"])))
         with st.expander("The numbers behind the chart", icon=":material/table:"):
             table = detail.data_table(series, reading, measure)

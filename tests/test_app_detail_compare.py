@@ -35,13 +35,37 @@ def test_detail_draws_an_spc_chart_with_limits_icons_and_definition(app_env):
     assert sorted(thresholds) == [85.0, 90.0]
     point_traces = [t for t in spec["data"] if t.get("mode") == "markers"]
     assert sum(len(numbers(t["y"])) for t in point_traces) == 36
-    assert "Booked within 2 weeks (monthly): Ashvale PCN" in spec["layout"]["title"]["text"]
+    assert "Booked within 2 weeks (monthly): Ashvale PCN" in spec["layout"]["title"]["text"].replace("<br>", " ")
     assert any("Source:" in a["text"] for a in spec["layout"]["annotations"])
     assert any(m.value.startswith(":blue-badge[") and "Special cause improvement" in m.value for m in at.markdown)
     assert any("Numerator" in m.value for m in at.markdown)
     assert not at.warning or all("Only" not in w.value for w in at.warning if "Synthetic" not in w.value)
     (table,) = [frame.value for frame in at.dataframe if "Upper process limit" in frame.value.columns]
     assert len(table) == 36 and table["Point"].iloc[-1].startswith(("Common", "Special"))
+
+
+def test_detail_chart_wraps_to_a_phone_on_screen_and_downloads_keep_the_print_layout(app_env):
+    from measures import charts, detail, exports, queries
+    from measures.catalogue import default_catalogue
+
+    at = open_page("pages/measure_detail.py", pcn="UZ0003", measure="acc_08_monthly")
+    (spec,) = figures(at)
+    title, subtitle = spec["layout"]["title"]["text"], spec["layout"]["title"]["subtitle"]["text"]
+    (footnote,) = [a["text"] for a in spec["layout"]["annotations"] if a["text"].startswith("Source:")]
+    for text, width in ((title, charts._WRAP["title"]), (subtitle, charts._WRAP["subtitle"]),
+                        (footnote, charts._WRAP["note"])):
+        assert all(len(line) <= width for line in text.split("<br>")), text
+    assert title.count("<br>") >= 1
+    # The downloads are of the chart with its one-line title, at print size, named from the title.
+    measure = default_catalogue().get("acc_08_monthly")
+    reading = detail.read(queries.series(Store(app_env), measure.id, "UZ0003"), measure)
+    printed = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading)
+    shown = charts.for_screens(printed)
+    assert printed.layout.title.text == "Booked within 2 weeks (monthly): Ashvale PCN"
+    assert shown.layout.title.text == title and exports.export_size(shown)[1] > exports.export_size(printed)[1]
+    assert exports.expected_png_size(printed) == (2481, 1680)
+    assert exports.figure_filename(shown, "png") == exports.figure_filename(printed, "png") \
+        == "booked-within-2-weeks-monthly-ashvale-pcn.png"
 
 
 def test_detail_warns_when_fewer_than_twelve_points(demo_db, tmp_path, monkeypatch):
@@ -116,3 +140,24 @@ def test_every_pcn_has_a_deprivation_score_weighted_by_its_practices_lists(app_e
 def test_compare_says_why_a_measure_has_no_funnel(app_env):
     at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="ps_days_to_practice_payment")
     assert any("funnel plot needs a proportion or a rate" in i.value for i in at.info)
+
+
+def test_a_measure_defined_in_the_app_is_offered_on_compare_areas(demo_db, tmp_path, monkeypatch):
+    from measures import local
+
+    path = tmp_path / "compare.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("PCN_DB", str(path))
+    local.define_measure(Store(path), local.measure_from_form({
+        "id": "int_carers_identified_pct", "name": "Carers identified on the practice register",
+        "description": "Share of patients known to be carers who are flagged as carers on the practice register.",
+        "family": "local_integration", "level": "pcn", "type": "proportion",
+        "numerator": "Carers flagged on the register", "denominator": "Carers known to the neighbourhood team",
+        "unit": "%", "multiplier": 100.0, "decimals": 1, "improvement_direction": "increase",
+        "frequency": "monthly", "fair_share": "", "scope": "UZ0003", "status": "active", "tags": "carers",
+        "caveats": "", "publication": local.LOCAL_PUBLICATION, "publisher": "set locally by Ashvale PCN"}), "PCN manager")
+    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="int_carers_identified_pct")
+    picker = at.selectbox(key="measure_picker")
+    assert "Carers identified on the practice register (Integration (set locally))" in picker.options
+    assert picker.value == "int_carers_identified_pct"
+    assert any("No PCN has values for Carers identified" in i.value for i in at.info)  # defined, nothing entered yet

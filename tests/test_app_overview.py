@@ -63,3 +63,27 @@ def test_no_card_is_coloured_by_the_change_since_the_previous_period(app_env):
     assert len(with_change) >= 20
     # Streamlit draws "normal" and "inverse" deltas red or green; "off" keeps them grey whatever the direction.
     assert {m.proto.color for m in with_change} == {type(with_change[0].proto).MetricColor.Value("GRAY")}
+
+
+def test_a_period_covering_a_financial_year_reads_as_that_year_and_a_month_as_the_month():
+    from datetime import date
+
+    import pandas as pd
+
+    from measures.overview import period_label
+
+    assert period_label(date(2023, 4, 1), date(2024, 3, 31)) == "2023/24"
+    assert period_label(pd.Timestamp("2025-04-01"), pd.Timestamp("2026-03-31")) == "2025/26"
+    assert period_label(date(2025, 10, 1), date(2025, 10, 31)) == "Oct 2025"
+    assert period_label(date(2025, 10, 1)) == "Oct 2025"
+    # Twelve months that are not April to March are no financial year: the value reads by its first month.
+    assert period_label(date(2023, 1, 1), date(2023, 12, 31)) == "Jan 2023"
+    assert period_label(date(2023, 4, 1), date(2023, 9, 30)) == "Apr 2023"  # a year to date is not the year
+
+
+def test_an_annual_measures_card_names_its_financial_year(app_env):
+    at = run_app("UZ0003")
+    cards = [c.value for c in at.caption if "IIF thresholds" in c.value and "ICB average" in c.value]
+    annual = [c for c in cards if c.startswith("2023/24 · ")]  # acc_08: the IIF's value for April 2023 to March 2024
+    assert annual, cards
+    assert not any(c.startswith("Apr 2023") for c in at.caption.values)

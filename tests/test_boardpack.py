@@ -62,6 +62,13 @@ def test_summary_lists_every_measure_of_the_three_families_in_catalogue_order(pa
     assert acc_08.sparkline_png.startswith(b"\x89PNG")
 
 
+def test_an_annual_measure_reads_its_financial_year_in_the_summary_and_appendix(pack):
+    yearly = next(row for row in pack.summary if row.measure_id == "acc_08")  # the IIF's April 2023 to March 2024
+    assert yearly.period == "2023/24"
+    definition = next(d for d in pack.definitions if d.measure_id == "acc_08")
+    assert definition.data_to == "Data to 2023/24"
+
+
 def test_exceptions_are_exactly_the_measures_needing_attention_with_chart_and_narrative(pack, demo_db):
     flagged = [row for row in pack.summary if row.needs_attention]
     assert len(flagged) >= 2
@@ -90,7 +97,8 @@ def test_a_period_reads_the_data_as_of_that_month(demo_db):
     assert earlier.cover.period == date(2025, 6, 1)
     assert earlier.cover.period_label == "June 2025"
     periods = {row.period for row in earlier.summary} - {"–"}
-    assert periods and all(pd.Timestamp(p) <= pd.Timestamp("2025-06-01") for p in periods)
+    starts = [pd.Timestamp(f"{p[:4]}-04-01") if "/" in p else pd.Timestamp(p) for p in periods]  # 2023/24 or Jun 2025
+    assert periods and all(start <= pd.Timestamp("2025-06-01") for start in starts)
     series = queries.series(Store(demo_db), "acc_08", PCN)
     upto = series[pd.to_datetime(series["period_start"]) <= "2025-06-01"]
     row = next(r for r in earlier.summary if r.measure_id == "acc_08")
@@ -149,7 +157,7 @@ def test_pptx_has_cover_summary_exceptions_and_appendix_as_editable_text(pack, f
     headings = [p.heading for p in pack.exceptions]
     appendix = [t for t in titles if t.startswith(boardpack.APPENDIX)]
     practices = [t for t in titles if t.startswith(boardpack.PRACTICES)]
-    assert titles == [titles[0], *summary, *headings, *practices, *appendix] and practices
+    assert titles == [titles[0], *summary, *headings, *practices, boardpack.MONEY, *appendix] and practices
     assert len(summary) >= 3 and len(appendix) >= 2
     cover_text = " ".join(s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame)
     assert "UZ0009" in cover_text and "Synthetic demo data" in cover_text and "September 2026" in cover_text
@@ -167,7 +175,8 @@ def test_docx_has_heading_1_sections_and_heading_2_pages(pack, files):
     document = Document(io.BytesIO(files["docx"]))
     by_style = lambda name: [p.text for p in document.paragraphs if p.style.name == name]  # noqa: E731
     assert by_style("Title") == ["Board pack: Thornbury PCN"]
-    assert by_style("Heading 1") == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.APPENDIX]
+    assert by_style("Heading 1") == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.MONEY,
+                                     boardpack.APPENDIX]
     headings = by_style("Heading 2")
     assert headings[:len(pack.exceptions)] == [p.heading for p in pack.exceptions]
     assert headings[-1] == "Data sources"
@@ -188,10 +197,33 @@ def test_pdf_is_a_real_pdf_with_text_bookmarks_and_charts(pack, files):
                      *[p.heading for p in pack.exceptions], "Data sources"):
         assert expected in text, expected
     top_level = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert top_level == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.APPENDIX]
+    assert top_level == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.MONEY,
+                         boardpack.APPENDIX]
     assert reader.metadata.title == "Board pack: Thornbury PCN"
     images = sum(len(page.images) for page in reader.pages)
     assert images >= len(pack.exceptions) + len(pack.summary) // 2
+
+
+def test_the_money_page_gives_the_iif_of_the_packs_year_in_every_format(pack, files, demo_db):
+    from measures.contract import reads
+
+    money = pack.money
+    assert money.year == "2025/26"  # September 2026 is in 2026/27, whose IIF the rules do not yet confirm
+    assert any("whose IIF points and thresholds the rules do not confirm" in n for n in money.notes)
+    view = reads.money(Store(demo_db), PCN, "2025/26")
+    can = next(m for m in view.indicators if m.indicator == "CAN-04")
+    row = next(r for r in money.rows if r[0].startswith("CAN-04"))
+    assert row[1].startswith(f"{can.achievement * 100:.1f}%") and row[2] == "65% → 80%"
+    assert row[6].endswith(f"{can.patients_to_upper:,} to the upper")
+    assert money.rows[-1][0] == "The year"
+    deck = Presentation(io.BytesIO(files["pptx"]))
+    slide = next(s for s in deck.slides if s.shapes.title.text == boardpack.MONEY)
+    cells = [c.text for shape in slide.shapes if shape.has_table for r in shape.table.rows for c in r.cells]
+    assert list(money.headers) == cells[:len(money.headers)] and row[6] in cells
+    document = Document(io.BytesIO(files["docx"]))
+    assert any(row[6] in c.text for t in document.tables for r in t.rows for c in r.cells)
+    pdf = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)
+    assert row[0] in pdf and "Capacity and Access Payment 2025/26" in pdf
 
 
 def test_a_pack_with_nothing_to_flag_still_has_every_section(demo_db):

@@ -79,6 +79,22 @@ def test_a_single_value_is_read_as_a_point_with_its_interval_and_no_icons():
     assert detail.read(series.iloc[:0], CATALOGUE.get("acc_08")) is None
 
 
+def test_an_annual_chart_names_each_value_by_its_financial_year_on_the_axis_and_in_the_footnote():
+    from measures import charts
+
+    starts = pd.to_datetime(["2022-04-01", "2023-04-01"])
+    series = pd.DataFrame({"version": 1, "period_start": starts,
+                           "period_end": starts + pd.DateOffset(years=1) - pd.Timedelta(days=1),
+                           "numerator": [850.0, 870.0], "denominator": 1000.0, "value": [85.0, 87.0]})
+    measure = CATALOGUE.get("acc_08")
+    reading = detail.read(series, measure)
+    fig = charts.spc_chart(reading.result, measure, "Test PCN", reading=reading)
+    assert list(fig.layout.xaxis.ticktext) == ["2022/23", "2023/24"]  # not "2022 2022 2023 2023" by calendar year
+    assert [pd.Timestamp(t) for t in fig.layout.xaxis.tickvals] == list(starts)
+    (footnote,) = [a.text for a in fig.layout.annotations if a.text.startswith("Source:")]
+    assert "Data to 2023/24" in footnote and "Apr 2023" not in footnote
+
+
 def test_ranked_chart_names_each_pcn_up_to_sixty_and_becomes_a_caterpillar_beyond():
     from measures import charts
 
