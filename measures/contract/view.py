@@ -118,21 +118,21 @@ def years_with_data(rules: ContractRules, periods: list[date]) -> list[str]:
 
 def iif_standing(rules: ContractRules, measure_id: str, year: str) -> tuple[int, str | None]:
     """Where a measure stands in the chosen year's IIF: a sort rank (0 in it, 1 to be confirmed, 2 not in it)
-    and, for a measure that was in the IIF in another year, a note saying so ("Retired from the IIF for
-    2024/25")."""
+    and, for a measure that was in the IIF in another year, a short note saying so for a board row ("retired
+    from the IIF 2024/25": the board must fit one screen)."""
     chosen = rules.year(year)
     here = next((i for i in chosen.iif.indicators if i.measure == measure_id), None)
     if here is not None and here.in_iif:
         return 0, None
     if here is not None and here.in_iif is None:
-        return 1, f"IIF place for {year} to be confirmed"
+        return 1, f"IIF {year} to be confirmed"
     paid = [y for y, r in rules.years.items() if any(i.measure == measure_id and i.in_iif for i in r.iif.indicators)]
     if not paid:
         return 2, None
     later = [y for y in rules.years if y > paid[-1]]
     if paid[-1] < year and later:
-        return 2, f"Retired from the IIF for {later[0]}"
-    return 2, f"In the IIF in {', '.join(paid)}, not in {year}"
+        return 2, f"retired from the IIF {later[0]}"
+    return 2, f"IIF in {', '.join(paid)} only"
 
 
 def order_for_year(rows: list, rules: ContractRules, year: str) -> list:
