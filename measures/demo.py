@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import demo_contract
+from .demo_workforce import demo_workforce_roles, match_published_totals
 from .catalogue import Catalogue, Measure, compute_values, default_catalogue
 from .store import Store, finish_import, set_meta, start_import
 
@@ -246,6 +249,22 @@ SPECS: dict[str, Spec] = {
 }
 
 
+# Measures with no special cause: no trend, no step change, and a narrow normal spread of PCNs' own levels, so
+# a funnel plot flags about the share chance predicts. Cohort emergency admissions: the cohort is chosen by
+# frailty, so PCNs' cohorts are alike. The measure's SPECS draw is still made, then replaced by one from a
+# generator of the measure's own, so every measure drawn after it keeps the values it had.
+CHANCE_ONLY: dict[str, Spec] = {
+    "int_cohort_emergency_admissions_per_1000": Spec(34, 2, denominator=lambda c: c.scaled(0.025), low=5, high=90,
+                                                     missing=0.02),
+}
+
+
+def _own_context(ctx: _Context, measure_id: str) -> _Context:
+    """The same organisations, drawing from a generator seeded by the demo's seed and the measure's id alone."""
+    seed = [ctx.rng.bit_generator.seed_seq.entropy, zlib.crc32(measure_id.encode())]
+    return _Context(ctx.registered, ctx.weighted, np.random.default_rng(seed))
+
+
 def _latent(spec: Spec, n_orgs: int, n_months: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
     t = np.arange(n_months)[None, :]
     level = rng.normal(spec.base, spec.org_sd, n_orgs)[:, None]
@@ -349,9 +368,15 @@ def generate_observations(catalogue: Catalogue, pop: Population, rng: np.random.
         else:
             ctx = practice_ctx if measure.level == "practice" else pcn_ctx
             num, den = _draw(measure, spec, ctx)
+            if measure.id in CHANCE_ONLY:
+                num, den = _draw(measure, CHANCE_ONLY[measure.id], _own_context(ctx, measure.id))
             if measure.id == "ps_arrs_hours_per_1000_weighted":
                 arrs_hours = num
         present = rng.random(num.shape) >= spec.missing
+        if measure.id in demo_contract.YEAR_TO_DATE:
+            # Drawn above all the same, so that every other measure keeps the values it had.
+            frames.append(demo_contract.year_to_date(measure, pop, rng))
+            continue
         levels = [("pcn", pop.pcn_codes, num, den, present, "synthetic")]
         if measure.level == "practice":
             pcn_num = pop.pcn_sum(np.where(present, num, 0))
@@ -388,6 +413,10 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
     pop = build_population(SCALES[scale], rng)
     observations = generate_observations(catalogue, pop, rng)
     list_sizes = _list_sizes(pop)
+    # After every other draw, so that adding staff by role left the other values as they were.
+    workforce = match_published_totals(
+        demo_workforce_roles(pop.pcn_codes, pop.pcn_sum(pop.registered), pop.pcn_sum(pop.weighted), pop.months, rng),
+        observations)
     store = Store(db_path)
     with store.rebuild() as con:
         import_id = start_import(con, "demo", publication=f"Synthetic demo (scale {scale}, seed {seed})",
@@ -396,7 +425,7 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
                                     "value": np.round(pop.imd, 3)})
         for name, frame in (("organisations", pop.orgs), ("memberships", pop.memberships),
                             ("list_sizes", list_sizes), ("observations", observations),
-                            ("practice_context", deprivation)):
+                            ("practice_context", deprivation), ("workforce_roles", workforce)):
             frame = frame.assign(import_id=import_id)
             con.register("incoming", frame)
             columns = ", ".join(frame.columns)

@@ -10,6 +10,9 @@ from playwright.sync_api import expect
 
 from measures import board, board_html, local, practice_view, queries, suppression
 from measures.catalogue import default_catalogue
+from measures.contract import default_rules
+from measures.contract import reads as contract_reads
+from measures.contract.view import order_for_year
 from measures.store import Store
 from tests import apptest
 from tests.browser import new_tab, serve_app, settled, visit
@@ -28,7 +31,12 @@ def demo_rows(store: Store, pcn: str = PCN):
 
 
 def attention_ids(store: Store, pcn: str = PCN) -> list[str]:
-    return [row.measure.id for row in board.needing_attention(demo_rows(store, pcn))]
+    """In the board's order: the national family with the default year's IIF indicators first."""
+    rows = demo_rows(store, pcn)
+    national = order_for_year([r for r in rows if r.measure.family == "national_des"], default_rules(),
+                              contract_reads.data_years(store)[0])
+    rows = national + [r for r in rows if r.measure.family != "national_des"]
+    return [row.measure.id for row in board.needing_attention(rows)]
 
 
 def htmls(at) -> str:
@@ -93,7 +101,8 @@ def test_the_practices_view_is_chosen_with_a_control_that_keeps_it_in_the_url(ap
 
 def test_outside_the_pcn_no_fair_share_is_shown_or_offered(access_db):
     at = apptest.open_app(pcn="UZ0002", email="viewer@example.nhs.uk", view="practices")
-    assert not [group for group in at.button_group if group.key == "board_view"]
+    views = [group for group in at.button_group if group.key == "board_view"]
+    assert views and "Practices" not in views[0].options  # the money is national data; the fair shares are not
     body = htmls(at)
     assert f'id="{board_html.ROOT_ID}"' in body and "practice-fair-share" not in body and "share of the PCN" not in body
     assert "view" not in at.query_params

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import appointments, epcn, iif, imd, list_sizes, ncdes, practice_map, qof, workforce
+from . import appointments, epcn, iif, imd, list_sizes, ncdes, ncdes_published, practice_map, qof, workforce
 from .common import PublicationError, canonical, shorten, shown
 
-CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, iif, ncdes, workforce, appointments, qof,
-                                            imd)
+CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, iif, ncdes, ncdes_published, workforce,
+                                            appointments, qof, imd)
 WORKBOOK_PUBLICATIONS: tuple[ModuleType, ...] = (epcn,)
 ALL: tuple[ModuleType, ...] = tuple(sorted(CSV_PUBLICATIONS + WORKBOOK_PUBLICATIONS, key=lambda m: m.ORDER))
 
@@ -41,9 +41,12 @@ def detect(source) -> ModuleType:
     complete = [m for m in CSV_PUBLICATIONS if set(m.REQUIRED) <= header]
     if complete:
         return max(complete, key=lambda m: len(m.REQUIRED))
-    scored = sorted(((len(set(m.REQUIRED) & header) / len(m.REQUIRED), len(set(m.REQUIRED) & header), m)
-                     for m in CSV_PUBLICATIONS), key=lambda t: (t[0], t[1]), reverse=True)
-    share, matched, module = scored[0]
+    # Layouts that share most required columns (the annual IIF file and the monthly published file both have
+    # ACH_DATE, IND_CODE, MEASURE, VALUE and QUALITY_SERVICE) are told apart by the other columns they name.
+    scored = sorted(((len(set(m.REQUIRED) & header) / len(m.REQUIRED), len(set(m.REQUIRED) & header),
+                      len(set(m.OPTIONAL) & header), m) for m in CSV_PUBLICATIONS),
+                    key=lambda t: t[:3], reverse=True)
+    share, matched, _, module = scored[0]
     if share >= 0.5 and matched >= 2:
         missing = [c for c in module.REQUIRED if c not in header]
         raise PublicationError(

@@ -1,15 +1,16 @@
-"""MI Network Contract DES monthly practice extract → CAN-02/CAN-04 and HI-03 year to date, and every field."""
+"""MI Network Contract DES monthly practice figures (extract or published file) → CAN-02/CAN-04, HI-03 and fields."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 import pandas as pd
 
 from ..store import StoreMissing
-from .common import (DATE_FORMATS, PublicationError, Rejections, check_counts, duplicates, examples,
+from .common import (DATE_FORMATS, PublicationError, Rejections, check_counts, duplicates, examples, ident,
                      measures_catalogue, memory_connection, not_in_future, number_sql, observations, read_csv_table,
                      reject_unknown, require_values, shown, stop_on_rows)
 from .context import StoreContext
@@ -23,6 +24,22 @@ LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statist
 REQUIRED = ["QUALITY_SERVICE", "ORG_CODE", "ACH_DATE", "IND_CODE", "FIELD_NAME", "VALUE"]
 OPTIONAL = ["NAME", "DEFAULT_VALUES_USED", "SUBMIT_USER_ID", "SUBMIT_DATE", "SUBMIT_TIME", "LAST_SUBMISSION"]
 _ADVICE = f"Download the file again from {LANDING_PAGE}."
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One layout of the practice figures: the columns it names the practice and the field by, how it writes the
+    achievement date, and the mark it puts for a figure the publisher withheld (None: it withholds none)."""
+
+    required: tuple[str, ...]
+    org: str
+    field: str
+    dates: str
+    suppressed: str | None = None
+
+
+EXTRACT = Shape(tuple(REQUIRED), org="ORG_CODE", field="FIELD_NAME",
+                dates="the extract writes yyyymmdd, such as 20240930")
 
 # IND_CODE as published (no hyphen) → the catalogue measure its numerator and denominator feed. CAN-04 replaced
 # CAN-02 in October 2024 with the same definition, so both codes are one series.
@@ -51,7 +68,6 @@ _YEAR_START = f"make_date(2000 + {_FIRST_YY}, 4, 1)"
 _FORMATS = ["%Y%m%d", *[f for f in DATE_FORMATS if f != "%Y%m%d"]]  # the extract writes 20240930
 _ACHIEVED = "CAST(try_strptime(trim(ACH_DATE), $formats) AS DATE)"
 _CODE = "upper(regexp_replace(coalesce(IND_CODE, ''), '[\\s-]', '', 'g'))"
-_TEXT = "regexp_replace(trim(FIELD_NAME), '\\s+', ' ', 'g')"
 
 
 def contract_years() -> list[str]:
@@ -63,20 +79,26 @@ def contract_years() -> list[str]:
                   if (m := re.fullmatch(r"(\d{4})-(\d{2})", path.stem)))
 
 
-def parse(source, context: StoreContext) -> Load:
+def parse(source, context: StoreContext, shape: Shape = EXTRACT) -> Load:
     name = source.name
     context.require_practices(name, "MI Network Contract DES")
     con = memory_connection()
     rows = read_csv_table(con, source)
-    require_values(name, con, REQUIRED, _ADVICE)
+    require_values(name, con, list(shape.required), _ADVICE)
     _check_service(name, con)
-    _check_dates(name, con)
+    _check_dates(name, con, shape)
     stop_on_rows(name, con, f"SELECT _row, IND_CODE FROM raw WHERE NOT regexp_full_match({_CODE}, "
                             "'[A-Z]{2,8}[0-9]{1,4}[A-Z]{0,2}')", [], "IND_CODE",
                  "is not an indicator code (letters then digits, such as CAN04, HI03 or SMR01A)", _ADVICE)
-    check_counts(name, con, "VALUE", "a count of patients", _ADVICE, whole=False)
+    # A figure the publisher withheld is no count: the count checks pass over it and it is read as no value.
+    con.execute("ALTER TABLE raw ADD COLUMN _withheld BOOLEAN")
+    con.execute("UPDATE raw SET _withheld = coalesce(trim(VALUE) = $mark, FALSE)", {"mark": shape.suppressed})
+    con.execute("CREATE VIEW counted AS SELECT * FROM raw WHERE NOT _withheld")
+    check_counts(name, con, "VALUE", "a count of patients", _ADVICE, whole=False, table="counted")
     rejections = Rejections()
     notes: list[str] = []
+    org_sql, field_sql = ident(shape.org), ident(shape.field)
+    text = f"regexp_replace(trim({field_sql}), '\\s+', ' ', 'g')"
 
     con.register("known_fields", pd.DataFrame(
         [(code, field, kind) for code, fields in FIELD_CODES.items() for field, kind in fields.items()],
@@ -84,16 +106,16 @@ def parse(source, context: StoreContext) -> Load:
     con.execute(f"""
         CREATE TABLE fields AS
         WITH base AS (
-            SELECT _row, upper(trim(ORG_CODE)) AS ORG_CODE, {_ACHIEVED} AS ACH_DATE, {_CODE} AS IND_CODE,
+            SELECT _row, upper(trim({org_sql})) AS {org_sql}, {_ACHIEVED} AS ACH_DATE, {_CODE} AS IND_CODE,
                    regexp_replace({_CODE}, '^([A-Z]+)([0-9].*)$', '\\1-\\2') AS indicator,
                    {_YEAR} AS financial_year, CAST(date_trunc('month', {_ACHIEVED}) AS DATE) AS period_start,
-                   {_TEXT} AS text,
-                   {number_sql('VALUE', whole=False)} AS VALUE
+                   {text} AS text,
+                   CASE WHEN _withheld THEN NULL ELSE {number_sql('VALUE', whole=False)} END AS VALUE
             FROM raw)
-        SELECT b._row, b.ORG_CODE, b.ACH_DATE, b.IND_CODE, b.indicator, b.financial_year, b.period_start,
+        SELECT b._row, b.{org_sql}, b.ACH_DATE, b.IND_CODE, b.indicator, b.financial_year, b.period_start,
                CASE WHEN lower(b.text) = 'numerator' THEN 'Numerator'
                     WHEN lower(b.text) = 'denominator' THEN 'Denominator'
-                    WHEN k.field IS NOT NULL THEN k.field ELSE b.text END AS FIELD_NAME,
+                    WHEN k.field IS NOT NULL THEN k.field ELSE b.text END AS {field_sql},
                CASE WHEN lower(b.text) IN ('numerator', 'denominator') THEN lower(b.text)
                     WHEN k.kind IS NOT NULL THEN k.kind
                     WHEN regexp_full_match(b.text, '[A-Za-z0-9_]+') THEN 'code'
@@ -101,13 +123,15 @@ def parse(source, context: StoreContext) -> Load:
                b.VALUE
         FROM base b LEFT JOIN known_fields k ON k.ind_code = b.IND_CODE AND k.field = upper(b.text)
     """, {"formats": _FORMATS})
-    keep = duplicates(name, con, ["ORG_CODE", "ACH_DATE", "IND_CODE", "FIELD_NAME"], ["VALUE"], rejections,
+    # Messages name the file's own columns; from `accepted` on, both layouts are read by the extract's names.
+    keep = duplicates(name, con, [shape.org, "ACH_DATE", "IND_CODE", shape.field], ["VALUE"], rejections,
                       "practice, achievement date, indicator and field", table="fields")
     con.register("known_practices", context.codes("practice"))
-    known = reject_unknown(con, "ORG_CODE", "known_practices", rejections, "GP practice code not in any imported map",
+    known = reject_unknown(con, shape.org, "known_practices", rejections, "GP practice code not in any imported map",
                            "Import a practice-to-PCN map or ePCN workbook that lists them to load these rows.",
                            keep_sql=keep, table="fields")
-    con.execute(f"CREATE TABLE accepted AS SELECT * FROM fields WHERE {keep} AND {known}")
+    con.execute(f"CREATE TABLE accepted AS SELECT * EXCLUDE ({org_sql}, {field_sql}), {org_sql} AS ORG_CODE, "
+                f"{field_sql} AS FIELD_NAME FROM fields WHERE {keep} AND {known}")
     _check_one_code_per_series(name, con)
     _check_numerators(name, con)
 
@@ -120,9 +144,13 @@ def parse(source, context: StoreContext) -> Load:
     """).df()
     loaded = len(fields)  # rows left out because a newer vintage gave them still count, as kept observations do
     notes.append(_summary(fields, dates))
+    withheld = int(fields["value"].isna().sum())
+    if withheld:
+        notes.append(f"{_count(withheld, 'contract field')} {'is' if withheld == 1 else 'are'} suppressed by the "
+                     f"publisher ({shape.suppressed}) and kept without a value.")
     fields = _without_newer(context, fields, dates, vintage, notes)
 
-    obs = _observations(con, context, notes)
+    obs = _observations(con, context, notes, shape)
     return Load(publication=PUBLICATION, vintage=vintage, rows_read=rows, rows_loaded=loaded,
                 rejections=rejections, notes=notes, observations=obs,
                 tables={"contract_fields": fields.drop(columns="kind")})
@@ -147,10 +175,10 @@ def _check_service(name: str, con) -> None:
                  "Import a file of a year the contract rules cover, or add that year's rules first.")
 
 
-def _check_dates(name: str, con) -> None:
+def _check_dates(name: str, con, shape: Shape) -> None:
     params = {"formats": _FORMATS}
     stop_on_rows(name, con, f"SELECT _row, ACH_DATE FROM raw WHERE {_ACHIEVED} IS NULL", params, "ACH_DATE",
-                 "is not a date the importer knows (the extract writes yyyymmdd, such as 20240930)", _ADVICE)
+                 f"is not a date the importer knows ({shape.dates})", _ADVICE)
     not_in_future(name, con, _ACHIEVED, "ACH_DATE", _ADVICE, params)
     outside = (f"SELECT _row, ACH_DATE, QUALITY_SERVICE, {_YEAR} AS year, {_YEAR_START} AS start FROM raw "
                f"WHERE {_ACHIEVED} NOT BETWEEN {_YEAR_START} AND {_YEAR_START} + INTERVAL 1 YEAR - INTERVAL 1 DAY")
@@ -268,13 +296,15 @@ def _summary(fields: pd.DataFrame, dates: list[date]) -> str:
             f"{_count(len(fields), 'contract field')} for {', '.join(sorted(fields['indicator'].unique()))}: {parts}.")
 
 
-def _observations(con, context: StoreContext, notes: list[str]) -> pd.DataFrame | None:
+def _observations(con, context: StoreContext, notes: list[str], shape: Shape) -> pd.DataFrame | None:
     """Practice figures of the catalogue's series as published, and each PCN's as the sum of the practices in it at
-    each achievement date."""
+    each achievement date. A practice figure with a numerator or denominator the publisher withheld has no value and
+    is in no PCN total, and the notes name the totals it leaves incomplete."""
     series = con.execute("""
         SELECT ORG_CODE AS org_code, ACH_DATE AS period_end, period_start, IND_CODE, indicator,
                max(VALUE) FILTER (WHERE kind = 'numerator') AS numerator,
-               max(VALUE) FILTER (WHERE kind = 'denominator') AS denominator
+               max(VALUE) FILTER (WHERE kind = 'denominator') AS denominator,
+               bool_or(VALUE IS NULL) AS withheld
         FROM accepted WHERE kind IN ('numerator', 'denominator') AND IND_CODE IN (SELECT unnest($codes))
         GROUP BY ALL ORDER BY ALL
     """, {"codes": list(SERIES)}).df()
@@ -294,7 +324,7 @@ def _observations(con, context: StoreContext, notes: list[str]) -> pd.DataFrame 
             f"{end:%d %b %Y} from " + " and ".join(f"{code} ({_count(n, 'practice')})"
                                                    for code, n in group.groupby("indicator").size().items())
             for end, group in rows_.groupby("period_end")) + ".")
-        half = rows_[rows_["numerator"].isna() != rows_["denominator"].isna()]
+        half = rows_[~rows_["withheld"] & (rows_["numerator"].isna() != rows_["denominator"].isna())]
         if len(half):
             notes.append(f"{measure_id}: {_count(len(half), 'practice figure')} "
                          f"{'has' if len(half) == 1 else 'have'} a numerator or a denominator but not both; "
@@ -326,7 +356,38 @@ def _observations(con, context: StoreContext, notes: list[str]) -> pd.DataFrame 
         frames.append(observations(measure_id, rows_.assign(org_level="pcn"), "sum_of_practices", catalogue))
     notes.append(f"{_count(len(sums), 'PCN figure')} summed from the practices in each PCN at each achievement "
                  "date.")
+    notes += _withheld_notes(joined, sums, shape)
     return pd.concat(frames, ignore_index=True)
+
+
+def _withheld_notes(joined: pd.DataFrame, sums: pd.DataFrame, shape: Shape) -> list[str]:
+    """For each series, how many practice figures the publisher withheld, and the PCN totals that therefore leave
+    them out (or, where no practice of the PCN is complete, do not exist)."""
+    out = []
+    summed = set(zip(sums["measure_id"], sums["org_code"], sums["period_end"]))
+    for measure_id, rows_ in joined[joined["withheld"]].groupby("measure_id"):
+        pcns = rows_[rows_["parent_code"].notna()][["parent_code", "period_end"]].drop_duplicates().sort_values(
+            ["period_end", "parent_code"])
+        incomplete = [f"{p} at {end:%d %b %Y}" for p, end in pcns.itertuples(index=False)
+                      if (measure_id, p, end) in summed]
+        missing = [f"{p} at {end:%d %b %Y}" for p, end in pcns.itertuples(index=False)
+                   if (measure_id, p, end) not in summed]
+        text = (f"{measure_id}: {_count(len(rows_), 'practice figure')} "
+                f"{'has' if len(rows_) == 1 else 'have'} a numerator or denominator suppressed by the publisher "
+                f"({shape.suppressed}), so {'its value is' if len(rows_) == 1 else 'their values are'} empty and in "
+                "no PCN total")
+        if incomplete:
+            text += (f"; {_count(len(incomplete), 'PCN total')} {'is' if len(incomplete) == 1 else 'are'} therefore "
+                     f"incomplete ({_listed(incomplete)})")
+        if missing:
+            text += (f"; {_count(len(missing), 'PCN total')} {'is' if len(missing) == 1 else 'are'} not written, "
+                     f"no practice in {'it' if len(missing) == 1 else 'them'} being complete ({_listed(missing)})")
+        out.append(text + ".")
+    return out
+
+
+def _listed(items: list[str], most: int = 5) -> str:
+    return "; ".join(items[:most]) + (f"; and {len(items) - most:,} more" if len(items) > most else "")
 
 
 def _count(n: int, thing: str) -> str:

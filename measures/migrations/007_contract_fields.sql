@@ -9,7 +9,7 @@ CREATE TABLE contract_fields (
     ach_date DATE NOT NULL,             -- the achievement date: the end of the year-to-date period
     indicator VARCHAR NOT NULL,         -- e.g. CAN-04, HI-03, SMR-01A
     field VARCHAR NOT NULL,             -- Numerator, Denominator, a CQRS code (GICANREF) or a description
-    value DOUBLE NOT NULL,
+    value DOUBLE,                       -- NULL: published, but suppressed by the publisher ("*")
     import_id BIGINT NOT NULL,
     PRIMARY KEY (org_code, ach_date, indicator, field)
 );
