@@ -217,12 +217,25 @@ def pcn_values(store: Store, measure_id: str, period_start) -> pd.DataFrame:
 
 
 def annotations(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
-    """Notes pinned to a measure's chart for one organisation: columns date and note, oldest first."""
-    return store.query(
+    """Notes pinned to a measure's chart for one organisation: columns date and note, oldest first; with the
+    day the contract rules say the measure's indicator changed code, for every organisation."""
+    from .contract import default_rules
+
+    notes = store.query(
         "SELECT on_date AS date, note, created_by, created_at FROM annotations "
         "WHERE measure_id = ? AND org_code = ? ORDER BY on_date, annotation_id",
         [measure_id, org_code],
     )
+    changes = pd.DataFrame([{"date": day, "note": f"{old} became {new}", "created_by": "contract rules",
+                             "created_at": pd.NaT} for day, old, new, _ in default_rules().code_changes(measure_id)],
+                           columns=notes.columns)
+    if changes.empty:
+        return notes
+    changes["date"] = pd.to_datetime(changes["date"])
+    if notes.empty:
+        return changes
+    frame = pd.concat([notes.assign(date=pd.to_datetime(notes["date"])), changes], ignore_index=True)
+    return frame.sort_values("date", kind="stable", ignore_index=True)
 
 
 def practice_spread(store: Store, pcn_code: str) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -251,3 +252,22 @@ def test_yaml_aliases_are_refused_in_rules_files_as_in_the_catalogue(rules_copy)
     _edit(rules_copy / "2025-26.yaml", "iif:\n", "extra: *r\niif:\n")
     with pytest.raises(ContractError, match=r"2025-26.yaml: line \d+: uses the YAML alias"):
         parse_year(rules_copy / "2025-26.yaml")
+
+
+def test_the_day_can_02_became_can_04_is_a_note_on_every_pcns_chart(demo_db):
+    from measures import queries
+    from measures.store import Store
+
+    assert default_rules().code_changes("can_02_fit")[0][:3] == (date(2024, 10, 1), "CAN-02", "CAN-04")
+    notes = queries.annotations(Store(demo_db), "can_02_fit", "UZ0001")
+    assert list(notes["note"]) == ["CAN-02 became CAN-04"] and notes["date"].iloc[0] == pd.Timestamp(2024, 10, 1)
+    assert queries.annotations(Store(demo_db), "dna_rate", "UZ0001").empty
+
+
+def test_a_code_change_outside_its_year_or_half_given_is_refused(rules_copy):
+    _edit(rules_copy / "2024-25.yaml", "      from_date: 2024-10-01\n", "      from_date: 2025-10-01\n")
+    with pytest.raises(ContractError, match=r"2024-25.yaml: field '\(file\)': CAN-04: from_date is outside 2024/25"):
+        load_rules(rules_copy)
+    _edit(rules_copy / "2024-25.yaml", "      from_date: 2025-10-01\n", "")
+    with pytest.raises(ContractError, match=r"field 'iif.indicators.1': give both replaces and from_date"):
+        load_rules(rules_copy)

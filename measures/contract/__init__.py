@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -55,9 +56,15 @@ class Indicator(_Sourced):
     lower: Percent | None = None
     upper: Percent | None = None
     points: Annotated[float, BeforeValidator(_plain_number), Field(ge=0, le=1000)] | None = None
+    # An indicator that took over from another part-way through the year: the old code and the first day of
+    # the new one (CAN-04 replaced CAN-02 from 1 October 2024). Charts of the measure mark the day.
+    replaces: str | None = Field(default=None, pattern=r"^[A-Z]{2,5}-\d{2}[A-Z]?$")
+    from_date: date | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "Indicator":
+        if (self.replaces is None) != (self.from_date is None):
+            raise ValueError("give both replaces and from_date, or neither")
         if (self.lower is None) != (self.upper is None):
             raise ValueError("give both lower and upper, or neither")
         if self.lower is not None and self.lower > self.upper:
@@ -149,6 +156,16 @@ class YearRules(_Strict):
         return _check_financial_year(value)
 
     @model_validator(mode="after")
+    def _changes_in_year(self) -> "YearRules":
+        start = date(int(self.financial_year[:4]), 4, 1)
+        end = date(start.year + 1, 3, 31)
+        wrong = [i.code for i in self.iif.indicators if i.from_date is not None and not start <= i.from_date <= end]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: from_date is outside {self.financial_year} "
+                             f"({start:%d %b %Y} to {end:%d %b %Y})")
+        return self
+
+    @model_validator(mode="after")
     def _sources_named(self) -> "YearRules":
         problems = [f"{where}: source {shown(source, 60)} is not one of the file's sources "
                     f"({', '.join(sorted(self.sources))})" for where, source in self._source_uses()
@@ -238,6 +255,11 @@ class ContractRules:
 
     def codes(self) -> set[str]:
         return {i.code for rules in self.years.values() for i in rules.iif.indicators}
+
+    def code_changes(self, measure_id: str) -> list[tuple[date, str, str, str]]:
+        """When a measure's indicator changed code: (first day, old code, new code, source), oldest first."""
+        return sorted((i.from_date, i.replaces, i.code, rules.cite(i.source)) for rules in self.years.values()
+                      for i in rules.iif.indicators if i.measure == measure_id and i.replaces)
 
     def measure_of(self, code: str) -> str | None:
         wanted = normalise_code(code)
