@@ -79,22 +79,22 @@ def pcn_at(store: Store, practice: str, day: date) -> str | None:
     return None if found.empty else found.iloc[0, 0]
 
 
-def load(store: Store, path):
-    """Recognise the file by its content and import it into the store in one transaction."""
+def load(store: Store, path, expected=ncdes):
+    """Recognise the file by its content (as `expected`) and import it into the store in one transaction."""
     source = resolve(str(path), path.parent).sources[0]
     module = detect(source)
-    assert module is ncdes, f"{path.name} was recognised as {module.SHORT}"
+    assert module is expected, f"{path.name} was recognised as {module.SHORT}"
     return import_one(source, module, store)
 
 
-def imported(store, path):
-    report = load(store, path)
+def imported(store, path, expected=ncdes):
+    report = load(store, path, expected)
     assert report.status == "imported", report.text()
     return report
 
 
-def refused(store, path) -> str:
-    report = load(store, path)
+def refused(store, path, expected=ncdes) -> str:
+    report = load(store, path, expected)
     assert report.status == "failed", report.text()
     return report.error
 

@@ -17,6 +17,7 @@ from measures.importers.sources import resolve
 from measures.store import Store
 from tests.conftest import SAMPLES
 from tests.tables import assert_unchanged, fingerprint
+from tests import test_import_ncdes as ncdes_tests
 from tests.test_import_ncdes import (CAN, HI03, OCT, SEP, code_change_rows, contract_fields, figures,
                                      observations_of, pcn_at, write)
 
@@ -59,22 +60,15 @@ def twin(demo_db, tmp_path):
 
 
 def load(store: Store, path, expected=ncdes_published):
-    source = resolve(str(path), path.parent).sources[0]
-    module = detect(source)
-    assert module is expected, f"{path.name} was recognised as {module.SHORT}"
-    return import_one(source, module, store)
+    return ncdes_tests.load(store, path, expected)
 
 
 def imported(store, path, expected=ncdes_published):
-    report = load(store, path, expected)
-    assert report.status == "imported", report.text()
-    return report
+    return ncdes_tests.imported(store, path, expected)
 
 
 def refused(store, path) -> str:
-    report = load(store, path)
-    assert report.status == "failed", report.text()
-    return report.error
+    return ncdes_tests.refused(store, path, ncdes_published)
 
 
 def pct(n, d):
