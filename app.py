@@ -29,6 +29,7 @@ navigation = st.navigation([
     st.Page("pages/measure_detail.py", title="Measure detail", icon=":material/show_chart:", url_path="measure"),
     st.Page("pages/compare_areas.py", title="Compare areas", icon=":material/leaderboard:", url_path="compare"),
     st.Page("pages/local_measures.py", title="Local measures", icon=":material/edit_note:", url_path="local"),
+    st.Page("pages/data_quality.py", title="Data", icon=":material/fact_check:", url_path="data"),
 ], position="hidden" if meeting else "sidebar")
 st.session_state["current_pcn"] = ui.pick_pcn()
 if not meeting:

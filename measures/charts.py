@@ -155,7 +155,7 @@ def _hover_value(measure: Measure) -> str:
 def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: str | None = None,
               annotations: pd.DataFrame | None = None, goal_lines: pd.DataFrame | None = None,
               subtitle: str | None = None, suppressed: Sequence = (), reading=None,
-              rebase_reasons: dict | None = None) -> go.Figure:
+              rebase_reasons: dict | None = None, caveats: Sequence[str] = ()) -> go.Figure:
     """A Making Data Count XmR chart from `stats.spc` output (date, value, mean, limits, point_type).
 
     With `reading` (a `detail.Reading`) the chart follows it: an XmR chart with the limits held within the
@@ -164,7 +164,8 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
     recalculation in the subtitle; or, for an annual measure or a short series, the values with their 95%
     intervals and no limits. `goal_lines` has columns start, end, value, label (targets or IIF thresholds by
     year); `annotations` has columns date and note; `suppressed` lists the dates of values suppressed as small
-    numbers: the line breaks there, a * marks each, and the footnote says how the limits treat them.
+    numbers: the line breaks there, a * marks each, and the footnote says how the limits treat them. Each of
+    `caveats` (such as "Incomplete data: September 2026 (1 of 5 practices missing).") is a further footnote.
     """
     from . import detail  # detail has no charts; imported here so that charts stays a leaf for other modules
 
@@ -242,7 +243,7 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
     else:
         fig.update_xaxes(tickformat="%b %Y")
     return titled(fig, f"{measure.label}: {org_name}", subtitle or _spc_subtitle(measure),
-                  source or measure.source.publication, latest, notes)
+                  source or measure.source.publication, latest, [*notes, *caveats])
 
 
 def _spc_limit_traces(fig: go.Figure, result: pd.DataFrame, x: pd.Series) -> None:

@@ -31,6 +31,7 @@ class Card:
     latest_suppressed: bool = False  # the latest value is a small number, shown as *
     practices_suppressed: int = 0  # member practices left out of the range as small numbers
     suppressed_points: int = 0  # values in the trend line left out as small numbers
+    data_caveat: str | None = None  # "2 of 6 practices missing": the latest value leaves out member practices
 
     @property
     def has_data(self) -> bool:
@@ -140,12 +141,14 @@ def practice_ranges(practice_values: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFrame,
-                practice_spread: pd.DataFrame | None = None) -> dict[str, list[Card]]:
+                practice_spread: pd.DataFrame | None = None,
+                caveats: dict[tuple[str, date], str] | None = None) -> dict[str, list[Card]]:
     """Cards grouped by family, in catalogue order; a measure with no data still gets a card saying so.
 
     `practice_spread` (one row per practice, as `queries.practice_spread` returns) adds, for practice-level
     measures, the range across member practices: a PCN average hides who missed out. Values suppressed as small
-    numbers (`measures.suppression`) show as * and stay out of the change, trend and range.
+    numbers (`measures.suppression`) show as * and stay out of the change, trend and range. `caveats`
+    (`data_quality.card_caveats`) says where the latest value rests on some of the member practices only.
     """
     spread = {}
     if practice_spread is not None:
@@ -188,6 +191,7 @@ def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataF
             latest_suppressed=latest_hidden,
             practices_suppressed=practices[1] if practices else 0,
             suppressed_points=int(hidden[-TREND_POINTS:].sum()),
+            data_caveat=(caveats or {}).get((measure.id, latest_period)),
         ))
     return cards
 

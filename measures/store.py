@@ -1,11 +1,13 @@
-"""The one owner of the DuckDB file: connections, locking, migrations and transactions."""
+"""The one owner of the DuckDB file: connections, turns, published copies, migrations and transactions."""
 
 from __future__ import annotations
 
 import logging
 import os
 import random
+import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +15,8 @@ from typing import Iterator, Sequence
 
 import duckdb
 import pandas as pd
+
+from .snapshots import Pointer, Snapshots, TurnTimeout
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
@@ -62,20 +66,99 @@ def _is_lock_conflict(exc: Exception) -> bool:
             or "different configuration than existing connections" in text)
 
 
-class Store:
-    """A DuckDB file used through short-lived connections.
+class _Held:
+    """A published copy open read-only in this process: its readers each take a cursor of one connection, so the
+    file is opened once and its cache stays warm from one page to the next."""
 
-    DuckDB lets one process hold a file read-write and locks every other process out,
-    and read-only holders block writers. So no connection outlives one unit of work:
-    readers open read-only, query and close (about 20 ms); writers open read-write,
-    run one transaction and close. Either side retries while the other holds the lock,
-    so a running app, a command-line import and an edit in the app take turns instead
-    of failing. Whole rebuilds (the demo) write a new file and swap it in atomically.
+    def __init__(self, pointer: Pointer):
+        self.pointer = pointer
+        self.con = _open(pointer.file, True)
+        self.users = 0
+        self.retired = False
+        self._cursors = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._cursors:
+            return self.con.cursor()
+
+
+# The copies this process holds open, by store file; a server reads one store, tests and tools may read a few.
+_HELD: OrderedDict[str, _Held] = OrderedDict()
+_HELD_LOCK = threading.Lock()
+_OPENING: dict[str, threading.Lock] = {}
+HELD_STORES = 4
+
+
+def _hold(key: str, pointer: Pointer) -> _Held | None:
+    """The open copy `pointer` names, opened on first use; None if it cannot be opened (readers then read the file)."""
+    with _HELD_LOCK:
+        held = _take_held(key, pointer)
+        if held is not None:
+            return held
+        opening = _OPENING.setdefault(key, threading.Lock())
+    with opening:  # one thread opens a new copy; the others wait for it rather than open their own
+        with _HELD_LOCK:
+            held = _take_held(key, pointer)
+            if held is not None:
+                return held
+        try:
+            opened = _Held(pointer)  # outside _HELD_LOCK: opening a national-scale copy takes tens of milliseconds
+        except (duckdb.Error, OSError) as exc:
+            _log.info("the published copy %s could not be opened (%s)", pointer.file, _first_line(exc))
+            return None
+        closing = []
+        with _HELD_LOCK:
+            previous = _HELD.get(key)
+            if previous is not None:
+                previous.retired = True
+                if previous.users == 0:
+                    closing.append(previous)
+            _HELD[key] = opened
+            opened.users += 1
+            for other_key in list(_HELD)[:-HELD_STORES]:
+                if _HELD[other_key].users == 0:
+                    closing.append(_HELD.pop(other_key))
+    for done in closing:
+        _close_quietly(done.con)
+    return opened
+
+
+def _take_held(key: str, pointer: Pointer) -> _Held | None:
+    """The held copy of `key` if it is `pointer`'s, counted as in use; call with _HELD_LOCK held."""
+    held = _HELD.get(key)
+    if held is None or held.pointer != pointer:
+        return None
+    held.users += 1
+    _HELD.move_to_end(key)
+    return held
+
+
+def _release(held: _Held) -> None:
+    with _HELD_LOCK:
+        held.users -= 1
+        done = held.retired and held.users == 0
+    if done:
+        _close_quietly(held.con)
+
+
+class Store:
+    """A DuckDB file that writers change in short turns and readers read from a published copy.
+
+    DuckDB lets one process hold a file read-write and locks every other process out, and
+    read-only holders block writers. So writers take turns (measures.snapshots): each opens the
+    file read-write for one transaction, closes it, and publishes a copy of it; readers keep the
+    latest copy open read-only in their process, shared by its threads, and switch to a new one
+    when it is published (a few `stat` calls per read). Readers therefore never wait for
+    a writer and never block one, and a reader does not reopen a file for each query. Until a
+    copy is published (a file copied in place, a crash between commit and publication), readers
+    read the file itself through short-lived connections, waiting their turn as writers do.
+    Whole rebuilds (the demo) write a new file and swap it in atomically.
     """
 
     def __init__(self, path: Path | str | None = None, *, wait_seconds: float = 60.0):
         self.path = Path(path) if path else default_db_path()
         self.wait_seconds = wait_seconds
+        self._snapshots = Snapshots(self.path)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -85,6 +168,9 @@ class Store:
 
     def data_version(self) -> tuple:
         """Changes whenever committed data changes; cheap enough to key caches on."""
+        pointer = self._snapshots.usable()
+        if pointer is not None:
+            return ("published", pointer.version, *pointer.copies.key())
         parts = []
         for path in (self.path, self.path.with_name(self.path.name + ".wal")):
             try:
@@ -94,12 +180,20 @@ class Store:
                 parts.append(None)
         return tuple(parts)
 
+    def publication(self) -> Path | None:
+        """The published copy readers of this store read now, or None while they read the file itself."""
+        pointer = self._snapshots.usable()
+        return pointer.file if pointer is not None else None
+
+    def _missing(self) -> StoreMissing:
+        return StoreMissing(
+            f"No database at {self.path}. Build the demo with `python -m measures demo --db {self.path}` "
+            "or import publications with `python -m measures import FILE --db PATH`."
+        )
+
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only and not self.path.exists():
-            raise StoreMissing(
-                f"No database at {self.path}. Build the demo with `python -m measures demo --db {self.path}` "
-                "or import publications with `python -m measures import FILE --db PATH`."
-            )
+            raise self._missing()
         deadline = time.monotonic() + self.wait_seconds
         delay = 0.01
         while True:
@@ -109,16 +203,61 @@ class Store:
             except (duckdb.IOException, duckdb.ConnectionException) as exc:
                 if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                     if _is_lock_conflict(exc):
-                        raise StoreBusy(
-                            f"{self.path} stayed locked by another process for {self.wait_seconds:.0f} s; "
-                            "try again when the running import or save has finished."
-                        ) from exc
+                        raise self._busy() from exc
                     raise StoreDamaged(_unusable_message(self.path, exc)) from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as exc:  # e.g. "Corrupt database file: computed checksum ... does not match"
                 raise StoreDamaged(_unusable_message(self.path, exc)) from exc
         return con
+
+    def _busy(self) -> StoreBusy:
+        return StoreBusy(f"{self.path} stayed locked by another process for {self.wait_seconds:.0f} s; "
+                         "try again when the running import or save has finished.")
+
+    def _held(self) -> tuple[_Held | None, bool]:
+        """This process's open copy of the latest publication if readers should read one (measures.snapshots), and
+        whether they should; when it cannot be opened (removed by hand, damaged), they read the file itself."""
+        for _ in range(3):  # the pointer may move on between reading it and opening its copy
+            pointer = self._snapshots.usable()
+            if pointer is None:
+                return None, False
+            held = _hold(os.path.abspath(self.path), pointer)
+            if held is not None:
+                return held, True
+            if self._snapshots.current() == pointer:
+                break
+        return None, True
+
+    def _open_for_reading(self) -> tuple[_Held | None, duckdb.DuckDBPyConnection | None]:
+        """The published copy when there is one to read, else a read-only connection on the file itself."""
+        deadline = time.monotonic() + self.wait_seconds
+        delay = 0.01
+        while True:
+            held, published = self._held()
+            if held is not None:
+                return held, None
+            if not self.path.exists():
+                raise self._missing()
+            try:
+                con = _open(self.path, True)
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                if not _is_lock_conflict(exc):
+                    raise StoreDamaged(_unusable_message(self.path, exc)) from exc
+                if time.monotonic() >= deadline:
+                    raise self._busy() from exc
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.25)
+                continue
+            except duckdb.Error as exc:
+                raise StoreDamaged(_unusable_message(self.path, exc)) from exc
+            if published or self._snapshots.current() is None or not self._snapshots.writing():
+                return None, con
+            # A writer took its turn meanwhile: until it publishes, the last copy is the committed state, and
+            # holding the file would keep the writer waiting.
+            con.close()
+            if time.monotonic() >= deadline:
+                raise self._busy()
 
     def _as_store_problem(self, exc: BaseException, *, writing: bool) -> BaseException:
         """The error to show for one raised while using the file: damage, and a full disk while saving.
@@ -144,8 +283,19 @@ class Store:
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection for a few queries that belong together; closed on exit."""
-        con = self._connect(read_only=True)
+        """A read-only connection for a few queries that belong together, all reading one committed state."""
+        held, con = self._open_for_reading()
+        if held is not None:
+            try:
+                cursor = held.cursor()
+                try:
+                    with self._naming_problems(writing=False):
+                        yield cursor
+                finally:
+                    _close_quietly(cursor)
+            finally:
+                _release(held)
+            return
         try:
             with self._naming_problems(writing=False):
                 yield con
@@ -158,43 +308,86 @@ class Store:
             return con.execute(sql, params or []).df()
 
     @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """This writer's turn, ending with the publication of what it committed (measures.snapshots)."""
+        try:
+            turn = self._snapshots.turn(self.wait_seconds)
+            turn.__enter__()
+        except TurnTimeout:
+            raise self._busy() from None
+        except OSError as exc:
+            raise StoreWriteFailed(_write_failed_message(self.path, exc)) from exc
+        try:
+            yield
+        finally:
+            try:
+                if self._snapshots.outermost() and self._snapshots.committed():
+                    self._publish_quietly()
+            finally:
+                turn.__exit__(None, None, None)
+
+    def _publish_quietly(self) -> None:
+        """Publish after a commit; the commit stands whatever happens here (readers then read the file itself)."""
+        try:
+            self._snapshots.publish()
+        except Exception as exc:  # noqa: BLE001 - a failed publication is slower reading, never a failed save
+            _log.warning("%s: the save succeeded, but publishing a copy for readers failed (%s). Readers read the "
+                         "file itself, more slowly, until a save publishes one; free some disk space.",
+                         self.path, _first_line(exc))
+
+    @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One all-or-nothing transaction; rolled back on any error, checkpointed on success.
+        """One all-or-nothing transaction; rolled back on any error, checkpointed and published on success.
 
         Success and failure are those of the COMMIT: a failed commit raises `StoreWriteFailed` (nothing
-        saved), and once the commit has succeeded nothing after it (the checkpoint) is reported as a failure.
+        saved), and once the commit has succeeded nothing after it (the checkpoint, the publication) is
+        reported as a failure.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect(read_only=False)
-        try:
-            with self._naming_problems(writing=True):
-                _migrate(con)
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    yield con
-                except BaseException:
-                    _rollback_quietly(con)
-                    raise
+        with self._turn():
+            con = self._connect(read_only=False)
             try:
-                con.execute("COMMIT")
-            except duckdb.Error as exc:
-                _rollback_quietly(con)
-                if _is_conflict(exc):  # another session of this process won the race; callers retry these
-                    raise
-                raise StoreWriteFailed(_write_failed_message(self.path, exc)) from exc
-            _checkpoint_after_commit(con, self.path)
-        finally:
-            _close_quietly(con)
+                with self._naming_problems(writing=True):
+                    _migrate(con)
+                    con.execute("BEGIN TRANSACTION")
+                    try:
+                        yield con
+                    except BaseException:
+                        _rollback_quietly(con)
+                        raise
+                try:
+                    con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    _rollback_quietly(con)
+                    if _is_conflict(exc):  # another session of this process won the race; callers retry these
+                        raise
+                    raise StoreWriteFailed(_write_failed_message(self.path, exc)) from exc
+                self._snapshots.mark_committed()
+                _checkpoint_after_commit(con, self.path)
+            finally:
+                _close_quietly(con)
 
     def migrate(self) -> list[int]:
         """Apply pending numbered migrations; returns the versions applied."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect(read_only=False)
-        try:
-            with self._naming_problems(writing=True):
-                return _migrate(con)
-        finally:
-            con.close()
+        with self._turn():
+            con = self._connect(read_only=False)
+            try:
+                with self._naming_problems(writing=True):
+                    applied = _migrate(con)
+            finally:
+                con.close()
+            self._snapshots.mark_committed()
+            return applied
+
+    def publish(self) -> Path | None:
+        """Publish a copy of the file as it stands, if readers do not have one yet (a file copied in place, a
+        crash between a commit and its publication); returns the copy readers read now, or None."""
+        if not self.path.exists():
+            raise self._missing()
+        with self._turn():
+            self._snapshots.mark_committed()
+        return self.publication()
 
     def schema_version(self) -> int:
         with self.reader() as con:
@@ -204,8 +397,8 @@ class Store:
     def rebuild(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Build a whole new database beside the old one and swap it in atomically on success.
 
-        Readers holding the old file keep reading it until they close; the next connection
-        sees the new one. A failure leaves the old file untouched.
+        Readers keep reading the old copy until the new file is swapped in and published; a failure leaves
+        the old file untouched.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
@@ -217,8 +410,10 @@ class Store:
             yield con
             con.execute("CHECKPOINT")
             con.close()
-            os.replace(tmp, self.path)
-            self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+            with self._turn():  # no writer is halfway through the old file when it is replaced
+                os.replace(tmp, self.path)
+                self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+                self._snapshots.mark_committed()
         except BaseException:
             con.close()
             tmp.unlink(missing_ok=True)
@@ -354,3 +549,11 @@ def finish_import(con: duckdb.DuckDBPyConnection, import_id: int, **fields) -> N
 def set_meta(con: duckdb.DuckDBPyConnection, **values: str) -> None:
     for key, value in values.items():
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(value)])
+
+
+# Names for modules that run their own SQL on a connection from `reader` or `writer`, so that only this module
+# imports DuckDB: the connection's type, the base of every DuckDB error, and what a write raises when another
+# session of this process committed a conflicting change first (the caller may retry those).
+Connection = duckdb.DuckDBPyConnection
+DatabaseError = duckdb.Error
+WRITE_CONFLICTS = (duckdb.TransactionException, duckdb.ConstraintException, duckdb.CatalogException)

@@ -139,13 +139,24 @@ def _plan_group(kind, numerator: np.ndarray, denominator: np.ndarray, size: np.n
         return hidden, False
     # Next-smallest first; a zero is never hidden, because zeros are shown and a hidden zero would be read as ≥ 1.
     order = [i for i in np.argsort(size, kind="stable") if not hidden[i] and size[i] > 0]
-    while True:
-        count = int(hidden.sum())
-        if count == 0 or all(float(q[hidden].sum()) - (count - 1) >= below for q in figures):
-            return hidden, False
+
+    def safe(rows: np.ndarray) -> bool:
+        count = int(rows.sum())
+        return count == 0 or all(float(q[rows].sum()) - (count - 1) >= below for q in figures)
+
+    added = []
+    while not safe(hidden):
         if not order:
             return hidden, True  # every non-zero row is hidden and the total still pins them down
-        hidden[order.pop(0)] = True
+        added.append(order.pop(0))
+        hidden[added[-1]] = True
+    # A row hidden early may have become unnecessary once a larger one was hidden (a row with a zero in one
+    # figure protects nothing in it): show again every added row the others no longer need.
+    for row in added:
+        hidden[row] = False
+        if not safe(hidden):
+            hidden[row] = True
+    return hidden, False
 
 
 def _secondary(frame: pd.DataFrame, flagged: pd.Series, kinds: np.ndarray, keys: Sequence[str],

@@ -5,7 +5,7 @@ import base64
 import pandas as pd
 import streamlit as st
 
-from measures import access, annotations, board_html, charts, detail, practice_view, suppression, ui
+from measures import access, annotations, board_html, charts, data_quality, detail, practice_view, suppression, ui
 
 pcn = st.session_state["current_pcn"]
 measure = ui.pick_measure(ui.query("local.catalogue_with_local", pcn["pcn"]))  # YAML + app-defined
@@ -106,6 +106,8 @@ with chart_column:
         notes = ui.query("annotations", measure.id, pcn["pcn"])
         figure = charts.spc_chart(
             reading.result, measure, pcn["pcn_name"], annotations=notes, reading=reading,
+            caveats=[c for c in [data_quality.chart_caveat(
+                ui.query("data_quality.practice_completeness", pcn["pcn"]), measure.id)] if c],
             rebase_reasons=dict(zip(changes["period_start"], changes["reason"])),
             goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
         # On screen the title, legend and footnote wrap to fit a phone; downloads keep the print layout.

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from measures import ui
+from measures import data_quality, ui
 from measures.catalogue import FAMILIES
 from measures.overview import build_cards
 
@@ -12,7 +12,8 @@ st.caption(" · ".join(ui.plain(part) for part in (pcn["pcn"], pcn["sub_icb_name
 
 series, comparator = ui.query("overview", pcn["pcn"])
 cards = build_cards(ui.query("local.catalogue_with_local", pcn["pcn"]), series, comparator,  # YAML + app-defined
-                    practice_spread=ui.query("practice_spread", pcn["pcn"]))
+                    practice_spread=ui.query("practice_spread", pcn["pcn"]),
+                    caveats=data_quality.card_caveats(ui.query("data_quality.practice_completeness", pcn["pcn"])))
 
 # Outside the PCN (and its ICB's analysts) only the periods it has published are shown.
 member = ui.reads_all_local(pcn["pcn"])

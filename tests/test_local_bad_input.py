@@ -9,6 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from measures import local
+from measures.local import saving
 from measures.store import Store
 
 TODAY = date(2026, 10, 15)
@@ -209,7 +210,7 @@ def test_a_failure_half_way_through_a_save_leaves_everything_as_it_was(store, mo
     def broken(*args, **kwargs):
         raise RuntimeError("disk full half-way")
 
-    monkeypatch.setattr(local, "_resum_pcns", broken)
+    monkeypatch.setattr(saving, "_resum_pcns", broken)
     with pytest.raises(RuntimeError):
         local.save(store, batch, "Sam")
     after = store.query("SELECT * FROM observations WHERE measure_id = ? AND period_start = '2026-08-01' "

@@ -15,10 +15,6 @@ from scipy.special import pdtr, pdtrc
 
 from measures.stats import (
     SHORT_SEGMENT_MESSAGE,
-    _part_of_pattern,
-    _run_ends,
-    _trend_ends,
-    _two_in_three,
     benchmark,
     benchmark_frame,
     byars_ci,
@@ -29,6 +25,7 @@ from measures.stats import (
     spc_icons,
     wilson_ci,
 )
+from measures.stats.xmr import _part_of_pattern, _run_ends, _trend_ends, _two_in_three
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 # PTD = nhs-r-community/NHSRplotthedots, PHE = ukhsa-collaboration/PHEindicatormethods (GitHub).

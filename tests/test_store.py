@@ -86,33 +86,38 @@ def test_a_writer_gives_up_with_a_clear_message_when_the_lock_is_never_released(
         holder.wait(timeout=10)
 
 
-def test_in_one_process_a_writer_waits_for_an_open_reader_and_a_reader_for_an_open_writer(tmp_path):
-    """The app's sessions are threads of one process; DuckDB refuses them outright, so the store takes turns."""
+def test_in_one_process_a_writer_waits_for_an_open_reader_and_a_reader_reads_past_an_open_writer(tmp_path):
+    """The app's sessions are threads of one process. DuckDB refuses a writer while a reader holds the file, so the
+    writer takes its turn; readers read the copy published by the last save, so a writer holding the file does not
+    hold them up."""
     import threading
 
     store = Store(tmp_path / "threads.duckdb")
     store.migrate()
     for holder_read_only in (True, False):
-        opened, release = threading.Event(), threading.Event()
+        opened, release, closed = threading.Event(), threading.Event(), threading.Event()
 
         def hold() -> None:
             con = duckdb.connect(str(store.path), read_only=holder_read_only)
             opened.set()
-            release.wait(10)
+            release.wait(30)
             con.close()
+            closed.set()
 
         holder = threading.Thread(target=hold)
         holder.start()
         opened.wait(10)
-        threading.Timer(0.5, release.set).start()
-        started = time.monotonic()
         if holder_read_only:
+            threading.Timer(0.5, release.set).start()
+            started = time.monotonic()
             with store.writer() as con:
                 con.execute("INSERT INTO meta VALUES ('thread', 'wrote')")
+            assert time.monotonic() - started > 0.3
         else:
             assert store.query("SELECT value FROM meta WHERE key = 'thread'")["value"].tolist() == ["wrote"]
-        assert time.monotonic() - started > 0.3
-        holder.join(10)
+            assert not closed.is_set()  # read while the other connection still held the file read-write
+            release.set()
+        holder.join(30)
 
 
 def test_rebuild_swaps_in_a_new_file_and_a_failed_rebuild_keeps_the_old(tmp_path):

@@ -9,11 +9,13 @@ from .common import (DATE_FORMATS, Rejections, check_counts, duplicates, ident, 
                      require_values, shorten, shown, stop_on_rows)
 from .context import StoreContext
 from .loading import Load
+from .totals import CONTRIBUTION_COLUMNS
 
 PUBLICATION = "Appointments in General Practice: practice-level crosstab"
 SHORT = "appointments"
 ORDER = 60
 LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statistical/appointments-in-general-practice"
+CADENCE = "monthly"  # how often a new file is published: monthly or annual
 REQUIRED = ["APPOINTMENT_MONTH_START_DATE", "GP_CODE", "PCN_CODE", "HCP_TYPE", "APPT_MODE", "NATIONAL_CATEGORY",
             "TIME_BETWEEN_BOOK_AND_APPT", "COUNT_OF_APPOINTMENTS", "APPT_STATUS"]
 OPTIONAL = ["GP_NAME", "SUPPLIER", "PCN_NAME", "SUB_ICB_LOCATION_CODE", "SUB_ICB_LOCATION_NAME"]
@@ -146,31 +148,50 @@ def parse(source, context: StoreContext) -> Load:
     if len(unallocated):
         notes.append(f"{unallocated['practice'].nunique():,} practices have PCN_CODE {UNALLOCATED} or none "
                      f"({', '.join(map(shorten, unallocated['practice'].unique()[:5]))}): practice values only, in no PCN total.")
-    pcn_rows = _pcn_sums(con, params, notes, context)
+    contributed = _pcn_contributions(con, params, notes)
 
     catalogue = measures_catalogue()
     frames = []
-    for level, frame, basis in (("practice", practices.rename(columns={"practice": "org_code"}), "published"),
-                                ("pcn", pcn_rows, "sum_of_practices")):
-        if frame.empty:
-            continue
-        base = frame.assign(org_level=level, period_start=frame["month"],
-                            period_end=(pd.to_datetime(frame["month"]) + pd.offsets.MonthEnd(0)).dt.date)
-        for measure_id, (num, den) in MEASURES.items():
-            frames.append(observations(measure_id, base.assign(numerator=base[num], denominator=base[den]), basis,
-                                       catalogue))
+    base = practices.rename(columns={"practice": "org_code"})
+    base = base.assign(org_level="practice", period_start=base["month"],
+                       period_end=(pd.to_datetime(base["month"]) + pd.offsets.MonthEnd(0)).dt.date)
+    for measure_id, (num, den) in MEASURES.items():
+        frames.append(observations(measure_id, base.assign(numerator=base[num], denominator=base[den]), "published",
+                                   catalogue))
+    # PCN totals are not written from this file alone: a month may come in several files (one per region), so each
+    # PCN total is rebuilt, when the file is written, over every practice the store holds for that PCN and month.
+    contributions = _contribution_rows(contributed)
     loaded = int(con.execute("SELECT count(*) FROM appts").fetchall()[0][0])
     months = sorted({pd.Timestamp(m).date() for m in practices["month"]})
+    pcn_months = len(contributed[["month", "pcn"]].drop_duplicates()) if len(contributed) else 0
     notes.insert(0, f"{', '.join(f'{m:%b %Y}' for m in months)}: {len(practices):,} practice-months, "
-                    f"{len(pcn_rows):,} PCN-months, {int(practices['total'].sum()):,} appointments.")
+                    f"{pcn_months:,} PCN-months, {int(practices['total'].sum()):,} appointments.")
     vintage = max(months).isoformat() if months else ""
     return Load(publication=PUBLICATION, vintage=vintage, rows_read=rows, rows_loaded=loaded, rejections=rejections,
-                notes=notes, observations=pd.concat(frames, ignore_index=True) if frames else None)
+                notes=notes, observations=pd.concat(frames, ignore_index=True) if frames else None,
+                contributions=contributions)
 
 
-def _pcn_sums(con, params, notes, context) -> pd.DataFrame:
-    """Numerators and denominators summed over a PCN's practice rows; the per-1,000 rate over the practices that
-    have a list size (numerator and denominator alike), so that a missing list size does not distort it."""
+def _contribution_rows(contributed: pd.DataFrame) -> pd.DataFrame:
+    """One row per measure, PCN, month and practice: what the practice's rows naming that PCN add to its totals. The
+    per-1,000 rate's denominator is the practice's list size, empty where it has none (totals.py leaves such
+    practices out of the rate, numerator and denominator alike)."""
+    if contributed.empty:
+        return pd.DataFrame(columns=CONTRIBUTION_COLUMNS)
+    base = contributed.assign(period_start=contributed["month"],
+                              period_end=(pd.to_datetime(contributed["month"]) + pd.offsets.MonthEnd(0)).dt.date)
+    parts = []
+    for measure_id, (num, den) in MEASURES.items():
+        parts.append(pd.DataFrame({
+            "measure_id": measure_id, "org_code": base["pcn"], "practice_code": base["practice"],
+            "period_start": base["period_start"], "period_end": base["period_end"],
+            "numerator": base[num].astype("float64"), "denominator": base[den].astype("float64")}))
+    return pd.concat(parts, ignore_index=True)[CONTRIBUTION_COLUMNS]
+
+
+def _pcn_contributions(con, params, notes) -> pd.DataFrame:
+    """Numerators and denominators of each practice's rows naming each PCN (not the unallocated U, nor a PCN in no
+    imported map), with the practice's list size for the per-1,000 rate."""
     frame = con.execute("""
         WITH p AS (
             SELECT a.month, a.pcn, a.practice, sum(a.n) AS total,
@@ -196,28 +217,18 @@ def _pcn_sums(con, params, notes, context) -> pd.DataFrame:
                                            ORDER BY abs(date_diff('day', l.extract_date, m.month)), l.extract_date DESC) = 1
             ) l USING (month, practice)
         )
-        SELECT month, pcn AS org_code, count(*) AS practices, count(registered_patients) AS sized,
-               sum(total) FILTER (WHERE registered_patients IS NOT NULL) AS total_sized,
-               sum(total) AS total_all, sum(registered_patients) AS registered_patients,
-               sum(same_day) AS same_day, sum(within_14) AS within_14, sum(interval_known) AS interval_known,
-               sum(dna) AS dna, sum(status_known) AS status_known, sum(face_to_face) AS face_to_face,
-               sum(mode_known) AS mode_known, sum(other_staff) AS other_staff, sum(staff_known) AS staff_known,
-               sum(acc08_within_14) AS acc08_within_14, sum(acc08_known) AS acc08_known
-        FROM sized WHERE pcn IN (SELECT org_code FROM known_pcns) GROUP BY ALL ORDER BY 1, 2
+        SELECT * FROM sized WHERE pcn IN (SELECT org_code FROM known_pcns) ORDER BY month, pcn, practice
     """, {**{k: v for k, v in params.items() if k != "formats"}, "u": UNALLOCATED}).df()
     unknown = con.execute("SELECT DISTINCT pcn FROM appts WHERE pcn IS NOT NULL AND pcn <> $u "
                           "AND pcn NOT IN (SELECT org_code FROM known_pcns) ORDER BY 1", {"u": UNALLOCATED}).fetchall()
     if unknown:
         notes.append(f"{len(unknown):,} PCN codes are in no imported map ({', '.join(shorten(r[0]) for r in unknown[:5])}); their "
                      "practices load, but no PCN total is written for them.")
-    partial = frame[frame["sized"] < frame["practices"]]
-    if len(partial):
-        notes.append(f"{len(partial):,} PCNs have practices without a list size ({', '.join(map(shorten, partial['org_code'].head(5)))}); "
+    counts = frame.assign(sized=frame["registered_patients"].notna()).groupby(["month", "pcn"])["sized"].agg(["sum", "size"])
+    partial = list(counts[counts["sum"] < counts["size"]].index.get_level_values("pcn").unique())
+    if partial:
+        notes.append(f"{len(partial):,} PCNs have practices without a list size ({', '.join(map(shorten, partial[:5]))}); "
                      "their appointments per 1,000 covers the practices that have one.")
-    frame["total"] = frame["total_sized"]
-    none_sized = frame["sized"] == 0
-    frame.loc[none_sized, "total"] = frame.loc[none_sized, "total_all"]
-    frame.loc[none_sized, "registered_patients"] = float("nan")
     return frame
 
 

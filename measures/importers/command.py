@@ -18,7 +18,9 @@ EPILOG = """\
 publications read:
   gp-reg-pat-prac-map.csv (or .zip)    practices, PCNs, sub-ICBs, ICBs, regions and memberships
   ePCN.xlsx                            PCN open/close dates and dated practice-PCN relationships
+                                       (a workbook from before July 2022 too, its CCGs as sub-ICBs)
   gp-reg-pat-prac-all.csv              list sizes per practice, and per PCN (sum of its practices)
+  gp-reg-pat-prac-quin-age.csv         the same list sizes, and patients by sex and 5-year age band
   IIF_indicators_annual_pub_*.csv      ACC-08, EHCH-04, ACC-10, ACC-10b for the financial year
   MI Network Contract DES extract      CAN-02/CAN-04 and HI-03 year to date per practice and PCN; every
                                        field (exclusions, PCAs, MI counts) as contract fields

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import appointments, epcn, iif, imd, list_sizes, ncdes, ncdes_published, practice_map, qof, workforce
+from . import (appointments, epcn, iif, imd, list_sizes, list_sizes_age, ncdes, ncdes_published, practice_map, qof,
+               unread, workforce)
 from .common import PublicationError, canonical, shorten, shown
 
-CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, iif, ncdes, ncdes_published, workforce,
-                                            appointments, qof, imd)
+CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, list_sizes_age, iif, ncdes, ncdes_published,
+                                            workforce, appointments, qof, imd)
 WORKBOOK_PUBLICATIONS: tuple[ModuleType, ...] = (epcn,)
 ALL: tuple[ModuleType, ...] = tuple(sorted(CSV_PUBLICATIONS + WORKBOOK_PUBLICATIONS, key=lambda m: m.ORDER))
 
 
 class Unrecognised(PublicationError):
     """Not a publication the importer reads (as opposed to a known one with something wrong)."""
+
+
+class NotRead(Unrecognised):
+    """A genuine published file the importer knows and does not read (say the sub-ICB appointments CSV)."""
+
+    def __init__(self, message: str, what: str):
+        super().__init__(message)
+        self.what = what
 
 
 def recognised() -> str:
@@ -41,6 +50,12 @@ def detect(source) -> ModuleType:
     complete = [m for m in CSV_PUBLICATIONS if set(m.REQUIRED) <= header]
     if complete:
         return max(complete, key=lambda m: len(m.REQUIRED))
+    # A genuine file of a publication the importer does not read shares columns with one it does (the sub-ICB
+    # appointments CSV with the practice-level crosstab): it is named as what it is before any near match is taken
+    # for a damaged copy.
+    known = unread.match(source.header)
+    if known is not None:
+        raise NotRead(known.message(source.name), known.what)
     # Layouts that share most required columns (the annual IIF file and the monthly published file both have
     # ACH_DATE, IND_CODE, MEASURE, VALUE and QUALITY_SERVICE) are told apart by the other columns they name.
     scored = sorted(((len(set(m.REQUIRED) & header) / len(m.REQUIRED), len(set(m.REQUIRED) & header),

@@ -17,15 +17,23 @@ PUBLICATION = "ODS ePCN: PCNs and their core partners"
 SHORT = "ePCN workbook"
 ORDER = 20
 LANDING_PAGE = "https://digital.nhs.uk/services/organisation-data-service/export-data-files/csv-downloads/gp-and-gp-practice-related-data"
+CADENCE = "monthly"  # how often a new file is published: monthly or annual
 SHEETS = ["PCNDetails", "PCN Core Partner Details"]
 
 # Canonical header (line breaks and runs of spaces collapsed, upper case) → the name used here.
-# Older workbooks said CCG where newer ones say Sub ICB Loc.
+# Workbooks from before 1 July 2022 name the PCN's Clinical Commissioning Group where later ones name its sub-ICB
+# location: each CCG's 3-character code (72Q) became the code of the sub-ICB location that took over its area.
+CCG_HEADERS = {
+    "CURRENT CLINICAL COMMISSIONING GROUP CODE": "sub_icb", "CLINICAL COMMISSIONING GROUP CODE": "sub_icb",
+    "CURRENT CCG CODE": "sub_icb", "CCG CODE": "sub_icb",
+    "CLINICAL COMMISSIONING GROUP NAME": "sub_icb_name", "CURRENT CLINICAL COMMISSIONING GROUP NAME": "sub_icb_name",
+    "CLINICAL COMMISSIONING GROUP": "sub_icb_name", "CCG NAME": "sub_icb_name", "CURRENT CCG NAME": "sub_icb_name",
+}
 DETAILS = {
     "PCN CODE": "pcn", "PCN NAME": "name", "OPEN DATE": "open", "CLOSE DATE": "close", "POSTCODE": "postcode",
-    "CURRENT SUB ICB LOC CODE": "sub_icb", "CURRENT CCG CODE": "sub_icb",
-    "SUB ICB LOCATION": "sub_icb_name", "CCG NAME": "sub_icb_name",
+    "CURRENT SUB ICB LOC CODE": "sub_icb", "SUB ICB LOCATION": "sub_icb_name", **CCG_HEADERS,
 }
+CCG_ERA_END = date(2022, 6, 30)  # the last day of the CCGs: sub-ICB locations took over on 1 July 2022
 PARTNERS = {
     "PARTNER ORGANISATION CODE": "practice", "PARTNER NAME": "practice_name", "PCN CODE": "pcn", "PCN NAME": "pcn_name",
     "PRACTICE TO PCN RELATIONSHIP START DATE": "start", "PRACTICE TO PCN RELATIONSHIP END DATE": "end",
@@ -62,11 +70,12 @@ def parse(source, context: StoreContext) -> Load:
                 raise PublicationError(f"{source.name}: sheet {sheet}, row {first['_row']:,}, column "
                                        f"{first['_header_' + column]}: is empty, but every row needs it. {_ADVICE} "
                                        "Nothing was imported.")
-    reference = _reference_day(modified)
+    ccg_era = canonical(details["_header_sub_icb"].iloc[0]) in CCG_HEADERS
+    reference = min(_reference_day(modified), CCG_ERA_END) if ccg_era else _reference_day(modified)
     for frame, sheet, columns in ((details, "PCNDetails", ("open", "close")),
                                   (partners, "PCN Core Partner Details", ("start", "end"))):
         for column in columns:
-            frame[column] = _dates(source.name, sheet, frame, column, reference)
+            frame[column] = _dates(source.name, sheet, frame, column, reference, ccg_era)
 
     # Closed PCNs keep their close date; a relationship that ends before it starts is rejected.
     backwards = partners[partners["end"].notna() & (partners["end"] < partners["start"])]
@@ -82,7 +91,10 @@ def parse(source, context: StoreContext) -> Load:
                    [Example(int(r._row), r.pcn) for r in pcn_repeats.head(5).itertuples()])
     details = details.drop(pcn_repeats.index)
 
-    vintage = _vintage(modified, reference, details, partners)
+    # A CCG-era workbook saved after the CCGs ended (opened and saved again since) is dated by the latest day it
+    # mentions up to then, not by when it was saved: its current memberships held then, not on the day it was saved.
+    resaved = ccg_era and isinstance(modified, datetime) and modified.date() > CCG_ERA_END
+    vintage = _vintage(None if resaved else modified, reference, details, partners)
     pcn_orgs = pd.DataFrame({
         "org_code": details["pcn"], "org_level": "pcn", "name": details["name"].str.strip(),
         "postcode": details.get("postcode"), "open_date": details["open"], "close_date": details["close"],
@@ -136,6 +148,15 @@ def parse(source, context: StoreContext) -> Load:
              + "."]
     if len(extra_pcns):
         notes.append(f"{len(extra_pcns):,} PCN codes appear only in the partner sheet; they were added with the name given there.")
+    if ccg_era:
+        notes.append(
+            f"a workbook from before 1 July 2022: its column {details['_header_sub_icb'].iloc[0]} names each PCN's "
+            f"Clinical Commissioning Group, read at the sub-ICB level under its own code ({len(sub_icbs):,} CCGs), the "
+            "code the sub-ICB location that took over its area has carried since 1 July 2022 (such as 72Q); a CCG "
+            "that had merged into another before then keeps its own code. Memberships are dated as the workbook dates "
+            f"them, current ones as seen on {vintage:%d %b %Y}"
+            + (f" (the latest date it mentions: it was saved again on {modified:%d %b %Y}, after the CCGs ended)"
+               if resaved else "") + ".")
     return Load(publication=PUBLICATION, vintage=vintage.isoformat(), rows_read=rows_read,
                 rows_loaded=len(details) + len(partners), rejections=rejections, notes=notes,
                 organisations=organisations, organisations_authority=False, evidence=evidence,
@@ -200,10 +221,15 @@ def _sheet(file_name: str, sheet, sheet_name: str, names: dict[str, str], requir
             columns[key] = (index, shorten(str(cell).replace("\n", " ")))
     missing = [c for c in required if c not in columns]
     if missing:
-        wanted = {v: k for k, v in names.items()}
+        wanted: dict[str, str] = {}
+        for heading, key in names.items():
+            wanted.setdefault(key, heading)
+        described = [repr(wanted[m].title().replace("Icb", "ICB").replace("Pcn", "PCN"))
+                     + (" (before July 2022: 'Current Clinical Commissioning Group Code')" if m == "sub_icb" else "")
+                     for m in missing]
         raise PublicationError(
             f"{file_name}: sheet {sheet_name}, row 1 (the header) has no column "
-            f"{', '.join(repr(wanted[m].title()) for m in missing)}. Found: "
+            f"{', '.join(described)}. Found: "
             f"{', '.join(shown(str(c).replace(chr(10), ' ')) for c in header[:30] if c is not None)}"
             f"{', …' if len(header) > 30 else ''}. {_ADVICE} "
             "Nothing was imported.")
@@ -249,7 +275,7 @@ def _reference_day(modified) -> date:
     return today
 
 
-def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str, reference: date) -> list:
+def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str, reference: date, ccg_era: bool = False) -> list:
     out = []
     latest = reference + PLANNED_AHEAD
     for value, row in zip(frame[column], frame["_row"]):
@@ -261,6 +287,13 @@ def _dates(file_name: str, sheet: str, frame: pd.DataFrame, column: str, referen
             raise PublicationError(f"{file_name}: sheet {sheet}, row {row:,}, column {frame['_header_' + column].iloc[0]}: "
                                    f"{shown(value)} is not a date written yyyymmdd (such as 20191001). {_ADVICE} "
                                    "Nothing was imported.")
+        if day > latest and ccg_era:
+            raise PublicationError(
+                f"{file_name}: sheet {sheet}, row {row:,}, column {frame['_header_' + column].iloc[0]}: {shown(value)} "
+                f"is {day:%d %b %Y}, but the workbook's headers name Clinical Commissioning Groups, so it is from "
+                f"before 1 July 2022, when sub-ICB locations replaced them, and ODS lists planned changes only weeks "
+                f"ahead. A workbook of that era cannot date a change in {day:%Y}: its rows may have been pasted in from "
+                f"a later workbook. {_ADVICE} Nothing was imported.")
         if day > latest:
             raise PublicationError(f"{file_name}: sheet {sheet}, row {row:,}, column {frame['_header_' + column].iloc[0]}: "
                                    f"{shown(value)} is {day:%d %b %Y}, more than a year after the workbook was saved "

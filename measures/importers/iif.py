@@ -15,6 +15,7 @@ PUBLICATION = "Network Contract DES (MI): Investment and Impact Fund"
 SHORT = "IIF indicators"
 ORDER = 40
 LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statistical/mi-network-contract-des"
+CADENCE = "annual"  # how often a new file is published: monthly or annual
 REQUIRED = ["ORGANISATION_TYPE", "ORGANISATION_CODE", "ACH_DATE", "IND_CODE", "MEASURE", "VALUE"]
 OPTIONAL = ["ORGANISATION_NAME", "QUALITY_SERVICE"]
 _ADVICE = f"Download the file again from {LANDING_PAGE}."
@@ -116,9 +117,10 @@ def parse(source, context: StoreContext) -> Load:
                              "both; their value is empty.")
         frames.append(observations(measure_id, rows_, "published", catalogue))
 
-    # PCN figures the file does not give: the sum of the practices in the PCN at the achievement date.
+    # PCN figures the file does not give are the sums of the practices in the PCN at the achievement date. They are
+    # built when the file is written, and again whenever a later map or workbook changes the memberships
+    # (totals.rebuild_member_sums); here only what the memberships known now say about the practices is reported.
     practice_rows = published[published["org_level"] == "practice"]
-    summed_pcns = 0
     if not practice_rows.empty:
         con.register("pcn_spans", context.frame("pcn_spans"))
         con.register("_at_frame", pd.DataFrame({"child_code": practice_rows["org_code"].unique()}).assign(at_date=end))
@@ -127,30 +129,16 @@ def parse(source, context: StoreContext) -> Load:
         assumed = int(members["assumed"].sum())
         if assumed:
             notes.append(f"{assumed:,} practices were placed in the PCN they were first seen in on a later map, because "
-                         f"no membership is dated at {end:%d %b %Y}; import the ePCN workbook to date them.")
+                         f"no membership is dated at {end:%d %b %Y}; import the ePCN workbook to date them (the PCN "
+                         "sums are rebuilt when it is imported).")
         outside = len(set(practice_rows["org_code"]) - set(members["child_code"]))
         if outside:
             notes.append(f"{outside:,} practices belonged to no PCN at {end:%d %b %Y}; they are in no PCN total.")
-        joined = practice_rows.merge(members[["child_code", "parent_code"]], left_on="org_code", right_on="child_code")
-        given = set(zip(published.loc[published["org_level"] == "pcn", "measure_id"],
-                        published.loc[published["org_level"] == "pcn", "org_code"]))
-        for measure_id, rows_ in joined.groupby("measure_id"):
-            measure = catalogue.get(measure_id)
-            if measure.type != "count":
-                rows_ = rows_[rows_["numerator"].notna() & rows_["denominator"].notna()]
-            sums = rows_.groupby("parent_code").agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"))
-            sums = sums.reset_index().rename(columns={"parent_code": "org_code"})
-            sums = sums[[(measure_id, code) not in given for code in sums["org_code"]]]
-            if sums.empty:
-                continue
-            summed_pcns += len(sums)
-            frames.append(observations(measure_id, sums.assign(org_level="pcn", period_start=start, period_end=end),
-                                       "sum_of_practices", catalogue))
     obs = pd.concat(frames, ignore_index=True) if frames else None
     by_level = published.groupby(["measure_id", "org_level"]).size()
     counts = ", ".join(f"{m} {lvl} {n:,}" for (m, lvl), n in by_level.items())
     notes.insert(0, f"financial year {start:%Y}/{(start.year + 1) % 100:02d} to {end:%d %b %Y}: published rows for "
-                    f"{counts}; {summed_pcns:,} PCN figures summed from practices where the file gives none.")
+                    f"{counts}; PCN figures the file does not give are summed from the practices in each PCN.")
     return Load(publication=PUBLICATION, vintage=achieved.isoformat(), rows_read=rows, rows_loaded=len(accepted),
                 rejections=rejections, notes=notes, observations=obs)
 

@@ -13,6 +13,7 @@ PUBLICATION = "Fingertips National General Practice Profiles: IMD score"
 SHORT = "IMD score"
 ORDER = 80
 LANDING_PAGE = "https://fingertips.phe.org.uk/profile/general-practice"
+CADENCE = "annual"  # how often a new file is published: monthly or annual
 REQUIRED = ["PRACTICE_CODE", "IMD_YEAR", "IMD_SCORE"]
 OPTIONAL = ["PRACTICE_NAME"]
 _ADVICE = f"Download the indicator again from {LANDING_PAGE}."

@@ -15,6 +15,7 @@ PUBLICATION = LIST_SIZES_PUBLICATION
 SHORT = "list sizes"
 ORDER = 30  # after the maps (practices must be known), before everything divided by list size
 LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statistical/patients-registered-at-a-gp-practice"
+CADENCE = "monthly"  # how often a new file is published: monthly or annual
 REQUIRED = ["EXTRACT_DATE", "CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS"]
 OPTIONAL = ["PUBLICATION", "TYPE", "SUB_ICB_LOCATION_CODE", "ONS_SUB_ICB_LOCATION_CODE", "POSTCODE"]
 _ADVICE = f"Download the file again from {LANDING_PAGE}."
@@ -55,6 +56,13 @@ def parse(source, context: StoreContext) -> Load:
                            keep_sql=keep, table="persons")
     frame = con.execute(f"SELECT CODE AS org_code, {number_sql('NUMBER_OF_PATIENTS')} AS registered_patients "
                         f"FROM persons WHERE {keep} AND {known} ORDER BY CODE").df()
+    return list_size_load(frame, extract, rows, rejections, notes)
+
+
+def list_size_load(frame: pd.DataFrame, extract, rows: int, rejections: Rejections, notes: list[str],
+                   **extra) -> Load:
+    """The Load of practice list sizes (org_code, registered_patients) at an extract date: the list sizes, the
+    registered_patients observations of the extract's month, and the PCN totals rebuilt as sums of practices."""
     list_sizes = frame.assign(extract_date=extract)[["org_code", "extract_date", "registered_patients"]]
     start = extract.replace(day=1)
     obs = observations("registered_patients", pd.DataFrame({
@@ -64,4 +72,5 @@ def parse(source, context: StoreContext) -> Load:
                     f"({int(frame['registered_patients'].sum()):,} patients); PCN totals are the sum of the practices "
                     "in each PCN on that date.")
     return Load(publication=PUBLICATION, vintage=extract.isoformat(), rows_read=rows, rows_loaded=len(frame),
-                rejections=rejections, notes=notes, list_sizes=list_sizes, observations=obs, refresh_pcn_lists=True)
+                rejections=rejections, notes=notes, list_sizes=list_sizes, observations=obs, refresh_pcn_lists=True,
+                **extra)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from .common import OBSERVATION_COLUMNS, Rejections, measures_catalogue
 from .hierarchy import refresh_pcn_list_sizes, write_evidence
+from .totals import rebuild_member_sums, rebuild_pcn_denominators, write_contributions
 
 LIST_SIZES_PUBLICATION = "Patients Registered at a GP Practice: list sizes"
 
@@ -29,6 +30,9 @@ class Load:
     observations: pd.DataFrame | None = None  # OBSERVATION_COLUMNS
     context: pd.DataFrame | None = None  # practice_context rows without import_id
     refresh_pcn_lists: bool = False
+    # What each practice gave towards its PCN's totals (totals.CONTRIBUTION_COLUMNS), for a publication that states
+    # practice figures and the PCN of each: the PCN totals are then rebuilt over every practice the store holds.
+    contributions: pd.DataFrame | None = None
     # Other tables a publication fills, by name: rows replace those with the same primary key, and where
     # `table_scopes` names columns for a table, every row already there with the same values of those columns
     # (say a PCN and a census date) is removed first, so a corrected file leaves nothing of the old one behind.
@@ -41,9 +45,11 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
     written: dict[str, int] = {}
     if load.organisations is not None and not load.organisations.empty:
         written["organisations listed"] = _organisations(con, load.organisations, import_id, load.organisations_authority)
-    if load.evidence is not None and not load.evidence.empty:
+    memberships_changed = load.evidence is not None and not load.evidence.empty
+    if memberships_changed:
         for edge, rows in write_evidence(con, load.evidence, import_id).items():
             written[f"memberships {edge}"] = rows
+    lists_changed = load.refresh_pcn_lists or (load.list_sizes is not None and not load.list_sizes.empty)
     if load.list_sizes is not None and not load.list_sizes.empty:
         frame = load.list_sizes.assign(import_id=import_id)
         _insert(con, "list_sizes", frame, replace=True)
@@ -74,7 +80,46 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
                 _delete_scope(con, table, frame, scope)
             _insert(con, table, frame.assign(import_id=import_id), replace=True)
             written[table.replace("_", " ")] = len(frame)
+    if load.contributions is not None and not load.contributions.empty:
+        summary = write_contributions(con, load.contributions, load.publication, load.vintage, import_id)
+        written["PCN totals (every practice held for the period)"] = summary["pcn_totals"]
+        if summary["pcns_with_other_files"]:
+            load.notes.append(
+                f"{summary['pcns_with_other_files']:,} PCN totals also count {summary['practices_from_other_files']:,} "
+                "practices an earlier file gave for the same month (a month published in several files); each PCN "
+                "total is the sum over every practice held for it.")
+    _rebuild_derived(con, load, memberships_changed, lists_changed, written)
     return written
+
+
+def _derived_publications() -> tuple[list[str], list[str]]:
+    """The publications whose PCN figures are sums of practices at their membership, and those whose PCN rates divide
+    by the PCN's list size. Imported here, not at the top: those modules import this one."""
+    from . import iif, ncdes, workforce
+
+    return [iif.PUBLICATION, ncdes.PUBLICATION], [workforce.PUBLICATION]
+
+
+def _rebuild_derived(con, load: Load, memberships_changed: bool, lists_changed: bool, written: dict[str, int]) -> None:
+    """PCN figures that rest on memberships or list sizes, rebuilt when this file changed those (a map or list sizes
+    imported after the IIF or workforce file) or brought the figures themselves, so that the order files are
+    imported in does not change a PCN's figures."""
+    summed, divided = _derived_publications()
+    for publication in summed:
+        if load.publication == publication:
+            result = rebuild_member_sums(con, publication)
+            written["PCN figures (sum of practices)"] = result["sums"]
+        elif memberships_changed:
+            result = rebuild_member_sums(con, publication)
+            if result["changed"]:
+                load.notes.append(f"{result['changed']:,} PCN figures of {publication} summed from practices were "
+                                  "rebuilt at the memberships this file gives.")
+    for publication in divided:
+        if load.publication == publication or lists_changed:
+            result = rebuild_pcn_denominators(con, publication)
+            if result["changed"] and load.publication != publication:
+                load.notes.append(f"{result['changed']:,} PCN rates of {publication} now divide by the PCN list "
+                                  "sizes as they stand after this file (the extract nearest each census).")
 
 
 def _delete_scope(con, table: str, frame: pd.DataFrame, scope: tuple[str, ...]) -> None:

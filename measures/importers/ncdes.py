@@ -21,6 +21,7 @@ PUBLICATION = "MI Network Contract DES: monthly practice extract"
 SHORT = "MI Network Contract DES monthly extract"
 ORDER = 45  # after the maps (practices must be known); needs no list sizes
 LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statistical/mi-network-contract-des"
+CADENCE = "monthly"  # how often a new file is published: monthly or annual
 REQUIRED = ["QUALITY_SERVICE", "ORG_CODE", "ACH_DATE", "IND_CODE", "FIELD_NAME", "VALUE"]
 OPTIONAL = ["NAME", "DEFAULT_VALUES_USED", "SUBMIT_USER_ID", "SUBMIT_DATE", "SUBMIT_TIME", "LAST_SUBMISSION"]
 _ADVICE = f"Download the file again from {LANDING_PAGE}."

@@ -11,6 +11,7 @@ PUBLICATION = ncdes.PUBLICATION
 SHORT = "MI Network Contract DES monthly file"
 ORDER = ncdes.ORDER
 LANDING_PAGE = ncdes.LANDING_PAGE
+CADENCE = ncdes.CADENCE
 # The publisher renames the extract's ORG_CODE to PRACTICE_CODE and FIELD_NAME to MEASURE, writes ACH_DATE as
 # dd/mm/yyyy and puts "*" for a personalised care adjustment or denominator it suppresses. The annual IIF file
 # names ORGANISATION_TYPE and ORGANISATION_CODE instead of PRACTICE_CODE, so neither is taken for the other.

@@ -16,7 +16,7 @@ from ..limits import LimitExceeded, import_folder
 from ..store import Store, finish_import, set_meta, start_import
 from .common import PublicationError, shorten
 from .context import StoreContext
-from .detect import Unrecognised, detect
+from .detect import NotRead, Unrecognised, detect
 from .loading import Load, write
 from .sources import Source, resolve
 
@@ -126,6 +126,9 @@ def _recognise(resolved, skipped: list[str]) -> list[tuple[Source, object]]:
     for source in resolved.sources:
         try:
             found.append((source, detect(source)))
+        except NotRead as exc:
+            ignored.append(source.name)
+            skipped.append(f"{source.name}: skipped ({exc.what}, which the importer does not read)")
         except Unrecognised:
             ignored.append(source.name)
             skipped.append(f"{source.name}: skipped (not a publication the importer reads)")

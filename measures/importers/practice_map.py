@@ -12,6 +12,7 @@ PUBLICATION = "Patients Registered at a GP Practice: practice to PCN map"
 SHORT = "practice-to-PCN map"
 ORDER = 10  # maps load first: every other publication joins to them
 LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statistical/patients-registered-at-a-gp-practice"
+CADENCE = "monthly"  # how often a new file is published: monthly or annual
 UNALLOCATED = "U"
 
 REQUIRED = ["EXTRACT_DATE", "PRACTICE_CODE", "PRACTICE_NAME", "PCN_CODE", "PCN_NAME", "SUB_ICB_LOCATION_CODE",

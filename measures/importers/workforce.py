@@ -18,6 +18,7 @@ PUBLICATION = "Primary Care Network Workforce: individual-level CSV"
 SHORT = "PCN workforce"
 ORDER = 50  # after list sizes: FTE is divided by the PCN's registered patients
 LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statistical/primary-care-network-workforce"
+CADENCE = "monthly"  # how often a new file is published: monthly or annual
 REQUIRED = ["DATA_SOURCE", "CENSUS_YEAR", "CENSUS_MONTH", "PCN_CODE", "STAFF_GROUP", "STAFF_ROLE", "FTE",
             "UNIQUE_IDENTIFIER"]
 OPTIONAL = ["PCN_NAME", "SUB_ICB_CODE", "SUB_ICB_NAME", "ICB_CODE", "ICB_NAME", "COMM_REGION_CODE",

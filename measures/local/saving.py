@@ -1,0 +1,265 @@
+"""Saving recorded values: one transaction per save, every change to the audit log, and the log read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..catalogue import compute_values
+from ..store import Connection, Store, finish_import, start_import
+from .common import _has_table, _in_writer, _now, _retrying, _unregister
+from .problems import Problem, RecordingError
+from .validation import ENTRY_COLUMNS, Batch, parse_upload
+
+
+def _compare(con, entries: pd.DataFrame) -> pd.DataFrame:
+    """Each entry beside the value held now; `change` is new, correction or unchanged."""
+    incoming = entries.assign(period_start=pd.to_datetime(entries["period_start"]),
+                              period_end=pd.to_datetime(entries["period_end"]))
+    con.register("_incoming", incoming)
+    try:
+        held = con.execute(
+            """
+            SELECT i.row, r.numerator AS rec_numerator, r.denominator AS rec_denominator, r.value AS rec_value,
+                   o.numerator AS obs_numerator, o.denominator AS obs_denominator, o.value AS obs_value,
+                   o.basis AS obs_basis
+            FROM _incoming i
+            LEFT JOIN recorded_values r
+              ON r.measure_id = i.measure_id AND r.measure_version = i.measure_version
+             AND r.org_code = i.org_code AND r.period_start = CAST(i.period_start AS DATE)
+            LEFT JOIN (
+                SELECT * FROM observations
+                WHERE measure_id IN (SELECT measure_id FROM _incoming)
+                  AND org_code IN (SELECT org_code FROM _incoming)
+                QUALIFY row_number() OVER (PARTITION BY measure_id, measure_version, org_code, period_start
+                                           ORDER BY import_id DESC) = 1
+            ) o ON o.measure_id = i.measure_id AND o.measure_version = i.measure_version
+               AND o.org_code = i.org_code AND o.period_start = CAST(i.period_start AS DATE)
+               AND o.org_level = i.org_level
+            """).df()
+    finally:
+        _unregister(con, "_incoming")
+    frame = entries.merge(held, on="row", how="left")
+    recorded = frame["rec_numerator"].notna()
+    for part in ("numerator", "denominator", "value"):
+        frame[f"old_{part}"] = np.where(recorded, frame[f"rec_{part}"], frame[f"obs_{part}"]).astype("float64")
+    had = frame["old_numerator"].notna() | frame["old_denominator"].notna()
+    frame["old_basis"] = [("recorded" if rec else (None if pd.isna(basis) else str(basis))) if held else None
+                          for rec, basis, held in zip(recorded, frame["obs_basis"], had)]
+    same = (_same(frame["old_numerator"], frame["numerator"]) & _same(frame["old_denominator"], frame["denominator"]))
+    frame["change"] = np.where(~had, "new", np.where(same, "unchanged", "correction"))
+    return frame.drop(columns=[c for c in frame.columns if c.startswith(("rec_", "obs_"))])
+
+
+def _same(a: pd.Series, b: pd.Series) -> pd.Series:
+    a, b = a.astype("float64"), b.astype("float64")
+    close = pd.Series(np.isclose(a.fillna(0), b.fillna(0), rtol=1e-12, atol=1e-12), index=a.index)
+    return (a.isna() & b.isna()) | (close & a.notna() & b.notna())
+
+
+def preview(store: Store, batch: Batch) -> pd.DataFrame:
+    """What a save would do: each value beside the one held now, and whether it is new, a correction or unchanged."""
+    if batch.entries.empty:
+        return _compare_empty()
+    with store.reader() as con:
+        if not _has_table(con, "recorded_values"):
+            frame = batch.entries.assign(old_numerator=np.nan, old_denominator=np.nan, old_value=np.nan,
+                                         old_basis=None, change="new")
+        else:
+            frame = _compare(con, batch.entries)
+    return frame
+
+
+def _compare_empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*ENTRY_COLUMNS, "old_numerator", "old_denominator", "old_value", "old_basis",
+                                 "change"])
+
+
+@dataclass(frozen=True)
+class Saved:
+    import_id: int | None
+    new: int
+    corrected: int
+    unchanged: int
+    skipped: int
+    source: str
+    actor: str
+
+    @property
+    def changed(self) -> int:
+        return self.new + self.corrected
+
+    def summary(self) -> str:
+        return (f"{self.changed} value{'s' if self.changed != 1 else ''} saved from {self.source} by {self.actor} "
+                f"({self.new} new, {self.corrected} corrected); {self.unchanged} unchanged, "
+                f"{self.skipped} blank row{'s' if self.skipped != 1 else ''} skipped")
+
+
+def save_in(con: Connection, batch: Batch, actor: str, *, at: datetime | None = None) -> Saved:
+    """Save a batch inside the caller's transaction: current values, the audit log and observations.
+
+    Reads the values held now inside the same transaction, so two saves never overwrite each other
+    unseen: the later one's audit rows carry the earlier one's values as their old values.
+    """
+    actor = (actor or "").strip()
+    if not actor:
+        raise ValueError("say who is saving the values, so the audit log can show it")
+    when = at or _now()
+    if batch.entries.empty:
+        return Saved(None, 0, 0, 0, batch.skipped, batch.source, actor)
+    compared = _compare(con, batch.entries)
+    changed = compared[compared["change"] != "unchanged"].copy()
+    unchanged = int((compared["change"] == "unchanged").sum())
+    if changed.empty:
+        return Saved(None, 0, 0, unchanged, batch.skipped, batch.source, actor)
+    import_id = start_import(con, "recorded", file_name=batch.source, actor=actor,
+                             note="values recorded locally", rows_read=len(batch.entries) + batch.skipped)
+    changed["action"] = np.where(changed["change"] == "new", "recorded", "corrected")
+    changed["period_start"] = pd.to_datetime(changed["period_start"])
+    changed["period_end"] = pd.to_datetime(changed["period_end"])
+    changed["old_basis"] = changed["old_basis"].astype(object)
+    con.register("_changed", changed)
+    try:
+        keys = """measure_id = c.measure_id AND {t}.measure_version = c.measure_version
+                  AND {t}.org_code = c.org_code AND {t}.period_start = CAST(c.period_start AS DATE)"""
+        con.execute(f"DELETE FROM recorded_values r USING _changed c WHERE r.{keys.format(t='r')}")
+        con.execute(
+            """
+            INSERT INTO recorded_values
+            SELECT measure_id, measure_version, org_code, org_level, CAST(period_start AS DATE),
+                   CAST(period_end AS DATE), numerator, denominator, value, ?, ?, ?, ?
+            FROM _changed
+            """, [actor, when, batch.source, import_id])
+        con.execute(
+            """
+            INSERT INTO value_audit
+            SELECT nextval('value_audit_id_seq'), measure_id, measure_version, org_code, CAST(period_start AS DATE),
+                   action, old_numerator, old_denominator, old_value, old_basis,
+                   numerator, denominator, value, ?, ?, ?, ?
+            FROM (SELECT * FROM _changed ORDER BY row)
+            """, [actor, when, batch.source, import_id])
+        con.execute(f"DELETE FROM observations o USING _changed c WHERE o.{keys.format(t='o')} "
+                    "AND o.org_level = c.org_level")
+        con.execute(
+            """
+            INSERT INTO observations (measure_id, measure_version, org_code, org_level, period_start, period_end,
+                                      numerator, denominator, value, basis, import_id)
+            SELECT measure_id, measure_version, org_code, org_level, CAST(period_start AS DATE),
+                   CAST(period_end AS DATE), numerator, denominator, value, 'recorded', ?
+            FROM _changed
+            """, [import_id])
+    finally:
+        _unregister(con, "_changed")
+    _resum_pcns(con, changed[changed["org_level"] == "practice"], batch.measures, import_id)
+    finish_import(con, import_id, rows_loaded=len(changed), rows_rejected=0)
+    corrected = int((changed["change"] == "correction").sum())
+    return Saved(import_id, len(changed) - corrected, corrected, unchanged, batch.skipped, batch.source, actor)
+
+
+def _resum_pcns(con, practice_rows: pd.DataFrame, measures: dict, import_id: int) -> None:
+    """Recompute each affected PCN value as the sum of its practices at that date (basis sum_of_practices)."""
+    if practice_rows.empty:
+        return
+    affected = practice_rows[["measure_id", "measure_version", "pcn_code", "period_start", "period_end"]]
+    con.register("_affected", affected.drop_duplicates())
+    try:
+        sums = con.execute(
+            """
+            SELECT a.measure_id, a.measure_version, a.pcn_code AS org_code, CAST(a.period_start AS DATE) AS period_start,
+                   CAST(a.period_end AS DATE) AS period_end, sum(o.numerator) AS numerator,
+                   sum(o.denominator) AS denominator
+            FROM _affected a
+            JOIN memberships m ON m.parent_code = a.pcn_code AND m.parent_level = 'pcn' AND m.child_level = 'practice'
+             AND m.start_date <= CAST(a.period_start AS DATE)
+             AND (m.end_date IS NULL OR m.end_date >= CAST(a.period_start AS DATE))
+            JOIN observations o ON o.org_code = m.child_code AND o.org_level = 'practice'
+             AND o.measure_id = a.measure_id AND o.measure_version = a.measure_version
+             AND o.period_start = CAST(a.period_start AS DATE)
+            GROUP BY ALL
+            """).df()
+        sums["value"] = np.nan
+        for (measure_id, version), rows in sums.groupby(["measure_id", "measure_version"]):
+            measure = measures[(measure_id, int(version))]
+            sums.loc[rows.index, "value"] = compute_values(measure, rows["numerator"], rows["denominator"])
+        sums["period_start"] = pd.to_datetime(sums["period_start"])
+        sums["period_end"] = pd.to_datetime(sums["period_end"])
+        con.register("_sums", sums)
+        con.execute(
+            """
+            DELETE FROM observations o USING _affected a
+            WHERE o.measure_id = a.measure_id AND o.measure_version = a.measure_version AND o.org_code = a.pcn_code
+              AND o.org_level = 'pcn' AND o.period_start = CAST(a.period_start AS DATE)
+            """)
+        con.execute(
+            """
+            INSERT INTO observations (measure_id, measure_version, org_code, org_level, period_start, period_end,
+                                      numerator, denominator, value, basis, import_id)
+            SELECT measure_id, measure_version, org_code, 'pcn', CAST(period_start AS DATE), CAST(period_end AS DATE),
+                   numerator, denominator, CASE WHEN isnan(value) THEN NULL ELSE value END, 'sum_of_practices', ?
+            FROM _sums
+            """, [import_id])
+    finally:
+        _unregister(con, "_affected", "_sums")
+
+
+def save(store: Store, batch: Batch, actor: str, *, at: datetime | None = None, principal=None) -> Saved:
+    """Save a batch as one all-or-nothing transaction (waits its turn behind other writers).
+
+    With a `principal`, every PCN the batch touches must be one it edits, or nothing is saved.
+    """
+    if principal is not None and not batch.entries.empty:
+        from ..access import require_edit
+
+        for pcn_code in sorted(set(batch.entries["pcn_code"].dropna())):
+            require_edit(principal, pcn_code, "record values")
+    return _retrying(lambda: _in_writer(store, lambda con: save_in(con, batch, actor, at=at)))
+
+
+def record_file(store: Store, path: Path | str, actor: str, *, pcn_code: str | None = None,
+                today: date | None = None, dry_run: bool = False, principal=None) -> tuple[Batch, Saved | None]:
+    """The command line's import: read a filled-in template, check it, and save it all or nothing."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecordingError([Problem(path.name, None, None, f"cannot be read: {exc.strerror or exc}")]) from None
+    batch = parse_upload(store, path.name, data, pcn_code=pcn_code, today=today)
+    if batch.entries.empty:
+        raise RecordingError([Problem(path.name, None, None, "has no values to record: every row's numerator "
+                                                             "and denominator are blank")])
+    if dry_run:
+        return batch, None
+    return batch, save(store, batch, actor, principal=principal)
+
+
+# ---------------------------------------------------------------------------------------------
+# History
+
+
+_HISTORY_SELECT = """
+    SELECT a.audit_id, a.measure_id, a.measure_version, a.org_code, org.name AS org_name, a.period_start, a.action,
+           a.old_numerator, a.old_denominator, a.old_value, a.old_basis,
+           a.new_numerator, a.new_denominator, a.new_value, a.changed_by, a.changed_at, a.source
+    FROM value_audit a LEFT JOIN organisations org ON org.org_code = a.org_code
+"""
+
+
+def value_history(store: Store, measure_id: str, org_code: str, period_start: date) -> pd.DataFrame:
+    """Every change to one value, oldest first: who, when, the old and the new value, and the source."""
+    return store.query(_HISTORY_SELECT + " WHERE a.measure_id = ? AND a.org_code = ? AND a.period_start = ? "
+                                         "ORDER BY a.changed_at, a.audit_id",
+                       [measure_id, org_code, period_start])
+
+
+def recent_changes(store: Store, pcn_code: str, limit: int = 100) -> pd.DataFrame:
+    """The latest changes to values of a PCN and of the practices that have belonged to it, newest first."""
+    return store.query(
+        _HISTORY_SELECT + """
+        WHERE a.org_code = ? OR a.org_code IN (
+            SELECT child_code FROM memberships WHERE parent_code = ? AND parent_level = 'pcn')
+        ORDER BY a.changed_at DESC, a.audit_id DESC LIMIT ?
+        """, [pcn_code, pcn_code, limit])

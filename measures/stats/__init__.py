@@ -1,0 +1,71 @@
+"""XmR SPC as NHSRplotthedots computes it, and Fingertips confidence intervals, funnel limits and benchmarks."""
+
+# Every public name of the modules is importable from here, as `stats.NAME` or `from measures.stats import NAME`,
+# which is how the rest of the product and the tests use them.
+from .xmr import (
+    COMMON_CAUSE,
+    DIRECTIONS,
+    MIN_FIX_AFTER_N_POINTS,
+    MOVING_RANGE_SCREEN_FACTOR,
+    NEAR_LIMIT_FACTOR,
+    POINT_TYPES,
+    PROCESS_LIMIT_FACTOR,
+    RULE_OUTSIDE_LIMITS,
+    RULE_RUN,
+    RULE_TREND,
+    RULE_TWO_IN_THREE,
+    SHORT_SEGMENT_MESSAGE,
+    SHORT_SEGMENT_THRESHOLD,
+    SPC_GAP_HANDLING,
+    SPECIAL_CAUSE_CONCERN,
+    SPECIAL_CAUSE_IMPROVEMENT,
+    SPECIAL_CAUSE_NEUTRAL_HIGH,
+    SPECIAL_CAUSE_NEUTRAL_LOW,
+    spc,
+    spc_icons,
+)
+from .intervals import (
+    DSR_MIN_TOTAL_COUNT,
+    EXACT_POISSON_BELOW,
+    POISSON_METHODS,
+    benchmark,
+    benchmark_frame,
+    byars_ci,
+    dsr_ci,
+    dsr_table,
+    poisson_ci,
+    rate_ci,
+    wilson_ci,
+)
+from .funnels import (
+    FUNNEL_ADJUSTMENTS,
+    FUNNEL_DATA_TYPES,
+    FUNNEL_POISSON_TAILS,
+    FUNNEL_SR_METHODS,
+    FUNNEL_Z,
+    funnel_limits_proportion,
+    funnel_limits_rate,
+    funnel_overdispersed,
+    overdispersion,
+)
+from .display import clip_limits, fill_missing_periods
+
+__all__ = [
+    "POINT_TYPES",
+    "spc",
+    "spc_icons",
+    "wilson_ci",
+    "byars_ci",
+    "rate_ci",
+    "funnel_limits_proportion",
+    "funnel_limits_rate",
+    "benchmark",
+    "benchmark_frame",
+    "poisson_ci",
+    "dsr_ci",
+    "dsr_table",
+    "overdispersion",
+    "funnel_overdispersed",
+    "fill_missing_periods",
+    "clip_limits",
+]

@@ -1,0 +1,187 @@
+"""What pages read: named queries cached until the data changes, filtered for the principal, small numbers hidden."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .. import access, local, queries, suppression
+from ..store import Store, StoreDamaged
+from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
+from .database import directory, store, store_problem
+from .identity import principal
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below: int):
+    # `version` is in the key so that any committed write makes old results unreachable; `suppress_below`
+    # because the Overview's ICB average leaves out values suppressed at that threshold (measures.suppression).
+    store = Store(db_path)
+    if name == "overview":  # the effective catalogue: YAML files plus measures defined in the app
+        return queries.overview(store, *args, catalogue=local.catalogue_with_local(store))
+    if name.startswith("local."):  # Read functions of measures.local, e.g. query("local.fair_share", ...)
+        return getattr(local, name.removeprefix("local."))(store, *args)
+    if name.startswith("contract."):  # the money view, e.g. query("contract.money", pcn, "2025/26")
+        from ..contract import reads as contract_reads
+
+        return getattr(contract_reads, name.removeprefix("contract."))(store, *args)
+    if name.startswith("data_quality."):  # the Data page, e.g. query("data_quality.coverage", pcn_codes)
+        from .. import data_quality
+
+        return getattr(data_quality, name.removeprefix("data_quality."))(store, *args)
+    if name.startswith("annotations."):  # change points and notes, e.g. query("annotations.rebase_dates", ...)
+        from .. import annotations
+
+        return getattr(annotations, name.removeprefix("annotations."))(store, *args)
+    return getattr(queries, name)(store, *args)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _board_rows(pcn_code: str, db_path: str, version: tuple, suppress_below: int, measures: tuple,
+                series: pd.DataFrame, comparator: pd.DataFrame, practice_spread: pd.DataFrame, rebases: tuple,
+                _catalogue, _rebases):
+    # The frames are in the key, not just the PCN and data version: they are what this principal may read,
+    # so two people with different rights never share rows. The catalogue is keyed by its measures' ids and
+    # versions. Rows are frozen dataclasses, shared read-only between sessions.
+    from .. import board
+
+    return board.board_rows(_catalogue, series, comparator, practice_spread=practice_spread, rebases=_rebases)
+
+
+def board_rows(pcn_code: str, catalogue, series: pd.DataFrame, comparator: pd.DataFrame,
+               practice_spread: pd.DataFrame, rebases: dict) -> list:
+    """`measures.board.board_rows`, computed once per PCN, data version and what the principal may read."""
+    db = store()
+    measures = tuple((m.id, m.version) for m in catalogue)
+    rebase_key = tuple(sorted((k, tuple(v)) for k, v in (rebases or {}).items()))
+    return _board_rows(pcn_code, str(db.path), db.data_version(), suppress_below(), measures, series, comparator,
+                       practice_spread, rebase_key, catalogue, rebases)
+
+
+def query(name: str, *args):
+    """Run a named function of `measures.queries`, cached until the database changes.
+
+    The cached result is the same for everyone; what the signed-in principal may read is filtered
+    out of it on every call (`measures.access`), so a crafted URL meets the same rules. Then
+    small numbers are suppressed (`measures.suppression`), for everyone, in every widget and download.
+    """
+    db = store()
+    below = suppress_below()
+    try:
+        result = _cached(name, str(db.path), db.data_version(), args, below)
+    except StoreDamaged as problem:
+        store_problem(problem)
+    return _suppressed(name, _for_principal(name, result, args), args, below)
+
+
+def dataset_banner() -> None:
+    meta = query("meta")
+    if meta.get("dataset") == "synthetic":
+        st.warning(plain(meta.get("dataset_label") or "Synthetic demo data."), icon=":material/science:")
+
+
+# --- Who sees what (filters and refusals; sign-in is in ui.signin, the rules in measures.access) -----------
+
+# Reads of a PCN's local values that only its members (viewers, editors, ICB analysts, administrators) may make:
+# the name of the function in measures.local, and which argument is the PCN code.
+_MEMBERS_ONLY = {"local.grid_frame": 1, "local.template_frame": 1, "local.recent_changes": 0, "local.fair_share": 1}
+
+
+def _for_principal(name: str, result, args: tuple):
+    who = principal()
+    if who.is_admin or result is None:
+        return result
+    facts = directory()
+    if name == "series" or name == "local.value_history":
+        columns = {} if name == "series" else {"measure": "measure_id", "org": "org_code"}
+        return access.filter_rows(result, who, facts, **columns)
+    if name == "overview":
+        series, comparator = result
+        return access.filter_rows(series, who, facts), access.filter_comparator(comparator, who, args[0], facts)
+    if name == "pcn_values":
+        return access.filter_rows(result, who, facts, measure_id=args[0])
+    if name == "practice_spread":
+        if result.empty:
+            return result
+        return result[access.readable_mask(result.assign(org=args[0]), who, facts)]
+    if name in _MEMBERS_ONLY:
+        pcn = args[_MEMBERS_ONLY[name]]
+        if not access.member_of(who, pcn, facts):
+            refuse(pcn, f"{pcn}'s local values")
+            st.stop()
+    return result
+
+
+def refuse(pcn: str, what: str, *, show: bool = True) -> None:
+    """Say on screen why something is not shown, and log the refusal once per session and target."""
+    who = principal()
+    if show:
+        st.error(f"**Not shown to you: {plain(what)}.** A PCN's local values are shown to "
+                 f"{plain(access.who_may_read(pcn, directory()))}. You are signed in as {plain(who.actor)} "
+                 f"({plain(who.roles_text)}).", icon=":material/lock:")
+    logged = st.session_state.setdefault("_refusals_logged", set())
+    if (pcn, what) not in logged:
+        logged.add((pcn, what))
+        access.log_event(store(), who, "refused", what, f"pcn={pcn}")
+
+
+def reads_all_local(pcn_code: str) -> bool:
+    """Does the signed-in principal read every period of the PCN's local values (a member of it)?"""
+    return access.member_of(principal(), pcn_code, directory())
+
+
+def editable(pcn_code: str) -> bool:
+    """May the signed-in principal record values, define measures, add notes and publish for the PCN?"""
+    return access.can_edit(principal(), pcn_code)
+
+
+# --- Small-number suppression (the rules are in measures.suppression) --------------------------------------
+
+# Reads whose values the PCN's editors see as they entered them, and which argument locates the PCN
+# (None: the organisation and period arguments); everyone else sees them suppressed.
+_ENTERED_VALUES = {"local.grid_frame": 1, "local.recent_changes": 0, "local.value_history": None}
+_HISTORY_VALUES = ("old_numerator", "old_denominator", "old_value", "new_numerator", "new_denominator", "new_value")
+
+
+def suppress_below() -> int:
+    """The suppression threshold (`PCN_SUPPRESS_BELOW`); a bad setting stops the page with a clear message."""
+    try:
+        return suppression.threshold()
+    except suppression.SuppressionSettingError as exc:
+        st.error(f"The small-number suppression setting cannot be used, so nothing is shown until it is "
+                 f"fixed:\n\n{exc}", icon=":material/error:")
+        st.stop()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _suppression_rules(db_path: str, version: tuple) -> dict:
+    return suppression.rules(local.catalogue_with_local(Store(db_path)))
+
+
+def _suppressed(name: str, result, args: tuple, below: int):
+    """Suppress small numbers in a named read's result; its PCN's editors see the values they entered."""
+    if result is None:
+        return result
+    if name in _ENTERED_VALUES:
+        where = _ENTERED_VALUES[name]
+        pcn = args[where] if where is not None else access.pcn_of_rows(
+            pd.DataFrame({"org": [args[1]], "period_start": [args[2]]}), directory()).iloc[0]
+        if pcn is not None and editable(pcn):
+            return result
+        if name != "local.grid_frame":
+            # A change log cannot be suppressed cell by cell against its PCN's totals: its values are editors' only.
+            return result.assign(**{column: float("nan") for column in _HISTORY_VALUES if column in result})
+    db = store()
+    version = db.data_version()
+
+    def practices(measure_ids, pcn_codes, period_start):  # a PCN total is checked against its practices
+        return _practice_values(str(db.path), version, tuple(measure_ids),
+                                None if pcn_codes is None else tuple(pcn_codes), period_start)
+
+    return suppression.suppress_query(name, result, args, _suppression_rules(str(db.path), version), below,
+                                      practices=practices)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _practice_values(db_path: str, version: tuple, measure_ids: tuple, pcn_codes: tuple | None, period_start):
+    return suppression.practice_values(Store(db_path), measure_ids, pcn_codes, period_start)

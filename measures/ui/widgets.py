@@ -1,0 +1,117 @@
+"""What pages show: family headings, measure cards, definitions, empty states, charts, SPC badges and tables."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from .. import suppression
+from ..catalogue import FAMILY_LABELS
+from ..overview import Card
+from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
+from .downloads import figure_downloads
+
+
+def family_heading(family: str) -> None:
+    st.subheader(FAMILY_LABELS[family], divider="blue")
+
+
+def measure_card(card: Card) -> None:
+    measure = card.measure
+    with st.container(border=True):
+        # st.metric cuts a label longer than its column with an ellipsis; the name above it wraps instead.
+        st.markdown(f":small[{plain(measure.label)}]", help=plain(measure.description))
+        st.metric(
+            plain(measure.label),
+            card.value_text,
+            delta=card.change_text,
+            delta_color=card.delta_color,
+            chart_data=card.trend or None,
+            chart_type="line",
+            label_visibility="collapsed",
+        )
+        st.caption(" · ".join(part for part in (card.period_text, card.comparator_text, card.practice_range_text,
+                                                plain(card.data_caveat), plain(card.goal), card.suppression_text)
+                              if part))
+        with st.popover("Definition", width="content"):
+            definition(measure)
+
+
+def definition(measure) -> None:
+    st.markdown(f"**{plain(measure.name)}**" + (f" ({plain(measure.code)})" if measure.code else ""))
+    st.markdown(plain(measure.description))
+    st.markdown(f"- **Numerator:** {plain(measure.numerator.definition)}")
+    if measure.denominator:
+        st.markdown(f"- **Denominator:** {plain(measure.denominator.definition)}")
+    direction = {"increase": "higher is better", "decrease": "lower is better", "neutral": "neither direction is better"}
+    st.markdown(f"- **Unit:** {plain(measure.unit)}; {direction[measure.improvement_direction]}")
+    st.markdown(f"- **Source:** {plain(measure.source.publication)}" + _landing_page(measure.source.landing_page))
+    for caveat in measure.caveats:
+        st.markdown(f"- *Caveat:* {plain(caveat)}")
+
+
+_WEB_ADDRESS = re.compile(r"https?://[^\s()<>\[\]\\`*$~|{}\"']+")
+
+
+def _landing_page(address: str | None) -> str:
+    """A link to a measure's landing page when it is a plain web address; anything else is shown as text."""
+    if not address:
+        return ""
+    if _WEB_ADDRESS.fullmatch(address):
+        return f" ([landing page]({address}))"
+    return f" (landing page: {plain(address)})"
+
+
+def empty_state(message: str) -> None:
+    st.info(message, icon=":material/info:")
+
+
+def frame_or_empty(frame: pd.DataFrame, message: str) -> bool:
+    if frame is None or frame.empty:
+        empty_state(message)
+        return False
+    return True
+
+
+def show_figure(fig, *, key: str | None = None, export=None) -> None:
+    """The chart, and its downloads; `export` is the figure they hand out when it is not the one shown."""
+    # theme=None: the figure's own template, so the screen matches every export.
+    st.plotly_chart(fig, theme=None, width="stretch", key=key,
+                    config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
+    figure_downloads(fig if export is None else export, key=key)  # PNG, SVG and PDF of every chart
+
+
+_BADGE_COLOURS = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common": "gray",
+                  "consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
+
+
+def spc_badges(variation: str | None, assurance: str | None) -> None:
+    from ..detail import ASSURANCE_TEXT, VARIATION_TEXT
+
+    if variation:
+        st.badge(VARIATION_TEXT[variation], color=_BADGE_COLOURS[variation.split("_")[0]], icon=":material/insights:")
+    if assurance:
+        st.badge(ASSURANCE_TEXT[assurance], color=_BADGE_COLOURS[assurance], icon=":material/flag:")
+
+
+def table(frame: pd.DataFrame, *, key: str | None = None, formats: dict[str, str] | None = None) -> None:
+    """A table on screen, with a footnote when it holds suppressed rows; the `suppressed` flag is not shown.
+
+    With `formats` (column: format, for a short table) a suppressed number reads `*`; without, it is blank.
+    """
+    flagged = frame[suppression.FLAG].astype(bool) if suppression.FLAG in frame else pd.Series(False, index=frame.index)
+    columns = [c for c in frame.columns if c != suppression.FLAG]
+    shown = frame
+    if formats is not None:  # a Styler's display text: cheap for a short table, slow for England's 1,300 PCNs
+        shown = frame.style
+        for column, pattern in formats.items():
+            if column in frame:
+                shown = shown.format(pattern, subset=[column], na_rep="")
+                if flagged.any():
+                    shown = shown.format(pattern, subset=pd.IndexSlice[frame.index[flagged], [column]],
+                                         na_rep=suppression.MARK)
+    st.dataframe(shown, hide_index=True, width="stretch", column_order=columns, key=key)
+    if flagged.any():
+        st.caption(suppression.footnote())
