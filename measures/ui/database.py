@@ -23,6 +23,8 @@ def _prepared(path: str) -> bool:
         build_demo(path)
     if store.schema_version() < len(migration_files()):
         store.migrate()
+    elif store.publication() is None:
+        store.publish()  # a file copied into place: its read-only copy now, not at the first save
     return True
 
 
