@@ -3,11 +3,11 @@
 import logging
 import sys
 
-from . import analysis, browser, exports, foundation, imports
+from . import analysis, browser, exports, foundation, imports, scale
 from .harness import write_report
 
-TITLES = {"foundation": "Foundation", "analysis": "Statistics pages", "imports": "Imports",
-          "exports": "Exports", "browser": "Speed in a real browser"}
+TITLES = {"foundation": "Foundation", "analysis": "Statistics pages", "scale": "Every PCN in England",
+          "imports": "Imports", "exports": "Exports", "browser": "Speed in a real browser"}
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 named = sys.argv[1:]
@@ -23,6 +23,6 @@ for name in TITLES:  # in this order: the statistics and browser benchmarks use 
         # Alone, it builds the national-scale demo itself; after `foundation` it reuses the one just built.
         sections[TITLES[name]], notes[TITLES[name]] = browser.run(build="foundation" not in chosen)
     else:
-        sections[TITLES[name]] = {"foundation": foundation, "analysis": analysis, "imports": imports,
-                                  "exports": exports}[name].run()
+        sections[TITLES[name]] = {"foundation": foundation, "analysis": analysis, "scale": scale,
+                                  "imports": imports, "exports": exports}[name].run()
 print(write_report(sections, notes, keep_others=bool(named)))

@@ -35,14 +35,33 @@ def meta(store: Store) -> dict[str, str]:
     return dict(store.query("SELECT key, value FROM meta").itertuples(index=False, name=None))
 
 
+# The hierarchy for the latest data versions read, by database: every page needs it (the picker, the ICB
+# comparator, Compare areas), and it changes only when the data does.
+_HIERARCHIES: dict[tuple, pd.DataFrame] = {}
+_HIERARCHIES_KEPT = 4
+
+
+def _hierarchy(store: Store) -> pd.DataFrame:
+    """`pcns(store)`, read once per data version; shared, so callers copy before changing it."""
+    key = (str(store.path), store.data_version())
+    frame = _HIERARCHIES.get(key)
+    if frame is None:
+        frame = store.query(_PCN_HIERARCHY + " ORDER BY p.close_date IS NOT NULL, p.name, p.org_code")
+        while len(_HIERARCHIES) >= _HIERARCHIES_KEPT:
+            _HIERARCHIES.pop(next(iter(_HIERARCHIES)))
+        _HIERARCHIES[key] = frame
+    return frame
+
+
 def pcns(store: Store) -> pd.DataFrame:
     """Every PCN with its current sub-ICB and ICB: open PCNs by name, then closed ones (kept for their history)."""
-    return store.query(_PCN_HIERARCHY + " ORDER BY p.close_date IS NOT NULL, p.name, p.org_code")
+    return _hierarchy(store).copy()
 
 
 def pcn(store: Store, pcn_code: str) -> dict | None:
-    frame = store.query(_PCN_HIERARCHY + " AND p.org_code = ?", [pcn_code])
-    return None if frame.empty else frame.iloc[0].to_dict()
+    frame = _hierarchy(store)
+    row = frame[frame["pcn"] == pcn_code]
+    return None if row.empty else row.iloc[0].to_dict()
 
 
 def series(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
@@ -86,15 +105,13 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_perio
     numbers stay out of the pool (`measures.suppression`), so the average cannot be unpicked into one of them.
     """
     shown, shown_parameters = suppression.comparator_condition(suppression.rules(catalogue))
+    place = pcn(store, pcn_code)
+    icb_row = None if place is None or not isinstance(place["icb"], str) else (place["icb"],)
     with store.reader() as con:
         mine = con.execute(
             _SERIES_SELECT + " WHERE org_code = ? AND org_level = 'pcn' ORDER BY measure, period_start", [pcn_code]
         ).df()
-        icb_rows = con.execute(
-            "SELECT icb FROM (" + _PCN_HIERARCHY + " AND p.org_code = ?)", [pcn_code]
-        ).fetchall()  # fetchall: DuckDB 2.0 refuses new work while a result is unfinished
-        icb_row = icb_rows[0] if icb_rows else None
-        if mine.empty or icb_row is None or icb_row[0] is None:
+        if mine.empty or icb_row is None:
             return mine, _empty_comparator()
         # Measures come at different rhythms (monthly appointments, annual IIF): compare each one at
         # this PCN's own latest periods for it.
@@ -182,10 +199,9 @@ def measure_periods(store: Store, measure_id: str) -> list:
 
 def pcn_values(store: Store, measure_id: str, period_start) -> pd.DataFrame:
     """Every PCN's value of a measure for one period, with its place, ICB and latest list size."""
-    return store.query(
-        f"""
-        WITH hierarchy AS ({_PCN_HIERARCHY}),
-        latest_list AS (
+    frame = store.query(
+        """
+        WITH latest_list AS (
             SELECT org_code, arg_max(registered_patients, extract_date) AS list_size
             FROM list_sizes WHERE extract_date <= ? GROUP BY org_code
         ),
@@ -202,18 +218,25 @@ def pcn_values(store: Store, measure_id: str, period_start) -> pd.DataFrame:
             WHERE m.parent_level = 'pcn' AND m.end_date IS NULL
             GROUP BY 1
         )
-        SELECT o.org_code AS org, h.pcn_name AS name, h.sub_icb, h.sub_icb_name, h.icb, h.icb_name,
-               o.measure_version AS version, o.period_start, o.period_end,
+        SELECT o.org_code AS org, o.measure_version AS version, o.period_start, o.period_end,
                o.numerator, o.denominator, o.value, l.list_size, d.imd_score
         FROM observations o
-        JOIN hierarchy h ON h.pcn = o.org_code
         LEFT JOIN latest_list l ON l.org_code = o.org_code
         LEFT JOIN pcn_imd d ON d.org_code = o.org_code
         WHERE o.measure_id = ? AND o.org_level = 'pcn' AND o.period_start = ?
         ORDER BY o.org_code, o.measure_version
         """,
         [period_start, measure_id, period_start],
-    ).drop_duplicates("org", keep="last")
+    )
+    # The place of each PCN from the hierarchy held for this data version, not joined again per measure and period.
+    places = _hierarchy(store)[["pcn", "pcn_name", "sub_icb", "sub_icb_name", "icb", "icb_name"]].rename(
+        columns={"pcn": "org", "pcn_name": "name"})
+    frame = frame.merge(places, on="org", how="inner")
+    return frame[PCN_VALUE_COLUMNS].drop_duplicates("org", keep="last")
+
+
+PCN_VALUE_COLUMNS = ["org", "name", "sub_icb", "sub_icb_name", "icb", "icb_name", "version", "period_start",
+                     "period_end", "numerator", "denominator", "value", "list_size", "imd_score"]
 
 
 def annotations(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:

@@ -89,10 +89,10 @@ for note in left_out + as_recorded:
 
 ranked_tab, funnel_tab, table_tab = st.tabs(["Ranked", "Funnel plot", "Table"])
 with ranked_tab:
-    ui.show_figure(charts.ranked_bar(frame, compared, highlight=pcn["pcn"], comparator_label=comparator_label,
-                                     comparator_value=comparator, period=period, area_label=area_labels[area],
-                                     interval_text=comparison.interval_text(), intervals=comparison.intervals,
-                                     notes=left_out + as_recorded),
+    ui.show_figure(ui.cached_figure(charts.ranked_bar, frame, measure=compared, highlight=pcn["pcn"],
+                                    comparator_label=comparator_label, comparator_value=comparator, period=period,
+                                    area_label=area_labels[area], interval_text=comparison.interval_text(),
+                                    intervals=comparison.intervals, notes=tuple(left_out + as_recorded)),
                    key="ranked_chart")
 with funnel_tab:
     no_funnel = compare.no_funnel_reason(frame, comparison)
@@ -100,9 +100,9 @@ with funnel_tab:
     if limits is None:
         ui.empty_state(ui.plain(no_funnel or f"No funnel plot for {measure.label}."))
     else:
-        ui.show_figure(charts.funnel_plot(frame, limits, compared, highlight=pcn["pcn"],
-                                          comparator_label=comparator_label, comparator_value=comparator,
-                                          period=period, area_label=area_labels[area], notes=left_out),
+        ui.show_figure(ui.cached_figure(charts.funnel_plot, frame, limits, measure=compared, highlight=pcn["pcn"],
+                                        comparator_label=comparator_label, comparator_value=comparator,
+                                        period=period, area_label=area_labels[area], notes=tuple(left_out)),
                        key="funnel_chart")
 with table_tab:
     table = compare.comparison_table(frame, compared)

@@ -53,9 +53,12 @@ def show_problems(error: local.RecordingError) -> None:
 def show_preview(batch: local.Batch) -> pd.DataFrame:
     frame = local.preview(store, batch)
     changed = frame[frame["change"] != "unchanged"]
+    deleted = int((frame["change"] == "deleted").sum())
     st.markdown(f"**Preview:** {int((frame['change'] == 'new').sum())} new, "
                 f"{int((frame['change'] == 'correction').sum())} corrected, "
-                f"{int((frame['change'] == 'unchanged').sum())} unchanged, {batch.skipped} blank rows skipped.")
+                + (f"{deleted} deleted, " if deleted else "")
+                + f"{int((frame['change'] == 'unchanged').sum())} unchanged, "
+                f"{batch.skipped - deleted} blank rows skipped.")
     if batch.sheet_note:  # which sheet of a workbook was read (hidden sheets never are)
         st.markdown(ui.plain(batch.sheet_note))
     if not changed.empty:
@@ -73,11 +76,18 @@ def show_preview(batch: local.Batch) -> pd.DataFrame:
 def save_button(batch: local.Batch, changed: pd.DataFrame, key: str, round_key: str) -> None:
     if not actor.strip():
         st.warning("Enter your name in the sidebar before saving, so the change log says who made the change.")
+    deleting = bool((changed["change"] == "deleted").any())
+    reason = st.text_input("Why (kept in the change log; needed to delete a value)", key=f"{key}_reason",
+                           placeholder="e.g. entered against the wrong practice")
+    if deleting and not reason.strip():
+        st.info("Say why before deleting: the change log keeps the deleted value and the reason.",
+                icon=":material/info:")
     if st.button(f"Save {len(changed)} change{'s' if len(changed) != 1 else ''}", type="primary", key=key,
-                 disabled=changed.empty or not actor.strip() or not can_edit):
-        saved = local.save(store, batch, actor, principal=who)
+                 disabled=changed.empty or not actor.strip() or not can_edit or (deleting and not reason.strip())):
+        saved = local.save(store, batch, actor, principal=who, reason=reason)
         st.session_state["local_flash"] = ui.plain(saved.summary()) + ". Earlier values are kept in the history."
         st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+        st.session_state.pop(f"{key}_reason", None)
         st.rerun()
 
 
@@ -85,8 +95,14 @@ if not measures:
     ui.empty_state(f"No locally set measures apply to {ui.plain(pcn['pcn_name'])} yet. Define one under "
                    "*Define a measure*.")
 else:
-    measure = by_id[st.selectbox("Measure", list(by_id), key="local_measure",
-                                 format_func=lambda i: f"{by_id[i].label} ({FAMILY_LABELS[by_id[i].family]})")]
+    # One measure and one period for the whole page, kept in the URL (?measure=ID&period=YYYY-MM-DD): every tab
+    # (grid, template, history, fair share) follows them.
+    left, right = st.columns([3, 1])
+    measure = by_id[ui.pick_from_url(
+        "Measure", list(by_id), param="measure", key="local_measure", width="stretch", container=left,
+        format_func=lambda i: f"{by_id[i].label} ({FAMILY_LABELS[by_id[i].family]})")]
+    periods = local.recent_periods(measure, 24)[::-1]
+    period = ui.pick_period("Period", periods, key="grid_period", container=right)
     level = "PCN" if measure.level == "pcn" else "practice"
     st.caption(f"Version {measure.version} · {level}-level {measure.type} · {measure.frequency} · "
                f"numerator: {ui.plain(measure.numerator.definition)}"
@@ -125,10 +141,9 @@ record_tab, upload_tab, history_tab, fair_tab, define_tab = st.tabs(
     ["Record values", "Upload a file", "History", "Fair share", "Define a measure"])
 
 if measures:
-    periods = local.recent_periods(measure, 24)[::-1]
     with record_tab:
-        period = st.selectbox("Period", periods, format_func=month_text, key="grid_period")
         grid = ui.query("local.grid_frame", measure.id, code, period)
+        st.markdown(f"**{ui.plain(measure.label)}, {month_text(period)}** (change the measure or period above)")
         columns = ["org_code", "org_name", "numerator"] + (["denominator"] if measure.denominator else [])
         if not can_edit:  # Read only, and small numbers suppressed: editors see the values they entered
             names = {"org_code": "Code", "org_name": "Organisation", "numerator": "Numerator",
@@ -137,8 +152,11 @@ if measures:
                      formats={"Numerator": "{:,.10g}", "Denominator": "{:,.10g}"})
         else:
             round_no = st.session_state.get("grid_round", 0)
+            grid_key = f"grid:{measure.id}:{period}:{round_no}"
+            # Numbers as numbers, so an empty cell shows empty (not "None")
+            grid = grid.astype({"numerator": "float64", "denominator": "float64"})
             edited = st.data_editor(
-                grid, key=f"grid:{measure.id}:{period}:{round_no}", hide_index=True, num_rows="fixed",
+                grid, key=grid_key, hide_index=True, num_rows="fixed", placeholder="",
                 column_order=columns, disabled=["org_code", "org_name"],
                 column_config={
                     "org_code": "Code", "org_name": "Organisation",
@@ -147,23 +165,31 @@ if measures:
                     "denominator": st.column_config.NumberColumn(
                         "Denominator", help=ui.plain(measure.denominator.definition) if measure.denominator else None),
                 })
-            st.caption("Type numbers into the grid; the preview below checks them before anything is saved. "
-                       "Clearing a cell does not delete a saved value.")
+            st.caption("Type numbers into the grid, then **Check and preview**: nothing is checked while you type, "
+                       "and nothing is saved before the preview. Clearing both cells of a row deletes its value "
+                       "(the change log keeps it, with your reason).")
             edited_cells = edited[["numerator", "denominator"]].astype("float64")
-            if not edited_cells.equals(grid[["numerator", "denominator"]].astype("float64")):
+            edits = edited_cells.to_json()
+            dirty = not edited_cells.equals(grid[["numerator", "denominator"]])
+            if st.button("Check and preview", key="preview_grid", disabled=not dirty, icon=":material/fact_check:"):
+                st.session_state["grid_checked"] = (grid_key, edits)
+            if dirty and st.session_state.get("grid_checked") == (grid_key, edits):
                 try:
                     batch = local.batch_from_grid(store, measure.id, code, period, edited)
                 except local.RecordingError as exc:
                     show_problems(exc)
                 else:
                     save_button(batch, show_preview(batch), "save_grid", "grid_round")
+            elif dirty:
+                st.caption("Changed since the last check: press **Check and preview** to see what would be saved.")
 
     with upload_tab:
         if not can_edit:  # A template holds the values as entered, and an upload's preview shows them
             ui.empty_state("Templates and uploads are for the PCN's editors.")
         else:
-            count = st.selectbox("Periods in the template", [1, 3, 6, 12], index=1, key="template_periods")
-            chosen = tuple(local.recent_periods(measure, count))
+            count = st.selectbox(f"Periods in the template, up to {month_text(period)}", [1, 3, 6, 12], index=1,
+                                 key="template_periods")
+            chosen = tuple(local.periods_ending(measure, period, count))
             template = ui.query("local.template_frame", measure.id, code, chosen)
             stem = f"{measure.id}_{code}_{chosen[0]:%Y-%m}_to_{chosen[-1]:%Y-%m}" if chosen else f"{measure.id}_{code}"
             left, right = st.columns(2)
@@ -194,7 +220,8 @@ if measures:
     with history_tab:
         changes = ui.query("local.recent_changes", code)
         st.subheader("Recent changes", divider="blue")
-        if ui.frame_or_empty(changes, f"No values have been recorded for {ui.plain(pcn['pcn_name'])} yet."):
+        if ui.frame_or_empty(changes, f"No values of {ui.plain(pcn['pcn_name'])} have been recorded, corrected or "
+                                      "deleted in the app yet; values shown elsewhere came from the data as loaded."):
             def shown(measure_id, value):
                 known = by_id.get(measure_id)
                 return "none" if pd.isna(value) else known.format_value(value) if known else f"{value:,.4g}"
@@ -206,7 +233,7 @@ if measures:
                 "Period": [month_text(d) for d in changes["period_start"]], "Change": changes["action"],
                 "Earlier value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["old_value"])],
                 "New value": [shown(i, v) for i, v in zip(changes["measure_id"], changes["new_value"])],
-                "Source": changes["source"],
+                "Source": changes["source"], "Why": changes["reason"].fillna(""),
             })
             if not can_edit:  # A change log's values are for the PCN's editors (ui.query withholds them)
                 recent = recent.drop(columns=["Earlier value", "New value"])
@@ -221,12 +248,9 @@ if measures:
         if not mine.empty:
             orgs = list(dict.fromkeys([*mine["org_code"], *orgs]))
             org_names.update(zip(mine["org_code"], mine["org_name"]))
-        history_periods = list(dict.fromkeys([*(pd.Timestamp(d).date() for d in mine["period_start"]), *periods]))
-        col_org, col_period = st.columns(2)
-        org = col_org.selectbox("Organisation", orgs, format_func=lambda c: f"{org_names.get(c, c)} ({c})",
-                                key=f"history_org:{measure.id}")
-        when = col_period.selectbox("Period", history_periods, format_func=month_text,
-                                    key=f"history_period:{measure.id}")
+        when = period
+        org = st.selectbox(f"Organisation ({ui.plain(measure.label)}, {month_text(period)})", orgs,
+                           format_func=lambda c: f"{org_names.get(c, c)} ({c})", key=f"history_org:{measure.id}")
         history = ui.query("local.value_history", measure.id, org, when)
         if ui.frame_or_empty(history, "This value has never been recorded or corrected here; any value shown came "
                                       "from the data as loaded."):
@@ -235,9 +259,9 @@ if measures:
                 "Version": history["measure_version"],
                 "Earlier": [measure.format_value(v) if pd.notna(v) else "none" for v in history["old_value"]],
                 "Earlier from": history["old_basis"].fillna(""),
-                "New": [measure.format_value(v) for v in history["new_value"]],
+                "New": [measure.format_value(v) if pd.notna(v) else "none" for v in history["new_value"]],
                 "Numerator": history["new_numerator"], "Denominator": history["new_denominator"],
-                "Source": history["source"],
+                "Source": history["source"], "Why": history["reason"].fillna(""),
             })
             if not can_edit:  # As in the change log above
                 one_value = one_value.drop(columns=["Earlier", "New", "Numerator", "Denominator"])
@@ -245,18 +269,16 @@ if measures:
             ui.download_table(one_value, f"{measure.id} {org} {when:%Y-%m} history", key="value_history_table")
 
     with fair_tab:
-        fair = [m for m in measures if m.fair_share and m.level == "practice"]
-        if not fair:
-            ui.empty_state("No practice-support measure here has a fair share (the `fair_share` field).")
+        fair = [m.label for m in measures if m.fair_share and m.level == "practice"]
+        if not (measure.fair_share and measure.level == "practice"):
+            ui.empty_state(f"{ui.plain(measure.label)} has no fair share (the `fair_share` field). "
+                           + (f"Pick one that has, above: {ui.plain(', '.join(fair))}." if fair else
+                              "No practice-support measure here has one."))
         else:
-            fair_ids = [m.id for m in fair]
-            chosen_id = st.selectbox("Resource", fair_ids, key="fair_measure",
-                                     index=fair_ids.index(measure.id) if measure.id in fair_ids else 0,
-                                     format_func=lambda i: by_id[i].label)
             span = st.segmented_control("Over", [12, 6, 3, 1], default=12, key="fair_span",
-                                        format_func=lambda n: "latest month" if n == 1 else f"{n} months") or 12
-            fair_measure = by_id[chosen_id]
-            end = local.recent_periods(fair_measure, 1)[-1]
+                                        format_func=lambda n: "the month" if n == 1 else f"{n} months") or 12
+            fair_measure, chosen_id = measure, measure.id
+            end = period
             start = (pd.Timestamp(end) - pd.DateOffset(months=span - 1)).date()
             shares = ui.query("local.fair_share", chosen_id, code, start, end)
             if ui.frame_or_empty(shares, "No practice values recorded in this period."):

@@ -128,8 +128,8 @@ def visit(page, url: str, chart: bool = False) -> None:
 
 
 def close_page_not_found(page) -> None:
-    """A first load of a non-default URL may put Streamlit's "Page not found" modal over the right page
-    (streamlit/streamlit#9992); close it so that it does not cover the page."""
+    """A first load of a non-default URL may put Streamlit's "Page not found" modal over the right page (a
+    known Streamlit fault, not the app's); close it so that it does not cover the page."""
     dialog = page.get_by_role("dialog").filter(has_text="Page not found")
     if dialog.count():
         page.keyboard.press("Escape")

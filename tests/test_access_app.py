@@ -99,6 +99,7 @@ def test_an_editor_records_a_value_logged_under_their_identity_and_publishes(db)
     at.session_state[grid.key] = {"edited_rows": {"0": {"numerator": 4321, "denominator": 9000}},
                                   "added_rows": [], "deleted_rows": []}
     at.run()
+    at.button(key="preview_grid").click().run()
     at.button(key="save_grid").click().run()
     assert not at.exception, at.exception
     assert "by editor@example.nhs.uk" in texts(at.success)

@@ -2,17 +2,11 @@
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
-
-APP = str(ROOT / "app.py")
+from tests import apptest
 
 
 def run_app(pcn=None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    if pcn:
-        at.query_params["pcn"] = pcn
-    at.run()
-    return at.switch_page("pages/pcn_overview.py").run()  # the Board view is the default page
+    return apptest.open_app("pages/pcn_overview.py", pcn=pcn, timeout=30)  # the Board view is the default page
 
 
 def test_overview_shows_three_families_side_by_side(app_env):

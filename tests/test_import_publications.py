@@ -446,15 +446,11 @@ def test_series_command_prints_the_yearly_and_the_monthly_acc_08_as_separate_ser
 
 
 def test_the_app_shows_the_overview_of_the_real_pcn(imported, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+    from tests import apptest
 
     store, _ = imported
     monkeypatch.setenv("PCN_DB", str(store.path))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["pcn"] = PCN
-    at.run()
-    at.switch_page("pages/pcn_overview.py").run()
-    assert not at.exception
+    at = apptest.open_app("pages/pcn_overview.py", pcn=PCN)
     assert at.title[0].value == "BLACKHEATH AND CHARLTON PCN"
     values = {m.label: m.value for m in at.metric}
     assert values["List size"] == "51,381"

@@ -2,16 +2,21 @@
 
 import json
 import shutil
+from datetime import date
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from measures import local
 from measures.store import Store
+from tests import apptest
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 HOURS = "ps_arrs_hours_per_1000_weighted"
+RATIO = "ps_arrs_fair_share_ratio"
+SEP = date(2026, 9, 1)
 
 
 @pytest.fixture
@@ -24,10 +29,7 @@ def db(demo_db, tmp_path, monkeypatch) -> Store:
 
 
 def open_page(pcn="UZ0004", name="PCN manager") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["pcn"] = pcn
-    at.run()
-    at.switch_page("pages/local_measures.py").run()
+    at = apptest.open_app("pages/local_measures.py", pcn=pcn)
     if name:
         at.text_input(key="actor").input(name).run()
     assert not at.exception, at.exception
@@ -36,6 +38,17 @@ def open_page(pcn="UZ0004", name="PCN manager") -> AppTest:
 
 def choose_measure(at, measure_id) -> AppTest:
     return at.selectbox(key="local_measure").select(measure_id).run()
+
+
+def edit_grid(at, rows: dict, check=True) -> AppTest:
+    """Type into the grid (row number -> cells), then press Check and preview."""
+    at.session_state[at.data_editor[0].key] = {"edited_rows": {str(k): v for k, v in rows.items()},
+                                               "added_rows": [], "deleted_rows": []}
+    at.run()
+    if check:
+        at.button(key="preview_grid").click().run()
+    assert not at.exception, at.exception
+    return at
 
 
 def table_with(at, column):
@@ -59,12 +72,8 @@ def test_the_page_is_in_the_navigation_and_shows_the_pcns_local_measures(db):
 def test_values_typed_into_the_grid_are_previewed_then_saved_with_their_history(db):
     at = choose_measure(open_page(), HOURS)
     period = at.selectbox(key="grid_period").value
-    grid = at.data_editor[0]
-    first = grid.value.iloc[0]
-    at.session_state[grid.key] = {"edited_rows": {"0": {"numerator": 4321, "denominator": 9000}}, "added_rows": [],
-                                  "deleted_rows": []}
-    at.run()
-    assert not at.exception, at.exception
+    first = at.data_editor[0].value.iloc[0]
+    edit_grid(at, {0: {"numerator": 4321, "denominator": 9000}})
     assert "1 new" in texts(at.markdown) or "1 corrected" in texts(at.markdown)
     at.button(key="save_grid").click().run()
     assert not at.exception, at.exception
@@ -79,10 +88,9 @@ def test_values_typed_into_the_grid_are_previewed_then_saved_with_their_history(
 
 def test_the_grid_refuses_a_bad_value_and_saves_nothing(db):
     at = choose_measure(open_page(), "int_proactive_care_plan_pct")
-    grid = at.data_editor[0]
-    at.session_state[grid.key] = {"edited_rows": {"0": {"numerator": 999999, "denominator": 10}},
-                                  "added_rows": [], "deleted_rows": []}
-    at.run()
+    edit_grid(at, {0: {"numerator": 999999, "denominator": 10}}, check=False)
+    assert "Nothing was saved" not in texts(at.error)  # nothing is checked while the user types
+    at.button(key="preview_grid").click().run()
     errors = texts(at.error)
     assert "Nothing was saved" in errors
     assert "in-app grid, row 1, column numerator: 999999 is above the denominator (10)" in errors
@@ -92,10 +100,7 @@ def test_the_grid_refuses_a_bad_value_and_saves_nothing(db):
 
 def test_saving_needs_a_name_for_the_change_log(db):
     at = choose_measure(open_page(name=None), HOURS)
-    grid = at.data_editor[0]
-    at.session_state[grid.key] = {"edited_rows": {"0": {"numerator": 12, "denominator": 9000}}, "added_rows": [],
-                                  "deleted_rows": []}
-    at.run()
+    edit_grid(at, {0: {"numerator": 12, "denominator": 9000}})
     assert "Enter your name" in texts(at.warning)
     assert at.button(key="save_grid").disabled
 
@@ -194,6 +199,7 @@ def test_the_history_tab_shows_the_demos_corrections_with_earlier_values(db):
     assert set(changes["Who"]) == {"demo"}
     assert set(changes["Change"]) == {"corrected"}
     choose_measure(at, "int_mdt_case_reviews")
+    at.selectbox(key="grid_period").set_value(SEP).run()
     history = table_with(at, "Earlier from")
     assert len(history) == 2
     assert history["Earlier"].iloc[1] == history["New"].iloc[0]  # the corrected value is kept
@@ -216,3 +222,115 @@ def test_an_upload_limit_that_is_not_a_number_above_zero_turns_uploads_off_and_s
     at = open_page("UZ0001")
     assert not at.file_uploader
     assert any("PCN_MAX_UPLOAD_MB" in e.value and "Uploads are off" in e.value for e in at.error)
+
+
+# --- one page, one flow -----------------------------------------------------------------------------------------
+
+
+def test_the_measure_and_period_in_the_url_drive_every_tab(db):
+    at = apptest.open_app("pages/local_measures.py", pcn="UZ0002", measure=HOURS, period="2025-06-01")
+    assert at.selectbox(key="local_measure").value == HOURS
+    assert at.selectbox(key="grid_period").value == date(2025, 6, 1)
+    # One measure picker and one period picker for the page: no tab has its own.
+    assert not [s for s in at.selectbox if s.key in ("fair_measure",) or (s.key or "").startswith("history_period")]
+    held = local.grid_frame(db, HOURS, "UZ0002", date(2025, 6, 1))
+    assert at.data_editor[0].value["numerator"].tolist() == held["numerator"].tolist()
+    assert "up to Jun 2025" in at.selectbox(key="template_periods").label
+    assert any("Jun 2025" in s.label for s in at.selectbox if (s.key or "").startswith("history_org"))
+    table = table_with(at, "Share of resource")
+    expected = local.fair_share(db, HOURS, "UZ0002", date(2024, 7, 1), date(2025, 6, 1))
+    assert table["Months"].tolist() == expected["periods"].tolist()
+    # Another measure: the URL follows, and the fair share tab says this one has none.
+    at.selectbox(key="local_measure").select("int_mdt_case_reviews").run()
+    assert at.query_params["measure"] in ("int_mdt_case_reviews", ["int_mdt_case_reviews"])
+    assert not at.get("plotly_chart")
+    assert "has no fair share" in texts(at.info)
+
+
+def test_empty_grid_cells_are_blank_numbers_not_none(db):
+    latest = local.recent_periods(local.catalogue_with_local(db).get("int_mdt_case_reviews"), 1)[0]
+    at = apptest.open_app("pages/local_measures.py", pcn="UZ0004", measure="int_mdt_case_reviews",
+                          period=latest.isoformat())
+    grid = at.data_editor[0]
+    assert grid.value["numerator"].dtype == "float64" and grid.value["numerator"].isna().all()
+    # Streamlit shows "None" in an empty cell unless told otherwise
+    assert grid.proto.HasField("placeholder") and grid.proto.placeholder == ""
+
+
+# --- deleting a value ---------------------------------------------------------------------------------------
+
+
+def test_clearing_a_cell_deletes_the_value_with_who_and_why_and_history_keeps_it(db):
+    at = apptest.open_app("pages/local_measures.py", pcn="UZ0001", measure="int_mdt_case_reviews",
+                          period="2026-09-01")
+    at.text_input(key="actor").input("PCN manager").run()
+    before = at.data_editor[0].value.iloc[0]
+    assert pd.notna(before["numerator"])
+    edit_grid(at, {0: {"numerator": None}})
+    assert "1 deleted" in texts(at.markdown)
+    assert at.button(key="save_grid").disabled  # a deletion needs a reason
+    at.text_input(key="save_grid_reason").input("entered twice").run()
+    at.button(key="save_grid").click().run()
+    assert not at.exception, at.exception
+    assert "1 deleted" in texts(at.success)
+    key = ["int_mdt_case_reviews", "UZ0001", SEP]
+    where = "WHERE measure_id = ? AND org_code = ? AND period_start = ?"
+    assert db.query(f"SELECT count(*) AS n FROM observations {where}", key)["n"].iloc[0] == 0
+    assert db.query(f"SELECT count(*) AS n FROM recorded_values {where}", key)["n"].iloc[0] == 0
+    last = db.query(f"SELECT * FROM value_audit {where} ORDER BY audit_id DESC LIMIT 1", key).iloc[0]
+    assert (last["action"], last["changed_by"], last["reason"], last["old_numerator"]) == (
+        "deleted", "PCN manager", "entered twice", before["numerator"])
+    assert pd.isna(last["new_numerator"])
+    history = table_with(at, "Earlier from")
+    assert history["Change"].tolist() == ["corrected", "corrected", "deleted"]
+    assert history["Why"].iloc[-1] == "entered twice" and history["New"].iloc[-1] == "none"
+    assert pd.isna(at.data_editor[0].value.iloc[0]["numerator"])
+
+
+def test_a_practice_deletion_resums_its_pcn_and_recomputes_the_fair_share_ratio(db):
+    at = apptest.open_app("pages/local_measures.py", pcn="UZ0004", measure=HOURS, period="2026-08-01")
+    at.text_input(key="actor").input("PCN manager").run()
+    grid = at.data_editor[0].value
+    gone = grid["org_code"].iloc[0]
+    edit_grid(at, {0: {"numerator": None, "denominator": None}})
+    at.text_input(key="save_grid_reason").input("wrong practice").run()
+    at.button(key="save_grid").click().run()
+    assert not at.exception, at.exception
+    in_pcn = ("(org_code = 'UZ0004' OR org_code IN (SELECT child_code FROM memberships "
+              "WHERE parent_code = 'UZ0004'))")
+    hours = db.query(f"SELECT org_code, numerator FROM observations WHERE measure_id = ? AND period_start = ? "
+                     f"AND {in_pcn}", [HOURS, date(2026, 8, 1)]).set_index("org_code")["numerator"]
+    ratio = db.query(f"SELECT org_code, numerator, denominator FROM observations WHERE measure_id = ? "
+                     f"AND period_start = ? AND {in_pcn}", [RATIO, date(2026, 8, 1)]).set_index("org_code")
+    assert gone not in hours.index and gone not in ratio.index  # no hours, no ratio
+    left = grid[grid["org_code"] != gone].dropna(subset=["numerator"])
+    assert hours["UZ0004"] == pytest.approx(left["numerator"].sum())  # the PCN is its practices' sum again
+    assert ratio.loc["UZ0004", "numerator"] == pytest.approx(left["numerator"].sum())
+
+
+# --- derived measures ------------------------------------------------------------------------------------------
+
+
+def test_an_hours_correction_recomputes_each_practices_fair_share_ratio(db):
+    period = date(2026, 8, 1)
+    at = apptest.open_app("pages/local_measures.py", pcn="UZ0004", measure=HOURS, period=period.isoformat())
+    at.text_input(key="actor").input("PCN manager").run()
+    grid = at.data_editor[0].value
+    edit_grid(at, {0: {"numerator": grid["numerator"].iloc[0] + 500, "denominator": grid["denominator"].iloc[0]}})
+    at.button(key="save_grid").click().run()
+    assert not at.exception, at.exception
+    assert "derived values recomputed" in texts(at.success)
+    members = ("org_code IN (SELECT child_code FROM memberships WHERE parent_code = 'UZ0004' "
+               "AND start_date <= DATE '2026-08-01' AND (end_date IS NULL OR end_date >= DATE '2026-08-01'))")
+    hours = db.query(f"SELECT org_code, numerator FROM observations WHERE measure_id = ? AND period_start = ? "
+                     f"AND org_level = 'practice' AND {members}", [HOURS, period]).set_index("org_code")["numerator"]
+    weighted = db.query(f"SELECT org_code, weighted_patients FROM list_sizes WHERE extract_date = ? AND {members}",
+                        [period]).set_index("org_code")["weighted_patients"].loc[hours.index]
+    ratio = db.query(f"SELECT org_code, numerator, value FROM observations WHERE measure_id = ? "
+                     f"AND period_start = ? AND org_level = 'practice' AND {members}", [RATIO, period]
+                     ).set_index("org_code")
+    assert sorted(ratio.index) == sorted(hours.index)
+    for org, h in hours.items():
+        fair = hours.sum() * weighted[org] / weighted.sum()
+        assert ratio.loc[org, "numerator"] == h
+        assert ratio.loc[org, "value"] == pytest.approx(h / fair, rel=1e-3)

@@ -204,7 +204,8 @@ def test_a_point_outside_the_limits_outranks_a_trend_and_a_trend_outranks_a_run(
 
 
 def test_a_trend_crossing_the_mean_takes_the_trend_direction_throughout():
-    # Reference scenario for issue #171: 6 -> 12 rising across a mean of 9.72.
+    # Reference scenario: 6 -> 12 rising across a mean of 9.72. Colouring by the side of the mean, as the package
+    # once did, would call 6-9 concern and 10-12 improvement; the whole trend is a rise, so all are improvement.
     result = _run_scenario("trend_rising_crossing_mean")
     trend = result[result["special_cause_rule"] == "trend"]
     assert list(trend["value"]) == [6, 7, 8, 9, 10, 11, 12]

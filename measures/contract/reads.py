@@ -116,9 +116,18 @@ def data_years(store: Store) -> list[str]:
 
     rules = default_rules()
     measures = sorted({i.measure for y in rules.years.values() for i in y.iif.indicators})
-    periods = store.query("SELECT DISTINCT period_end FROM observations WHERE measure_id IN (SELECT unnest($m)) "
-                          "AND org_level = 'pcn'", {"m": measures})["period_end"].tolist()
-    return years_with_data(rules, [pd.Timestamp(p).date() for p in periods])
+    years = list(rules.years)
+    if not measures or not years:
+        return years_with_data(rules, [])
+    # One EXISTS per year, each stopping at its first row, rather than every IIF figure's period in England.
+    parameters: dict = {"m": measures}
+    checks = []
+    for n, year in enumerate(years):
+        parameters[f"start{n}"], parameters[f"end{n}"] = _year_bounds(year)
+        checks.append(f"SELECT {n} AS year WHERE EXISTS (SELECT 1 FROM observations WHERE measure_id IN "
+                      f"(SELECT unnest($m)) AND org_level = 'pcn' AND period_end BETWEEN $start{n} AND $end{n})")
+    held = store.query(" UNION ALL ".join(checks), parameters)["year"].tolist()
+    return years_with_data(rules, [_year_bounds(years[n])[1] for n in held])
 
 
 # --- ARRS against entitlement ------------------------------------------------------------------------------------

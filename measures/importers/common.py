@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -142,6 +143,19 @@ def read_csv_table(con: duckdb.DuckDBPyConnection, source, table: str = "raw") -
                                "short: download the file again. Nothing was imported.")
     _check_cell_lengths(source, con, header, table)
     return rows
+
+
+def read_practice_csv(source, context, publication: str, needed: Sequence[str] = (),
+                      advice: str = "") -> tuple[duckdb.DuckDBPyConnection, int]:
+    """How an importer of per-practice rows opens its file: refused before it is read while the store holds no
+    practices (`publication` names the rows in that message), read into `raw` with its header checked
+    (read_csv_table), then stopped at the first empty cell of a `needed` column. Returns the connection and the
+    number of data rows."""
+    context.require_practices(source.name, publication)
+    con = memory_connection()
+    rows = read_csv_table(con, source)
+    require_values(source.name, con, list(needed), advice)
+    return con, rows
 
 
 def _check_header(source) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .common import (Rejections, check_counts, check_range, duplicates, memory_connection, number_sql, read_csv_table,
-                     reject_unknown, require_values)
+from .common import Rejections, check_counts, check_range, duplicates, number_sql, read_practice_csv, reject_unknown
 from .context import StoreContext
 from .loading import Load
 
@@ -22,10 +21,7 @@ FIRST_IMD_YEAR = 2000  # the first English Index of Multiple Deprivation
 
 def parse(source, context: StoreContext) -> Load:
     name = source.name
-    context.require_practices(name, "IMD")
-    con = memory_connection()
-    rows = read_csv_table(con, source)
-    require_values(name, con, ["PRACTICE_CODE", "IMD_YEAR"], _ADVICE)
+    con, rows = read_practice_csv(source, context, "IMD", ["PRACTICE_CODE", "IMD_YEAR"], _ADVICE)
     check_counts(name, con, "IMD_YEAR", "the IMD year", _ADVICE)
     check_range(name, con, "IMD_YEAR", FIRST_IMD_YEAR, date.today().year, f"is not a year of an Index of Multiple "
                 f"Deprivation (they run from {FIRST_IMD_YEAR} to this year, {date.today().year})", _ADVICE)

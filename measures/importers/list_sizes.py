@@ -6,8 +6,7 @@ import pandas as pd
 
 from .. import limits
 from .common import (PublicationError, Rejections, check_counts, duplicates, limit_value, measures_catalogue,
-                     memory_connection, month_end, number_sql, observations, read_csv_table, reject_unknown,
-                     require_values, single_date)
+                     month_end, number_sql, observations, read_practice_csv, reject_unknown, single_date)
 from .context import StoreContext
 from .loading import LIST_SIZES_PUBLICATION, Load
 
@@ -23,10 +22,7 @@ _ADVICE = f"Download the file again from {LANDING_PAGE}."
 
 def parse(source, context: StoreContext) -> Load:
     name = source.name
-    context.require_practices(name, "list size")
-    con = memory_connection()
-    rows = read_csv_table(con, source)
-    require_values(name, con, ["CODE", "NUMBER_OF_PATIENTS"], _ADVICE)
+    con, rows = read_practice_csv(source, context, "list size", ["CODE", "NUMBER_OF_PATIENTS"], _ADVICE)
     extract = single_date(name, con, "EXTRACT_DATE", _ADVICE)
     rejections = Rejections()
     notes = []

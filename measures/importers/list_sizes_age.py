@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .. import limits
-from .common import (PublicationError, Rejections, check_counts, duplicates, ident, limit_value, memory_connection,
-                     number_sql, read_csv_table, reject_unknown, require_values, shorten, single_date, stop_on_rows)
+from .common import (PublicationError, Rejections, check_counts, duplicates, ident, limit_value, number_sql,
+                     read_practice_csv, reject_unknown, require_values, shorten, single_date, stop_on_rows)
 from .context import StoreContext
 from .list_sizes import list_size_load
 from .loading import LIST_SIZES_PUBLICATION, Load
@@ -26,9 +26,7 @@ PRACTICE_TYPE = "GP"  # the file's organisation type for a practice; the other r
 
 def parse(source, context: StoreContext) -> Load:
     name = source.name
-    context.require_practices(name, "list size")
-    con = memory_connection()
-    rows = read_csv_table(con, source)
+    con, rows = read_practice_csv(source, context, "list size")  # which columns need values depends on the header
     present = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_row"]
     # The file names the practice ORG_CODE (and its type ORG_TYPE); the all-persons file says CODE and TYPE.
     code = next((c for c in ("ORG_CODE", "CODE") if c in present), None)

@@ -18,7 +18,7 @@ from .definitions import (
     measure_yaml,
     recordable_measures,
 )
-from .periods import FIRST_PERIOD, applies_to, is_period_start, period_end, recent_periods
+from .periods import FIRST_PERIOD, applies_to, is_period_start, period_end, periods_ending, recent_periods
 from .templates import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, grid_frame, template_csv, template_frame, template_xlsx
 from .problems import MAX_PROBLEMS_LISTED, SHOWN_CHARACTERS, Problem, RecordingError
 from .cells import FORMULA_PREFIXES, MAX_RECORDED, MAX_RECORDED_MONEY
@@ -34,4 +34,5 @@ from .validation import (
 )
 from .saving import Saved, preview, recent_changes, record_file, save, save_in, value_history
 from .fair_shares import fair_share
+from .derived import DERIVED, recompute_in
 from .publishing import local_periods, publish_period, published_periods, withdraw_period

@@ -64,6 +64,12 @@ def recent_periods(measure: Measure, count: int = 12, today: date | None = None)
     return periods[::-1]
 
 
+def periods_ending(measure: Measure, end: date, count: int, today: date | None = None) -> list[date]:
+    """The `count` periods up to and including the one starting `end`, oldest first (fewer near the first)."""
+    ended = [p for p in recent_periods(measure, 120, today) if p <= end]
+    return ended[-count:]
+
+
 def _members(con, pcn_code: str, day: date) -> pd.DataFrame:
     return con.execute(
         """

@@ -12,6 +12,7 @@ import pandas as pd
 from ..catalogue import compute_values
 from ..store import Connection, Store, finish_import, start_import
 from .common import _has_table, _in_writer, _now, _retrying, _unregister
+from .derived import recompute_in
 from .problems import Problem, RecordingError
 from .validation import ENTRY_COLUMNS, Batch, parse_upload
 
@@ -61,17 +62,28 @@ def _same(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a.isna() & b.isna()) | (close & a.notna() & b.notna())
 
 
+def _held_deletions(con, deletions: pd.DataFrame) -> pd.DataFrame:
+    """The cleared cells that hold a value now, beside that value; `change` is deleted."""
+    if deletions.empty:
+        return _compare_empty()
+    frame = _compare(con, deletions)
+    held = frame[frame["old_numerator"].notna() | frame["old_denominator"].notna()]
+    return held.assign(change="deleted")
+
+
 def preview(store: Store, batch: Batch) -> pd.DataFrame:
-    """What a save would do: each value beside the one held now, and whether it is new, a correction or unchanged."""
-    if batch.entries.empty:
+    """What a save would do: each value beside the one held now: new, a correction, unchanged or deleted."""
+    if batch.entries.empty and batch.deletions.empty:
         return _compare_empty()
     with store.reader() as con:
         if not _has_table(con, "recorded_values"):
-            frame = batch.entries.assign(old_numerator=np.nan, old_denominator=np.nan, old_value=np.nan,
-                                         old_basis=None, change="new")
-        else:
-            frame = _compare(con, batch.entries)
-    return frame
+            return batch.entries.assign(old_numerator=np.nan, old_denominator=np.nan, old_value=np.nan,
+                                        old_basis=None, change="new")
+        frames = [f for f in (_compare(con, batch.entries) if not batch.entries.empty else None,
+                              _held_deletions(con, batch.deletions)) if f is not None and not f.empty]
+    if not frames:
+        return _compare_empty()
+    return pd.concat(frames, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
 
 
 def _compare_empty() -> pd.DataFrame:
@@ -88,44 +100,72 @@ class Saved:
     skipped: int
     source: str
     actor: str
+    deleted: int = 0
+    derived: int = 0  # values of derived measures recomputed (such as the ARRS fair-share ratio)
 
     @property
     def changed(self) -> int:
-        return self.new + self.corrected
+        return self.new + self.corrected + self.deleted
 
     def summary(self) -> str:
+        deleted = f", {self.deleted} deleted" if self.deleted else ""
+        derived = (f"; {self.derived} derived value{'s' if self.derived != 1 else ''} recomputed"
+                   if self.derived else "")
         return (f"{self.changed} value{'s' if self.changed != 1 else ''} saved from {self.source} by {self.actor} "
-                f"({self.new} new, {self.corrected} corrected); {self.unchanged} unchanged, "
-                f"{self.skipped} blank row{'s' if self.skipped != 1 else ''} skipped")
+                f"({self.new} new, {self.corrected} corrected{deleted}); {self.unchanged} unchanged, "
+                f"{self.skipped} blank row{'s' if self.skipped != 1 else ''} skipped{derived}")
 
 
-def save_in(con: Connection, batch: Batch, actor: str, *, at: datetime | None = None) -> Saved:
-    """Save a batch inside the caller's transaction: current values, the audit log and observations.
+def save_in(con: Connection, batch: Batch, actor: str, *, at: datetime | None = None,
+            reason: str | None = None) -> Saved:
+    """Save a batch inside the caller's transaction: current values, deletions, the audit log and observations.
 
     Reads the values held now inside the same transaction, so two saves never overwrite each other
-    unseen: the later one's audit rows carry the earlier one's values as their old values.
+    unseen: the later one's audit rows carry the earlier one's values as their old values. A deletion
+    needs a `reason`, kept in the audit log (as is any reason given for corrections). Derived measures
+    (the ARRS fair-share ratio) are recomputed for the PCNs and periods changed.
     """
     actor = (actor or "").strip()
     if not actor:
         raise ValueError("say who is saving the values, so the audit log can show it")
+    reason = (reason or "").strip() or None
     when = at or _now()
-    if batch.entries.empty:
-        return Saved(None, 0, 0, 0, batch.skipped, batch.source, actor)
-    compared = _compare(con, batch.entries)
+    compared = _compare(con, batch.entries) if not batch.entries.empty else _compare_empty()
+    deleted = _held_deletions(con, batch.deletions)
     changed = compared[compared["change"] != "unchanged"].copy()
     unchanged = int((compared["change"] == "unchanged").sum())
-    if changed.empty:
+    if changed.empty and deleted.empty:
         return Saved(None, 0, 0, unchanged, batch.skipped, batch.source, actor)
+    if not deleted.empty and reason is None:
+        raise ValueError("say why the values are deleted, so the audit log can show it")
     import_id = start_import(con, "recorded", file_name=batch.source, actor=actor,
                              note="values recorded locally", rows_read=len(batch.entries) + batch.skipped)
+    if not changed.empty:
+        _write_changes(con, changed, batch, actor, when, reason, import_id)
+    if not deleted.empty:
+        _write_deletions(con, deleted, actor, when, batch.source, reason, import_id)
+    touched = pd.concat([changed, deleted], ignore_index=True)
+    _resum_pcns(con, touched[touched["org_level"] == "practice"], batch.measures, import_id)
+    derived = recompute_in(con, touched, import_id)
+    finish_import(con, import_id, rows_loaded=len(changed) + len(deleted), rows_rejected=0)
+    corrected = int((changed["change"] == "correction").sum())
+    return Saved(import_id, len(changed) - corrected, corrected, unchanged, batch.skipped, batch.source, actor,
+                 deleted=len(deleted), derived=derived)
+
+
+_KEYS = """measure_id = c.measure_id AND {t}.measure_version = c.measure_version
+           AND {t}.org_code = c.org_code AND {t}.period_start = CAST(c.period_start AS DATE)"""
+
+
+def _write_changes(con, changed: pd.DataFrame, batch: Batch, actor: str, when: datetime, reason: str | None,
+                   import_id: int) -> None:
     changed["action"] = np.where(changed["change"] == "new", "recorded", "corrected")
     changed["period_start"] = pd.to_datetime(changed["period_start"])
     changed["period_end"] = pd.to_datetime(changed["period_end"])
     changed["old_basis"] = changed["old_basis"].astype(object)
     con.register("_changed", changed)
     try:
-        keys = """measure_id = c.measure_id AND {t}.measure_version = c.measure_version
-                  AND {t}.org_code = c.org_code AND {t}.period_start = CAST(c.period_start AS DATE)"""
+        keys = _KEYS
         con.execute(f"DELETE FROM recorded_values r USING _changed c WHERE r.{keys.format(t='r')}")
         con.execute(
             """
@@ -135,13 +175,13 @@ def save_in(con: Connection, batch: Batch, actor: str, *, at: datetime | None = 
             FROM _changed
             """, [actor, when, batch.source, import_id])
         con.execute(
-            """
-            INSERT INTO value_audit
+            f"""
+            INSERT INTO value_audit ({_AUDIT_COLUMNS})
             SELECT nextval('value_audit_id_seq'), measure_id, measure_version, org_code, CAST(period_start AS DATE),
                    action, old_numerator, old_denominator, old_value, old_basis,
-                   numerator, denominator, value, ?, ?, ?, ?
+                   numerator, denominator, value, ?, ?, ?, ?, ?
             FROM (SELECT * FROM _changed ORDER BY row)
-            """, [actor, when, batch.source, import_id])
+            """, [actor, when, batch.source, import_id, reason])
         con.execute(f"DELETE FROM observations o USING _changed c WHERE o.{keys.format(t='o')} "
                     "AND o.org_level = c.org_level")
         con.execute(
@@ -154,10 +194,33 @@ def save_in(con: Connection, batch: Batch, actor: str, *, at: datetime | None = 
             """, [import_id])
     finally:
         _unregister(con, "_changed")
-    _resum_pcns(con, changed[changed["org_level"] == "practice"], batch.measures, import_id)
-    finish_import(con, import_id, rows_loaded=len(changed), rows_rejected=0)
-    corrected = int((changed["change"] == "correction").sum())
-    return Saved(import_id, len(changed) - corrected, corrected, unchanged, batch.skipped, batch.source, actor)
+
+
+_AUDIT_COLUMNS = ("audit_id, measure_id, measure_version, org_code, period_start, action, old_numerator, "
+                  "old_denominator, old_value, old_basis, new_numerator, new_denominator, new_value, changed_by, "
+                  "changed_at, source, import_id, reason")
+
+
+def _write_deletions(con, deleted: pd.DataFrame, actor: str, when: datetime, source: str, reason: str,
+                     import_id: int) -> None:
+    """Remove each value from the current values and observations; the audit log keeps what it was."""
+    deleted = deleted.assign(period_start=pd.to_datetime(deleted["period_start"]),
+                             old_basis=deleted["old_basis"].astype(object))
+    con.register("_deleted", deleted)
+    try:
+        con.execute(f"DELETE FROM recorded_values r USING _deleted c WHERE r.{_KEYS.format(t='r')}")
+        con.execute(
+            f"""
+            INSERT INTO value_audit ({_AUDIT_COLUMNS})
+            SELECT nextval('value_audit_id_seq'), measure_id, measure_version, org_code, CAST(period_start AS DATE),
+                   'deleted', old_numerator, old_denominator, old_value, old_basis, NULL, NULL, NULL, ?, ?, ?, ?, ?
+            FROM (SELECT * FROM _deleted ORDER BY row)
+            """, [actor, when, source, import_id, reason])
+        # Every source's row goes (published or recorded): a deleted value is shown nowhere.
+        con.execute(f"DELETE FROM observations o USING _deleted c WHERE o.{_KEYS.format(t='o')} "
+                    "AND o.org_level = c.org_level")
+    finally:
+        _unregister(con, "_deleted")
 
 
 def _resum_pcns(con, practice_rows: pd.DataFrame, measures: dict, import_id: int) -> None:
@@ -206,17 +269,18 @@ def _resum_pcns(con, practice_rows: pd.DataFrame, measures: dict, import_id: int
         _unregister(con, "_affected", "_sums")
 
 
-def save(store: Store, batch: Batch, actor: str, *, at: datetime | None = None, principal=None) -> Saved:
+def save(store: Store, batch: Batch, actor: str, *, at: datetime | None = None, principal=None,
+         reason: str | None = None) -> Saved:
     """Save a batch as one all-or-nothing transaction (waits its turn behind other writers).
 
     With a `principal`, every PCN the batch touches must be one it edits, or nothing is saved.
     """
-    if principal is not None and not batch.entries.empty:
+    if principal is not None and not (batch.entries.empty and batch.deletions.empty):
         from ..access import require_edit
 
-        for pcn_code in sorted(set(batch.entries["pcn_code"].dropna())):
+        for pcn_code in sorted(set(batch.entries["pcn_code"].dropna()) | set(batch.deletions["pcn_code"].dropna())):
             require_edit(principal, pcn_code, "record values")
-    return _retrying(lambda: _in_writer(store, lambda con: save_in(con, batch, actor, at=at)))
+    return _retrying(lambda: _in_writer(store, lambda con: save_in(con, batch, actor, at=at, reason=reason)))
 
 
 def record_file(store: Store, path: Path | str, actor: str, *, pcn_code: str | None = None,
@@ -243,7 +307,7 @@ def record_file(store: Store, path: Path | str, actor: str, *, pcn_code: str | N
 _HISTORY_SELECT = """
     SELECT a.audit_id, a.measure_id, a.measure_version, a.org_code, org.name AS org_name, a.period_start, a.action,
            a.old_numerator, a.old_denominator, a.old_value, a.old_basis,
-           a.new_numerator, a.new_denominator, a.new_value, a.changed_by, a.changed_at, a.source
+           a.new_numerator, a.new_denominator, a.new_value, a.changed_by, a.changed_at, a.source, a.reason
     FROM value_audit a LEFT JOIN organisations org ON org.org_code = a.org_code
 """
 

@@ -23,6 +23,11 @@ ENTRY_COLUMNS = ["row", "measure_id", "measure_version", "org_code", "org_level"
                  "period_end", "numerator", "denominator", "value"]
 
 
+def _no_deletions() -> pd.DataFrame:
+    return pd.DataFrame(columns=ENTRY_COLUMNS).astype({"numerator": "float64", "denominator": "float64",
+                                                       "value": "float64"})
+
+
 @dataclass
 class Batch:
     """Validated values ready to save: one row per organisation, period and measure version."""
@@ -33,6 +38,9 @@ class Batch:
     measures: dict[tuple[str, int], Measure] = field(default_factory=dict)
     sheet: str | None = None  # the sheet of an xlsx file that was read
     hidden_sheets: tuple[str, ...] = ()  # the sheets of an xlsx file that were not read because they are hidden
+    # Cells cleared in the grid: each deletes the value held for it, if any (a file's blank rows delete nothing,
+    # since a template's blank row means "nothing to record", not "remove what is there").
+    deletions: pd.DataFrame = field(default_factory=_no_deletions)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -298,12 +306,21 @@ def batch_from_grid(store: Store, measure_id: str, pcn_code: str, period: date, 
                     *, today: date | None = None) -> Batch:
     """Check one period's values as edited in the in-app grid; row numbers are the grid's, from 1."""
     with store.reader() as con:
-        version = _resolve(con, measure_id).version
-    rows = []
+        measure = _resolve(con, measure_id)
+    rows, cleared = [], []
     for number, row in enumerate(edited.itertuples(index=False), start=1):
-        rows.append((number, {
-            "measure_id": measure_id, "measure_version": version, "period_start": period,
-            "org_code": row.org_code, "numerator": row.numerator,
-            "denominator": getattr(row, "denominator", None),
-        }))
-    return validate_rows(store, rows, GRID_SOURCE, pcn_code=pcn_code, today=today)
+        cells = {"measure_id": measure_id, "measure_version": measure.version, "period_start": period,
+                 "org_code": row.org_code, "numerator": row.numerator,
+                 "denominator": getattr(row, "denominator", None)}
+        rows.append((number, cells))
+        if _blank(cells["numerator"]) and _blank(cells["denominator"]):
+            cleared.append({"row": number, "measure_id": measure.id, "measure_version": measure.version,
+                            "org_code": str(row.org_code), "org_level": measure.level, "pcn_code": pcn_code,
+                            "period_start": period, "period_end": period_end(measure, period),
+                            "numerator": np.nan, "denominator": np.nan, "value": np.nan})
+    batch = validate_rows(store, rows, GRID_SOURCE, pcn_code=pcn_code, today=today)
+    if cleared:
+        batch.deletions = pd.DataFrame(cleared, columns=ENTRY_COLUMNS).astype(
+            {"numerator": "float64", "denominator": "float64", "value": "float64"})
+        batch.measures[(measure.id, measure.version)] = measure
+    return batch

@@ -2,16 +2,17 @@
 
 # The only package of `measures` that imports Streamlit. Read it in this order: launch (the app's name and
 # launcher), identity (who is looking), database (the store), reads (cached, access-checked, suppressed queries),
-# pickers, widgets, downloads, signin (the sign-in gate and the account sidebar).
+# pickers, widgets, figures (cached per data version), downloads, signin (the sign-in gate and the account sidebar).
 
 from ..catalogue import FAMILY_LABELS
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
 from ..text import shown
 from .database import directory, refuse_open_network, store, store_problem
 from .downloads import board_pack_sidebar, download_table, figure_downloads
+from .figures import cached_figure
 from .identity import access_config, auth_configured, principal
 from .launch import APP_TITLE, SERVE, serve
-from .pickers import MEETING, meeting_mode, pick_from_url, pick_measure, pick_pcn
+from .pickers import MEETING, meeting_mode, pick_from_url, pick_measure, pick_pcn, pick_period
 from .reads import board_rows, dataset_banner, editable, query, reads_all_local, refuse, suppress_below
 from .signin import ACCESS_LOG_ROWS, account_sidebar, sign_in_gate
 from .widgets import (definition, empty_state, family_heading, frame_or_empty, measure_card, show_figure, spc_badges,
@@ -19,9 +20,10 @@ from .widgets import (definition, empty_state, family_heading, frame_or_empty, m
 
 __all__ = [
     "ACCESS_LOG_ROWS", "APP_TITLE", "FAMILY_LABELS", "MEETING", "SERVE", "access_config", "account_sidebar",
-    "auth_configured", "board_pack_sidebar", "board_rows", "dataset_banner", "definition", "directory",
+    "auth_configured", "board_pack_sidebar", "board_rows", "cached_figure", "dataset_banner", "definition", "directory",
     "download_table", "editable", "empty_state", "family_heading", "figure_downloads", "frame_or_empty",
-    "measure_card", "meeting_mode", "pick_from_url", "pick_measure", "pick_pcn", "plain", "principal", "query",
+    "measure_card", "meeting_mode", "pick_from_url", "pick_measure", "pick_pcn", "pick_period", "plain", "principal",
+    "query",
     "reads_all_local", "refuse", "refuse_open_network", "serve", "shown", "show_figure", "sign_in_gate",
     "spc_badges", "store", "store_problem", "suppress_below", "table",
 ]

@@ -2,24 +2,87 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
+from .. import access, queries
 from ..catalogue import FAMILY_LABELS
+from ..store import Store, StoreDamaged
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
 from ..text import shown
-from .reads import query, reads_all_local
+from .database import store, store_problem
+from .identity import principal
+from .reads import reads_all_local
+
+
+@dataclass(frozen=True)
+class PcnChoices:
+    """The PCN picker's options for one data version: codes in the picker's order, their labels and rows."""
+
+    codes: tuple[str, ...]
+    labels: Mapping[str, str]
+    rows: Mapping[str, dict]
+    icb_of: Mapping[str, str | None]
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _pcn_choices(db_path: str, version: tuple) -> PcnChoices:
+    # Built once per data version and shared read-only by every session: 1,300 labels are not rebuilt per rerun.
+    pcns = queries.pcns(Store(db_path))
+    labels = {row.pcn: f"{row.pcn_name} ({row.pcn})" + (f", closed {row.close_date:%b %Y}" if pd.notna(row.close_date) else "")
+              for row in pcns.itertuples()}
+    rows = {code: row | {"pcn": code} for code, row in pcns.set_index("pcn").to_dict("index").items()}
+    icb_of = {row.pcn: (row.icb if isinstance(row.icb, str) else None) for row in pcns.itertuples()}
+    return PcnChoices(tuple(pcns["pcn"]), labels, rows, icb_of)
+
+
+def picker_order(codes: tuple[str, ...], icb_of: Mapping[str, str | None], who: access.Principal) -> tuple[str, ...]:
+    """The picker's order for a principal: their own PCNs, then the rest of their ICBs' PCNs, then everyone else.
+
+    Own PCNs are those they view or edit; their ICBs are those they analyse and those of their own PCNs. In open
+    demo mode, and for anyone with no PCN or ICB of their own, the order is unchanged (open PCNs by name).
+    """
+    if who.open:
+        return codes
+    own = who.viewer_pcns
+    icbs = set(who.analyst_icbs) | ({icb_of.get(code) for code in own} - {None})
+    if not own and not icbs:
+        return codes
+    rank = {code: 0 if code in own else 1 if icb_of.get(code) in icbs else 2 for code in codes}
+    return tuple(sorted(codes, key=rank.__getitem__))  # stable: name order within each group
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _ordered(db_path: str, version: tuple, principal_key: tuple, _choices: PcnChoices,
+             _who: access.Principal) -> tuple[str, ...]:
+    return picker_order(_choices.codes, _choices.icb_of, _who)
+
+
+def pcn_choices() -> tuple[tuple[str, ...], PcnChoices]:
+    """The PCN picker's codes in the signed-in principal's order, and the options they index (cached)."""
+    db = store()
+    path, version = str(db.path), db.data_version()
+    try:
+        choices = _pcn_choices(path, version)
+    except StoreDamaged as problem:
+        store_problem(problem)
+    who = principal()
+    return _ordered(path, version, who.cache_key, choices, who), choices
 
 
 def pick_pcn() -> dict:
-    """The PCN picker in the sidebar; its choice lives in the URL (`?pcn=CODE`) so a link opens the same view."""
-    pcns = query("pcns")
-    if pcns.empty:
+    """The PCN picker in the sidebar; its choice lives in the URL (`?pcn=CODE`) so a link opens the same view.
+
+    Searchable by typing (name or code); the signed-in user's own PCNs and ICB come first.
+    """
+    codes, choices = pcn_choices()
+    if not codes:
         st.info("The database holds no PCNs yet. Import the published practice-to-PCN map, or build the demo.")
         st.stop()
-    codes = pcns["pcn"].tolist()
-    labels = {row.pcn: f"{row.pcn_name} ({row.pcn})" + (f", closed {row.close_date:%b %Y}" if pd.notna(row.close_date) else "")
-              for row in pcns.itertuples()}
+    labels = choices.labels
     wanted = st.query_params.get("pcn")
     if "pcn_picker" not in st.session_state:
         # A new session starts from the URL; after that the picker is the source and the URL follows it.
@@ -36,16 +99,37 @@ def pick_pcn() -> dict:
     else:
         choice = st.sidebar.selectbox("PCN", codes, format_func=labels.get, key="pcn_picker")
     st.query_params["pcn"] = choice
-    return pcns.set_index("pcn").loc[choice].to_dict() | {"pcn": choice}
+    return dict(choices.rows[choice])  # a copy: the cached rows are shared by every session
 
 
-def pick_from_url(label: str, options: list[str], *, param: str, key: str) -> str:
-    """A picker whose choice lives in the URL (`?param=value`), so a link opens the same choice."""
+def pick_from_url(label: str, options: list[str], *, param: str, key: str, format_func=str,
+                  width: int | str = 240, container=None) -> str:
+    """A picker whose choice lives in the URL (`?param=value`), so a link opens the same choice.
+
+    A choice no longer among the options (another measure's periods) falls back to the first option.
+    """
     if key not in st.session_state:
         wanted = st.query_params.get(param)
         st.session_state[key] = wanted if wanted in options else options[0]
-    choice = st.selectbox(label, options, key=key, width=240)
+    elif st.session_state[key] not in options:
+        st.session_state[key] = options[0]
+    choice = (container or st).selectbox(label, options, key=key, width=width, format_func=format_func)
     st.query_params[param] = choice
+    return choice
+
+
+def pick_period(label: str, periods: list, *, key: str, param: str = "period", container=None):
+    """A period picker (dates, newest first) whose choice lives in the URL as `?param=YYYY-MM-DD`.
+
+    A choice that is not among these periods (another measure's frequency) falls back to the newest.
+    """
+    if key not in st.session_state:
+        wanted = st.query_params.get(param)
+        st.session_state[key] = next((day for day in periods if day.isoformat() == wanted), periods[0])
+    elif st.session_state[key] not in periods:
+        st.session_state[key] = periods[0]
+    choice = (container or st).selectbox(label, periods, key=key, format_func=lambda day: f"{day:%b %Y}")
+    st.query_params[param] = choice.isoformat()
     return choice
 
 
