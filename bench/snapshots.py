@@ -17,21 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from .harness import ROOT, WORK
+from .harness import ROOT, WORK, timed
 
 PCN = "UZ0500"
 SERIES = "SELECT * FROM observations WHERE measure_id = ? AND org_code = ?"
 
 
 def _median_ms(fn, repeat: int, warmup: int = 2) -> tuple[float, float]:
-    for _ in range(warmup):
-        fn()
-    runs = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - started)
-    runs.sort()
+    """Median and 90th percentile, in ms."""
+    runs = sorted(timed(fn, repeat, warmup))
     return statistics.median(runs) * 1000, runs[int(len(runs) * 0.9)] * 1000
 
 
