@@ -695,3 +695,53 @@ def chart_caveat(frame: pd.DataFrame, measure_id: str, latest: int = 3) -> str |
     more = f" and {earlier} earlier period{'s' if earlier != 1 else ''}" if earlier > 0 else ""
     return f"Incomplete data: {'; '.join(named)}{more}."
 
+
+
+# --- the board pack's data page ---------------------------------------------------------------------------------
+
+DATA_PAGE = "The data behind this pack"
+LOCAL_GAPS_IN_PACK = 8
+DATA_HEADERS = ("Publication", "Latest period", "Where it stands", "This PCN's latest period")
+
+
+@dataclass(frozen=True)
+class DataPage:
+    """A page of the board pack: each publication's latest file and whether this PCN's practices are all in it."""
+
+    judged_on: date
+    rows: tuple[tuple[str, str, str, str], ...]
+    local_gaps: tuple[str, ...]  # "MDT case reviews: 2 periods not recorded (latest Sep 2026)"
+    headers = DATA_HEADERS
+
+    @property
+    def heading(self) -> str:
+        return (f"Judged on {self.judged_on.day} {self.judged_on:%B %Y}: how current each publication is, and "
+                "whether the PCN's latest figure of each rests on all its member practices")
+
+
+def data_page(store: Store, pcn_code: str, day: date | None = None) -> DataPage:
+    """The pack's data page for one PCN, from the same reads as the Data page."""
+    day = day or today()
+    judged = freshness(publications(store), day)
+    latest = coverage(store, (pcn_code,))
+    gaps = incomplete(latest)
+    rows = []
+    for row in judged.itertuples():
+        own = latest[latest["publication"] == row.publication]
+        if own.empty:
+            standing = "–"
+        else:
+            newest = own.sort_values("period_end").iloc[-1]
+            missing = gaps[(gaps["publication"] == row.publication) & (gaps["period_end"] == newest["period_end"])]
+            standing = (caveat_text(int(missing["missing"].iloc[0]), int(missing["practices"].iloc[0]))
+                        if len(missing) and pd.notna(missing["missing"].iloc[0]) and missing["missing"].iloc[0] > 0
+                        else "all member practices in it")
+        rows.append((str(row.short), str(row.latest_text or "none loaded"), str(row.status), str(standing)))
+    submissions = local_submissions(store, (pcn_code,), day)
+    table = gap_table(submissions) if len(submissions) else pd.DataFrame()
+    notes = [f"{r['Measure']}: {r['Organisation']} ({r['Code']}), {r['Periods missing']} ended "
+             f"period{'s' if r['Periods missing'] != 1 else ''} not recorded ({r['Missing periods']})"
+             for r in table.head(LOCAL_GAPS_IN_PACK).to_dict("records")]
+    if len(table) > LOCAL_GAPS_IN_PACK:
+        notes.append(f"… and {len(table) - LOCAL_GAPS_IN_PACK:,} more on the Data page.")
+    return DataPage(judged_on=day, rows=tuple(rows), local_gaps=tuple(notes))

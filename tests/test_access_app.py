@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import access, local
+from measures import access, data_quality, local
 from measures.store import Store
 from tests import apptest
 from tests.conftest import ROOT
@@ -109,6 +109,14 @@ def test_an_editor_records_a_value_logged_under_their_identity_and_publishes(db)
     at.button(key="publish").click().run()
     assert not at.exception, at.exception
     assert ("UZ0001", period) in access.directory(db).published
+
+
+def test_the_reminder_of_values_still_to_record_is_shown_to_editors_not_viewers(db, monkeypatch):
+    monkeypatch.setenv(data_quality.TODAY_SETTING, "2026-10-20")
+    editor = open_app("editor@example.nhs.uk", pcn="UZ0001", page="pages/local_measures.py")
+    assert "**Still to record**" in texts(editor.info)
+    viewer = open_app("viewer@example.nhs.uk", pcn="UZ0001", page="pages/local_measures.py")
+    assert not viewer.exception and "Still to record" not in texts(viewer.info)
 
 
 def test_an_editor_may_not_define_an_icb_wide_measure(db):

@@ -157,7 +157,8 @@ def test_pptx_has_cover_summary_exceptions_and_appendix_as_editable_text(pack, f
     headings = [p.heading for p in pack.exceptions]
     appendix = [t for t in titles if t.startswith(boardpack.APPENDIX)]
     practices = [t for t in titles if t.startswith(boardpack.PRACTICES)]
-    assert titles == [titles[0], *summary, *headings, *practices, boardpack.MONEY, *appendix] and practices
+    assert practices and titles == [titles[0], *summary, *headings, *practices, boardpack.MONEY,
+                                    boardpack.DATA_PAGE, *appendix]
     assert len(summary) >= 3 and len(appendix) >= 2
     cover_text = " ".join(s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame)
     assert "UZ0009" in cover_text and "Synthetic demo data" in cover_text and "September 2026" in cover_text
@@ -176,7 +177,7 @@ def test_docx_has_heading_1_sections_and_heading_2_pages(pack, files):
     by_style = lambda name: [p.text for p in document.paragraphs if p.style.name == name]  # noqa: E731
     assert by_style("Title") == ["Board pack: Thornbury PCN"]
     assert by_style("Heading 1") == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.MONEY,
-                                     boardpack.APPENDIX]
+                                     boardpack.DATA_PAGE, boardpack.APPENDIX]
     headings = by_style("Heading 2")
     assert headings[:len(pack.exceptions)] == [p.heading for p in pack.exceptions]
     assert headings[-1] == "Data sources"
@@ -198,7 +199,7 @@ def test_pdf_is_a_real_pdf_with_text_bookmarks_and_charts(pack, files):
         assert expected in text, expected
     top_level = [item.title for item in reader.outline if not isinstance(item, list)]
     assert top_level == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.MONEY,
-                         boardpack.APPENDIX]
+                         boardpack.DATA_PAGE, boardpack.APPENDIX]
     assert reader.metadata.title == "Board pack: Thornbury PCN"
     images = sum(len(page.images) for page in reader.pages)
     assert images >= len(pack.exceptions) + len(pack.summary) // 2
@@ -224,6 +225,25 @@ def test_the_money_page_gives_the_iif_of_the_packs_year_in_every_format(pack, fi
     assert any(row[6] in c.text for t in document.tables for r in t.rows for c in r.cells)
     pdf = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)
     assert row[0] in pdf and "Capacity and Access Payment 2025/26" in pdf
+
+
+def test_the_data_page_says_how_current_each_publication_is_and_what_is_not_recorded(pack, files, demo_db):
+    from measures import data_quality
+
+    page = pack.data
+    judged = data_quality.freshness(data_quality.publications(Store(demo_db)), pack.cover.produced)
+    assert [r[0] for r in page.rows] == judged["short"].tolist()
+    appointments = next(r for r in page.rows if r[0] == "appointments")
+    assert appointments[1] == "September 2026" and appointments[3] == "all member practices in it"
+    gaps = data_quality.gap_table(data_quality.local_submissions(Store(demo_db), (PCN,), pack.cover.produced))
+    assert len(page.local_gaps) == min(len(gaps), data_quality.LOCAL_GAPS_IN_PACK) + (
+        len(gaps) > data_quality.LOCAL_GAPS_IN_PACK)
+    deck = Presentation(io.BytesIO(files["pptx"]))
+    slide = next(s for s in deck.slides if s.shapes.title.text == boardpack.DATA_PAGE)
+    cells = [c.text for shape in slide.shapes if shape.has_table for r in shape.table.rows for c in r.cells]
+    assert appointments[2] in cells
+    pdf = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)
+    assert boardpack.DATA_PAGE in pdf
 
 
 def test_a_pack_with_nothing_to_flag_still_has_every_section(demo_db):

@@ -90,7 +90,8 @@ def test_a_board_member_downloads_a_board_pack_from_the_sidebar(app_url, tab, de
     practices = [t for t in titles if t.startswith(boardpack.PRACTICES)]
     exceptions = [p.heading for p in expected.exceptions]
     assert exceptions and summary and practices and appendix
-    assert titles == [titles[0], *summary, *exceptions, *practices, boardpack.MONEY, *appendix]
+    assert titles == [titles[0], *summary, *exceptions, *practices, boardpack.MONEY, boardpack.DATA_PAGE,
+                      *appendix]
 
     # The same section, another format: Word, with its headings.
     tab.get_by_text("Word", exact=True).click()
@@ -101,7 +102,7 @@ def test_a_board_member_downloads_a_board_pack_from_the_sidebar(app_url, tab, de
     assert name.endswith(".docx")
     headings = [p.text for p in Document(io.BytesIO(data)).paragraphs if p.style.name == "Heading 1"]
     assert headings == [boardpack.SUMMARY, boardpack.EXCEPTIONS, boardpack.PRACTICES, boardpack.MONEY,
-                        boardpack.APPENDIX]
+                        boardpack.DATA_PAGE, boardpack.APPENDIX]
     logged = exported(demo)
     assert [f"board-pack-{PCN.lower()}-2026-09.pptx", f"pcn={PCN}", "app"] in logged
     assert [name, f"pcn={PCN}", "app"] in logged

@@ -3,12 +3,14 @@
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import local
+from measures import data_quality, local
+from measures.catalogue import parse_measure
 from measures.store import Store
 from tests import apptest
 from tests.conftest import ROOT
@@ -141,7 +143,8 @@ def test_an_upload_over_the_size_limit_is_refused(db, monkeypatch):
 def fill_form(at, **fields):
     prefix = "def:(a new measure):"
     for name, value in fields.items():
-        widget = at.text_area(key=prefix + name) if name in ("description", "numerator", "denominator", "caveats") \
+        widget = at.text_area(key=prefix + name) if name in ("description", "numerator", "denominator", "caveats",
+                                                                      "targets", "thresholds") \
             else at.text_input(key=prefix + name)
         widget.input(value)
     return at
@@ -175,6 +178,66 @@ def test_the_form_shows_each_problem_beside_its_field_and_saves_nothing(db):
     assert any("a proportion needs a denominator" in e for e in errors)  # beside the denominator
     assert any(e.startswith("Not saved: 3 fields to fix") for e in errors)
     assert local.app_defined_ids(db) == []
+
+
+CARER_CHECKS = dict(id="int_carer_checks_pct", name="Carers offered a health check",
+                    description="Share of registered carers offered a health check by the neighbourhood team.",
+                    numerator="Carers offered a health check in the month", denominator="Registered carers")
+
+
+def test_a_measure_defined_with_targets_thresholds_and_a_comparison_keeps_them_in_the_catalogue(db):
+    at = open_page("UZ0004")
+    assert at.selectbox(key="def:(a new measure):comparison").options == ["Wilson score interval", "normal interval",
+                                                                          "no interval (ranked only)"]
+    fill_form(at, **CARER_CHECKS, targets="2026/27: 75, ICB ambition\n2027/28: 80",
+              thresholds="2026/27: 40 to 70", caveats="Carers are counted from the practices' registers.")
+    at.selectbox(key="def:(a new measure):comparison").set_value("normal")
+    at.button(key="define_submit").click().run()
+    assert not at.exception, at.exception
+    assert "Saved a new measure" in texts(at.success)
+    measure = local.catalogue_with_local(db, "UZ0004").get("int_carer_checks_pct")
+    target = measure.target_for(date(2026, 10, 1))
+    assert (target.value, target.label) == (75, "ICB ambition")
+    assert measure.target_for(date(2027, 4, 1)).value == 80
+    threshold = measure.threshold_for(date(2026, 10, 1))
+    assert (threshold.lower, threshold.upper) == (40, 70)
+    assert measure.comparison == "normal"
+    assert measure.caveats == ["Carers are counted from the practices' registers."]
+    # The file downloaded (and stored) reads back as the same measure, and the form shows it again as entered.
+    assert parse_measure(Path("int_carer_checks_pct.yaml"), local.measure_yaml(measure)) == measure
+    at.selectbox(key="define_choice").select("int_carer_checks_pct").run()
+    assert at.text_area(key="def:int_carer_checks_pct:targets").value == "2026/27: 75, ICB ambition\n2027/28: 80"
+    assert at.text_area(key="def:int_carer_checks_pct:thresholds").value == "2026/27: 40 to 70"
+    at.button(key="define_submit").click().run()
+    assert "Nothing changed" in texts(at.success)
+
+
+def test_a_threshold_whose_lower_is_above_its_upper_is_refused_beside_the_thresholds_field(db):
+    at = open_page("UZ0004")
+    fill_form(at, **CARER_CHECKS, targets="2026/27: 75", thresholds="2026/27: 90 to 70")
+    at.button(key="define_submit").click().run()
+    errors = [e.value for e in at.error]
+    assert "line 1 (2026/27): lower (90.0) is above upper (70.0)" in errors
+    assert any(e.startswith("Not saved: 1 field to fix") for e in errors)
+    assert local.app_defined_ids(db) == []
+
+
+def test_an_editor_is_reminded_of_the_ended_periods_still_to_record_as_the_data_page_counts_them(db, monkeypatch):
+    monkeypatch.setenv(data_quality.TODAY_SETTING, "2026-10-20")
+    with db.writer() as con:  # the PCN's September value of MDT case reviews, never recorded
+        for table in ("observations", "recorded_values"):
+            con.execute(f"DELETE FROM {table} WHERE measure_id = 'int_mdt_case_reviews' AND org_code = 'UZ0003' "
+                        "AND period_start = ?", [SEP])
+    at = open_page("UZ0003")
+    reminder = next(i.value for i in at.info if i.value.startswith("**Still to record**"))
+    gaps = data_quality.gap_table(data_quality.local_submissions(db, ("UZ0003",), date(2026, 10, 20)))
+    mdt = gaps[gaps["Measure"] == "MDT case reviews"]["Missing periods"].tolist()
+    assert mdt == ["Sep 2026, May 2026"]
+    assert "- MDT case reviews (Sep 2026, May 2026)" in reminder.splitlines()
+    listed = [line.removeprefix("- ") for line in reminder.splitlines() if line.startswith("- ")]
+    assert len(listed) == min(len(gaps), local.REMINDERS_LISTED) + (len(gaps) > local.REMINDERS_LISTED)
+    assert listed[1] == (f"{gaps['Measure'].iloc[1]}, {gaps['Organisation'].iloc[1]} ({gaps['Code'].iloc[1]}) "
+                         f"({gaps['Missing periods'].iloc[1]})")
 
 
 def test_changing_a_numerator_in_the_form_makes_version_2(db):

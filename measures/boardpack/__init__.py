@@ -4,6 +4,7 @@
 # and icons), output (render and write a pack), then the renderers pptx, docx and pdf.
 
 from ..contract.pack import MONEY, MoneyPage
+from ..data_quality import DATA_PAGE, DataPage
 from .build import (attention_reasons, available_periods, build_pack, effective_catalogue, misses_goal,
                     parse_period, practice_page)
 from .docx import render_docx
@@ -16,7 +17,7 @@ from .pdf import render_pdf
 from .pptx import DEFINITIONS_PER_SLIDE, PRACTICES_PER_SLIDE, SUMMARY_ROWS_PER_SLIDE, render_pptx
 
 __all__ = [
-    "APPENDIX", "ASSURANCE_SHORT", "DEFINITIONS_PER_SLIDE", "DIRECTION_TEXT", "EXCEPTIONS", "FORMATS",
+    "APPENDIX", "ASSURANCE_SHORT", "DATA_PAGE", "DataPage", "DEFINITIONS_PER_SLIDE", "DIRECTION_TEXT", "EXCEPTIONS", "FORMATS",
     "FORMAT_LABELS", "METHOD_NOTE", "MONEY", "PRACTICES", "PRACTICES_PER_SLIDE", "SUMMARY", "SUMMARY_COLUMNS",
     "SUMMARY_ROWS_PER_SLIDE", "TREND_POINTS", "VARIATION_SHORT", "BoardPack", "Cover", "DataSource", "Definition",
     "ExceptionPage", "MoneyPage", "PracticeCell", "PracticePage", "PracticeRow", "SummaryRow", "_ICON_COLOURS",

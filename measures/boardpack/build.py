@@ -1,4 +1,4 @@
-"""Reading one PCN's data as of a period into the board pack model: summary, exceptions, practices, money."""
+"""Reading one PCN's data as of a period into the board pack model: summary, exceptions, practices, money, data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..overview import goal_text, month_label, period_label
 from ..store import Store
 from ..text import shown
 from .images import sparkline_png
-from .model import (DIRECTION_TEXT, TREND_POINTS, BoardPack, Cover, DataSource, Definition, ExceptionPage,
+from .model import (DIRECTION_TEXT, TREND_POINTS, BoardPack, Cover, DataPage, DataSource, Definition, ExceptionPage,
                     PracticeCell, PracticePage, PracticeRow, SummaryRow)
 
 
@@ -169,7 +169,14 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
     exceptions = _exception_pages(store, cover, pending, chart_images)
     return BoardPack(cover=cover, summary=tuple(rows), exceptions=tuple(exceptions),
                      definitions=tuple(definitions), sources=tuple(_sources(catalogue, by_measure)),
-                     practices=practice_page(store, pcn_code, catalogue, as_of), money=_money_page(store, pcn_code, as_of))
+                     practices=practice_page(store, pcn_code, catalogue, as_of), money=_money_page(store, pcn_code, as_of),
+                     data=data_page(store, pcn_code, cover.produced))
+
+
+def data_page(store: Store, pcn_code: str, day: date) -> DataPage:
+    from .. import data_quality
+
+    return data_quality.data_page(store, pcn_code, day)
 
 
 def _money_page(store: Store, pcn_code: str, as_of: date) -> MoneyPage | None:

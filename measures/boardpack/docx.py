@@ -6,6 +6,7 @@ import io
 
 from .. import charts
 from ..contract.pack import MONEY, MoneyPage
+from ..data_quality import DATA_PAGE, DataPage
 from .images import icon_png
 from .model import (APPENDIX, EXCEPTIONS, PRACTICES, SUMMARY, SUMMARY_COLUMNS, BoardPack, PracticePage,
                     _practice_fill, _practice_heading)
@@ -126,6 +127,9 @@ def render_docx(pack: BoardPack) -> bytes:
     if pack.money is not None:
         _docx_money(document, pack.money, small)
         page_break()
+    if pack.data is not None:
+        _docx_data(document, pack.data, small)
+        page_break()
 
     # Appendix
     document.add_heading(APPENDIX, level=1)
@@ -208,6 +212,27 @@ def _docx_money(document, page: MoneyPage, small) -> None:
         document.add_paragraph(f"{name}: {size}")
     for note in page.notes:
         small(note)
+
+
+def _docx_data(document, page: DataPage, small) -> None:
+    from docx.shared import Cm, Pt
+
+    document.add_heading(DATA_PAGE, level=1)
+    document.add_paragraph(page.heading)
+    widths = [Cm(5.5), Cm(3.5), Cm(12.0), Cm(5.7)]
+    table = document.add_table(rows=1, cols=len(widths))
+    table.style = "Table Grid"
+    _docx_header_row(table, list(page.headers), widths)
+    _docx_widths(table, widths)
+    for row in page.rows:
+        cells = table.add_row().cells
+        for cell, value, width in zip(cells, row, widths):
+            cell.paragraphs[0].add_run(value).font.size = Pt(9.5)
+            cell.width = width
+    if page.local_gaps:
+        document.add_paragraph().add_run("Local values not recorded").bold = True
+        for gap in page.local_gaps:
+            small(gap)
 
 
 def _docx_shade(cell, hex_fill: str) -> None:

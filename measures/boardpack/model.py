@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import suppression
 from ..contract.pack import MoneyPage
+from ..data_quality import DATA_PAGE, DataPage
 
 
 SUMMARY = "Summary"
@@ -218,6 +219,7 @@ class BoardPack:
     sources: tuple[DataSource, ...]
     practices: PracticePage | None = None  # None: a pack made without the practice page
     money: MoneyPage | None = None  # None: no contract rules cover the pack's years
+    data: DataPage | None = None  # each publication's latest file and this PCN's coverage in it
 
     @property
     def file_stem(self) -> str:

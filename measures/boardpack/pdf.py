@@ -7,6 +7,7 @@ from xml.sax.saxutils import escape
 
 from .. import charts
 from ..contract.pack import MONEY
+from ..data_quality import DATA_PAGE
 from .images import icon_png
 from .model import (APPENDIX, EXCEPTIONS, PRACTICES, SUMMARY, SUMMARY_COLUMNS, BoardPack, PracticePage,
                     _practice_fill, _practice_heading)
@@ -174,6 +175,20 @@ def render_pdf(pack: BoardPack) -> bytes:
         story += [money_table, Spacer(1, 0.3 * cm), text(money.payment_note, "label")]
         story += [text(f"{name}: {size}") for name, size in money.payments]
         story += [text(note, "small") for note in money.notes]
+        story.append(PageBreak())
+
+    if pack.data is not None:
+        data = pack.data
+        story += [text(DATA_PAGE, "h1"), text(data.heading)]
+        grid = [[text(h, "header") for h in data.headers]] + [[text(v, "cell") for v in row] for row in data.rows]
+        data_table = Table(grid, colWidths=[5.5 * cm, 3.5 * cm, 12.0 * cm, width - 21.0 * cm], repeatRows=1)
+        data_table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), blue),
+                                        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#AEB7BD")),
+                                        ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        story.append(data_table)
+        if data.local_gaps:
+            story += [Spacer(1, 0.3 * cm), text("Local values not recorded", "label")]
+            story += [text(gap, "small") for gap in data.local_gaps]
         story.append(PageBreak())
 
     story.append(text(APPENDIX, "h1"))

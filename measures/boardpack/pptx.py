@@ -7,6 +7,7 @@ import io
 from .. import charts
 from ..catalogue import FAMILIES, FAMILY_LABELS
 from ..contract.pack import MONEY, MoneyPage
+from ..data_quality import DATA_PAGE, DataPage
 from .images import icon_png
 from .model import (APPENDIX, EXCEPTIONS, PRACTICES, SUMMARY, SUMMARY_COLUMNS, BoardPack, Definition, ExceptionPage,
                     PracticePage, PracticeRow, SummaryRow, _practice_fill, _practice_heading)
@@ -52,6 +53,8 @@ def render_pptx(pack: BoardPack) -> bytes:
             _pptx_practices(deck, pack, chunk, _continued(PRACTICES, index))
     if pack.money is not None:
         _pptx_money(deck, pack, pack.money)
+    if pack.data is not None:
+        _pptx_data(deck, pack, pack.data)
     for index, chunk in enumerate(_chunks(list(pack.definitions), DEFINITIONS_PER_SLIDE)):
         _pptx_definitions(deck, pack, chunk, _continued(APPENDIX, index))
     _pptx_sources(deck, pack, _continued(APPENDIX, 1))
@@ -268,6 +271,30 @@ def _pptx_money(deck, pack: BoardPack, page: MoneyPage) -> None:
                [(line, Pt(11), n == 0) for n, line in enumerate(lines)])
     _pptx_text(slide, Inches(0.5), Inches(4.9), Inches(12.3), Inches(2.0), [(n, Pt(9), False) for n in page.notes],
                colour=charts.NHS_DARK_GREY, fit=True)
+    _pptx_footer(slide, pack)
+
+
+def _pptx_data(deck, pack: BoardPack, page: DataPage) -> None:
+    from pptx.util import Inches, Pt
+
+    slide = _pptx_slide(deck, DATA_PAGE)
+    _pptx_text(slide, Inches(0.5), Inches(0.95), Inches(12.3), Inches(0.4), [(page.heading, Pt(13), False)],
+               colour=charts.NHS_DARK_GREY)
+    widths = [2.8, 1.6, 5.5, 2.8]
+    shape = slide.shapes.add_table(len(page.rows) + 1, len(widths), Inches(0.3), Inches(1.45), Inches(sum(widths)),
+                                   Inches(0.36 * (len(page.rows) + 1)))
+    table = shape.table
+    for column, width in zip(table.columns, widths):
+        column.width = Inches(width)
+    for index, header in enumerate(page.headers):
+        _pptx_cell(table.cell(0, index), header, Pt(10.5), bold=True, fill=charts.NHS_BLUE, colour="#FFFFFF")
+    for number, row in enumerate(page.rows, start=1):
+        for index, value in enumerate(row):
+            _pptx_cell(table.cell(number, index), value, Pt(9.5))
+    if page.local_gaps:
+        _pptx_text(slide, Inches(0.5), Inches(1.6 + 0.36 * (len(page.rows) + 1)), Inches(12.3), Inches(1.8),
+                   [("Local values not recorded", Pt(11), True)] + [(g, Pt(9), False) for g in page.local_gaps],
+                   fit=True)
     _pptx_footer(slide, pack)
 
 

@@ -6,6 +6,8 @@ from .definitions import (
     LOCAL_FAMILIES,
     LOCAL_PUBLICATION,
     MEANING_FIELDS,
+    TARGET_EXAMPLE,
+    THRESHOLD_EXAMPLE,
     Defined,
     DefinitionError,
     app_defined_ids,
@@ -36,3 +38,4 @@ from .saving import Saved, preview, recent_changes, record_file, save, save_in, 
 from .fair_shares import fair_share
 from .derived import DERIVED, recompute_in
 from .publishing import local_periods, publish_period, published_periods, withdraw_period
+from .reminders import REMINDERS_LISTED, still_to_record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,58 @@ class DefinitionError(ValueError):
         super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
 
 
+# One financial year a line: "2026/27: 80" or "2026/27: 80, stretch" for a target, "2026/27: 60 to 80" for thresholds.
+_TARGET_LINE = re.compile(r"^(?P<year>[^:]+):\s*(?P<value>[^,]+?)\s*(?:,\s*(?P<label>.*?))?\s*$")
+_THRESHOLD_LINE = re.compile(r"^(?P<year>[^:]+):\s*(?P<lower>\S+)\s+to\s+(?P<upper>\S+)\s*$")
+TARGET_EXAMPLE = "2026/27: 80, or 2026/27: 80, stretch target"
+THRESHOLD_EXAMPLE = "2026/27: 60 to 80"
+
+
+def _number(text: str):
+    # A number as a number; anything else goes to the model as typed, so its message is the catalogue's.
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return text
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _yearly(text: str, pattern: re.Pattern, example: str, build) -> tuple[list[dict], list[str]]:
+    """The lines of a by-year field as catalogue entries, and the lines that do not follow the pattern."""
+    entries, problems = [], []
+    for number, line in enumerate(_lines(text), start=1):
+        match = pattern.match(line)
+        if match is None:
+            problems.append(f"line {number} ({line[:40]!r}): write one year a line, as {example}")
+        else:
+            entries.append(build(match))
+    return entries, problems
+
+
+def _target(match: re.Match) -> dict:
+    entry = {"financial_year": match["year"].strip(), "value": _number(match["value"])}
+    return entry | ({"label": match["label"]} if match["label"] else {})
+
+
+def _threshold(match: re.Match) -> dict:
+    return {"financial_year": match["year"].strip(), "lower": _number(match["lower"]),
+            "upper": _number(match["upper"])}
+
+
+def _yearly_message(location: list[str], message: str, entries: list) -> str:
+    """A target's or threshold's problem, naming its line and year: 'line 1 (2026/27): lower (90.0) is above ...'."""
+    if len(location) < 2 or not location[1].isdigit():
+        return message  # the list as a whole, e.g. a year given twice
+    position = int(location[1])
+    year = entries[position].get("financial_year") if position < len(entries) else None
+    where = f"line {position + 1}" + (f" ({year})" if year else "")
+    part = f" {location[2].replace('_', ' ')}" if len(location) > 2 else ""
+    return f"{where}{part}: {message}"
+
+
 def _field_for_model_error(message: str) -> str:
     lowered = message.lower()
     if "denominator" in lowered:
@@ -45,8 +98,9 @@ def measure_from_form(fields: dict) -> Measure:
     """Build a Measure from the Local measures form; raises DefinitionError with one message per failing field.
 
     Form fields: id, name, short_name, description, family, level, type, numerator, denominator, unit,
-    multiplier, decimals, improvement_direction, frequency, fair_share, scope, status, tags (comma-separated),
-    caveats (one per line), publication, publisher. Blank optional fields are left out.
+    multiplier, decimals, improvement_direction, comparison, frequency, fair_share, scope, status, tags
+    (comma-separated), caveats (one per line), targets (one year a line: `2026/27: 80` or `2026/27: 80, label`),
+    thresholds (one year a line: `2026/27: 60 to 80`), publication, publisher. Blank optional fields are left out.
     """
     def text(name: str) -> str:
         value = fields.get(name)
@@ -70,6 +124,7 @@ def measure_from_form(fields: dict) -> Measure:
         "multiplier": fields.get("multiplier", 1),
         "decimals": fields.get("decimals", 1),
         "improvement_direction": text("improvement_direction"),
+        "comparison": optional("comparison"),
         "frequency": text("frequency") or "monthly",
         "fair_share": optional("fair_share"),
         "tags": [t.strip() for t in text("tags").split(",") if t.strip()],
@@ -78,11 +133,18 @@ def measure_from_form(fields: dict) -> Measure:
         "scope": text("scope"),
         "status": text("status") or "active",
     }
+    targets, target_problems = _yearly(text("targets"), _TARGET_LINE, TARGET_EXAMPLE, _target)
+    thresholds, threshold_problems = _yearly(text("thresholds"), _THRESHOLD_LINE, THRESHOLD_EXAMPLE, _threshold)
+    raw |= {"targets": targets, "thresholds": thresholds}
     raw = {k: v for k, v in raw.items() if v is not None}
+    errors: dict[str, str] = {}
+    if target_problems:
+        errors["targets"] = target_problems[0]
+    if threshold_problems:
+        errors["thresholds"] = threshold_problems[0]
     try:
-        return Measure.model_validate(raw)
+        measure = Measure.model_validate(raw)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
         for error in exc.errors():
             location = [str(part) for part in error["loc"]]
             message = error["msg"].removeprefix("Value error, ")
@@ -90,10 +152,16 @@ def measure_from_form(fields: dict) -> Measure:
                 name = _field_for_model_error(message)
             elif location[0] == "source":
                 name = "publication" if location[-1] == "publication" else "publisher"
+            elif location[0] in ("targets", "thresholds"):
+                name = location[0]
+                message = _yearly_message(location, message, raw[name])
             else:
                 name = location[0]
             errors.setdefault(name, message)
         raise DefinitionError(errors) from None
+    if errors:
+        raise DefinitionError(errors)
+    return measure
 
 
 def measure_yaml(measure: Measure, *, comment: str | None = None) -> str:
@@ -259,8 +327,12 @@ def measure_form_defaults(measure: Measure) -> dict:
         "type": measure.type, "numerator": measure.numerator.definition,
         "denominator": measure.denominator.definition if measure.denominator else "",
         "unit": measure.unit, "multiplier": float(measure.multiplier), "decimals": measure.decimals,
-        "improvement_direction": measure.improvement_direction, "frequency": measure.frequency,
+        "improvement_direction": measure.improvement_direction, "comparison": measure.comparison,
+        "frequency": measure.frequency,
         "fair_share": measure.fair_share or "", "scope": measure.scope, "status": measure.status,
         "tags": ", ".join(measure.tags), "caveats": "\n".join(measure.caveats),
+        "targets": "\n".join(f"{t.financial_year}: {t.value:.15g}" + (f", {t.label}" if t.label else "")
+                             for t in measure.targets),
+        "thresholds": "\n".join(f"{t.financial_year}: {t.lower:.15g} to {t.upper:.15g}" for t in measure.thresholds),
         "publication": measure.source.publication, "publisher": measure.source.publisher or "",
     }
