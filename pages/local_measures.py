@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from measures import access, local, ui
-from measures.catalogue import FAMILY_LABELS
+from measures import access, data_quality, local, ui
+from measures.catalogue import COMPARISONS_BY_TYPE, DEFAULT_COMPARISON, FAMILY_LABELS
 from measures.charts_fair_share import POPULATION_BASIS, fair_share_figure
 
 pcn = st.session_state["current_pcn"]
@@ -35,6 +35,20 @@ if flash := st.session_state.pop("local_flash", None):
 
 measures = ui.query("local.recordable_measures", code)
 by_id = {m.id: m for m in measures}
+
+# Editors are reminded of the ended periods still to record: the same gaps as the Data page's table.
+if can_edit:
+    try:
+        day = data_quality.today()
+    except ValueError as problem:  # a PCN_TODAY that is not a date: the Data page says so too
+        st.warning(f"No reminders of values to record: {ui.plain(problem)}", icon=":material/event_busy:")
+        reminders = []
+    else:
+        reminders = local.still_to_record(data_quality.gap_table(
+            ui.query("data_quality.local_submissions", (code,), day)))
+    if reminders:
+        st.info("**Still to record** (ended periods with no value):\n\n"
+                + "\n".join(f"- {ui.plain(line)}" for line in reminders), icon=":material/pending_actions:")
 
 
 def month_text(day) -> str:
@@ -305,8 +319,10 @@ if measures:
 # Define a measure: the same fields as a catalogue YAML file, checked by the same model.
 
 _FIELDS = ("id", "name", "short_name", "description", "family", "level", "type", "numerator", "denominator",
-           "unit", "multiplier", "decimals", "improvement_direction", "frequency", "fair_share", "scope",
-           "status", "tags", "caveats", "publication", "publisher")
+           "unit", "multiplier", "decimals", "improvement_direction", "comparison", "frequency", "fair_share",
+           "scope", "status", "tags", "caveats", "targets", "thresholds", "publication", "publisher")
+_COMPARISON_NAMES = {"wilson": "Wilson score interval", "byar": "Byar's method", "dobson": "Dobson's method",
+                     "normal": "normal interval", "none": "no interval (ranked only)"}
 
 
 def _define(prefix: str) -> None:
@@ -399,8 +415,27 @@ with define_tab:
         statuses = ["active", "draft", "retired"]
         right.selectbox("Status", statuses, index=statuses.index(defaults["status"]), key=f"{prefix}status")
         _field_error("scope")
+        # The methods that fit the type as last submitted; a method that does not fit a changed type is refused.
+        kind = st.session_state.get(f"{prefix}type") or defaults["type"]
+        comparisons = list(COMPARISONS_BY_TYPE[kind])
+        chosen = defaults.get("comparison") or DEFAULT_COMPARISON[kind]
+        st.selectbox(f"Compare areas by (methods that fit a {kind})", comparisons, key=f"{prefix}comparison",
+                     index=comparisons.index(chosen) if chosen in comparisons else 0,
+                     format_func=_COMPARISON_NAMES.get)
+        _field_error("comparison")
+        left, right = st.columns(2)
+        left.text_area(f"Targets, one financial year a line ({local.TARGET_EXAMPLE})", defaults.get("targets", ""),
+                       key=f"{prefix}targets", help="A target for the year gives the SPC chart its assurance icon.")
+        right.text_area(f"Thresholds, lower to upper, one year a line ({local.THRESHOLD_EXAMPLE})",
+                        defaults.get("thresholds", ""), key=f"{prefix}thresholds",
+                        help="No credit at or below lower, full credit at or above upper.")
+        with left:
+            _field_error("targets")
+        with right:
+            _field_error("thresholds")
         st.text_input("Tags (comma-separated)", defaults.get("tags", ""), key=f"{prefix}tags")
         st.text_area("Caveats (one per line)", defaults.get("caveats", ""), key=f"{prefix}caveats")
+        _field_error("caveats")
         left, right = st.columns(2)
         left.text_input("Who records the data", defaults.get("publication", ""), key=f"{prefix}publication")
         right.text_input("Who set the measure", defaults.get("publisher", ""), key=f"{prefix}publisher")

@@ -142,3 +142,31 @@ def test_a_measure_defined_in_the_app_opens_on_measure_detail_from_its_link(demo
     at = apptest.open_app("pages/measure_detail.py", pcn="UZ0001", measure="int_falls_reviews_pct")
     assert at.selectbox(key="measure_picker").value == "int_falls_reviews_pct"
     assert at.query_params["measure"] in ("int_falls_reviews_pct", ["int_falls_reviews_pct"])
+
+
+def test_targets_thresholds_and_the_comparison_round_trip_through_the_yaml_and_the_form():
+    measure = local.measure_from_form(form(targets="2026/27: 80, stretch\n2027/28: 82.5",
+                                           thresholds="2026/27: 1,000 to 1,500", comparison="normal"))
+    assert [(t.financial_year, t.value, t.label) for t in measure.targets] == [("2026/27", 80, "stretch"),
+                                                                               ("2027/28", 82.5, None)]
+    assert [(t.lower, t.upper) for t in measure.thresholds] == [(1000, 1500)]
+    assert parse_measure(Path("int_falls_reviews_pct.yaml"), local.measure_yaml(measure)) == measure
+    assert local.measure_from_form(local.measure_form_defaults(measure)) == measure
+
+
+def test_a_bad_target_or_threshold_is_named_by_its_field_line_and_year():
+    cases = {
+        "2026/27: 90 to 80": ("thresholds", "line 1 (2026/27): lower (90.0) is above upper (80.0)"),
+        "2026/27: 60-80": ("thresholds", "line 1 ('2026/27: 60-80'): write one year a line, as 2026/27: 60 to 80"),
+        "2026/27: 1 to 2\n2026/27: 3 to 4": ("thresholds", "lists a financial year twice"),
+    }
+    for text, (field, message) in cases.items():
+        with pytest.raises(local.DefinitionError) as caught:
+            local.measure_from_form(form(thresholds=text))
+        assert caught.value.errors == {field: message}
+    with pytest.raises(local.DefinitionError) as caught:
+        local.measure_from_form(form(targets="2026/27: 80\n2026/2027: 85"))
+    assert caught.value.errors["targets"].startswith("line 2 (2026/2027) financial year: financial year must look")
+    with pytest.raises(local.DefinitionError) as caught:
+        local.measure_from_form(form(comparison="byar"))  # Byar's is for events, not a proportion
+    assert list(caught.value.errors) == ["comparison"]
