@@ -8,13 +8,16 @@ from .foundation import PCN, national_db
 from .harness import ROOT, Result, timed
 
 
-def _warm_page(page: str, **params) -> list[float]:
+def _warm_page(page: str, area: str | None = None, **params) -> list[float]:
+    """Warm reruns of a page opened with `params` (and, with `area`, that area chosen in its area picker)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params.update(params)
     at.run()
     at.switch_page(page).run()
+    if area:
+        at.selectbox(key="area_picker").set_value(area).run()
     assert not at.exception, at.exception
 
     def rerun():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
+from .analysis import _warm_page
 from .foundation import PCN, national_db
-from .harness import ROOT, Result, timed
+from .harness import Result, timed
 
 _PICKER = """
 import time, streamlit as st
@@ -29,21 +30,7 @@ def _picker_runs() -> list[float]:
 
 
 def _compare_reruns(area: str | None) -> list[float]:
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update(pcn=PCN, measure="dna_rate")
-    at.run()
-    at.switch_page("pages/compare_areas.py").run()
-    if area:
-        at.selectbox(key="area_picker").set_value(area).run()
-    assert not at.exception, at.exception
-
-    def rerun():
-        at.run()
-        assert not at.exception, at.exception
-
-    return timed(rerun, repeat=15, warmup=2)
+    return _warm_page("pages/compare_areas.py", area, pcn=PCN, measure="dna_rate")
 
 
 def run() -> list[Result]:

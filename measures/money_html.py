@@ -74,6 +74,21 @@ def patients_text(item: IndicatorMoney) -> str:
     return ", ".join(parts)
 
 
+def money_cells(item: IndicatorMoney) -> tuple[str, ...]:
+    """Thresholds, points, pounds earned and missed, and patients needed, as plain text; dashes for an indicator
+    not in the IIF that year. The screen and the board pack show the same words."""
+    if not item.in_iif:
+        return ("–",) * 5
+    return (thresholds(item), points_text(item.points_achieved, item.points_available), pounds(item.pounds_earned),
+            pounds(item.pounds_missed), patients_text(item))
+
+
+def total_cells(total: dict) -> tuple[str, ...]:
+    """The year's row under `money_cells`: no thresholds, the points and pounds in all, no patients."""
+    return ("", points_text(total["points_achieved"], total["points_available"]), pounds(total["pounds_earned"]),
+            pounds(total["pounds_missed"]), "")
+
+
 def _table(head: list[str], rows: list[list[str]], *, font_size: int, caption: str | None = None,
            first_left: bool = True, nowrap: tuple[int, ...] = ()) -> str:
     cell = f"padding:6px 8px;border-bottom:1px solid {BORDER};vertical-align:top"
@@ -102,20 +117,12 @@ def indicators_html(view: MoneyView, *, font_size: int = 15) -> str:
     for item in view.indicators:
         name = f"<strong>{_e(item.indicator)}</strong><br><span style=\"color:{MUTED}\">" \
                f"{_e(status_text(item.in_iif, item.year))}</span>"
-        if not item.in_iif:
-            rows.append([name, percent(item.achievement), "–", "–", "–", "–", "–"])
-            continue
         achieved = percent(item.achievement)
-        if item.ach_date is not None and item.achievement is not None:
+        if item.in_iif and item.ach_date is not None and item.achievement is not None:
             where = "; ".join(p for p in (f"to {item.ach_date:%d %b %Y}", standing(item)) if p)
             achieved += f"<br><span style=\"color:{MUTED}\">{_e(where)}</span>"
-        rows.append([name, achieved, _e(thresholds(item)),
-                     _e(points_text(item.points_achieved, item.points_available)),
-                     _e(pounds(item.pounds_earned)), _e(pounds(item.pounds_missed)), _e(patients_text(item))])
-    total = view.total
-    rows.append(["<strong>The year</strong>", "", "",
-                 _e(points_text(total["points_achieved"], total["points_available"])),
-                 _e(pounds(total["pounds_earned"])), _e(pounds(total["pounds_missed"])), ""])
+        rows.append([name, achieved, *map(_e, money_cells(item))])
+    rows.append(["<strong>The year</strong>", "", *map(_e, total_cells(view.total))])
     return _table(head, rows, font_size=font_size, nowrap=(2, 3, 4, 5),
                   caption=f"Investment and Impact Fund {view.year}: points and pounds under the year's rules")
 

@@ -50,6 +50,14 @@ def render_pdf(pack: BoardPack) -> bytes:
     def text(value: str, style: str = "body") -> Paragraph:
         return Paragraph(escape(value).replace("\n", "<br/>"), styles[style])
 
+    def plain_table(grid: list, widths: list) -> Table:
+        """A table with a blue header row repeated on every page, thin grid lines and text at the top of cells."""
+        table = Table(grid, colWidths=widths, repeatRows=1)
+        table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), blue),
+                                   ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#AEB7BD")),
+                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return table
+
     class PackDocument(BaseDocTemplate):
         def afterFlowable(self, flowable):
             # Headings become PDF bookmarks, the reader's equivalent of Word's navigation pane.
@@ -167,11 +175,8 @@ def render_pdf(pack: BoardPack) -> bytes:
         grid = [[text(h, "header") for h in money.headers]]
         grid += [[text(v, "cell_bold" if n == len(money.rows) - 1 else "cell") for v in row]
                  for n, row in enumerate(money.rows)]
-        money_table = Table(grid, colWidths=[6.0 * cm, 4.5 * cm, 2.6 * cm, 3.0 * cm, 2.6 * cm, 2.6 * cm,
-                                             width - 21.3 * cm], repeatRows=1)
-        money_table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), blue),
-                                         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#AEB7BD")),
-                                         ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        money_table = plain_table(grid, [6.0 * cm, 4.5 * cm, 2.6 * cm, 3.0 * cm, 2.6 * cm, 2.6 * cm,
+                                         width - 21.3 * cm])
         story += [money_table, Spacer(1, 0.3 * cm), text(money.payment_note, "label")]
         story += [text(f"{name}: {size}") for name, size in money.payments]
         story += [text(note, "small") for note in money.notes]
@@ -181,11 +186,7 @@ def render_pdf(pack: BoardPack) -> bytes:
         data = pack.data
         story += [text(DATA_PAGE, "h1"), text(data.heading)]
         grid = [[text(h, "header") for h in data.headers]] + [[text(v, "cell") for v in row] for row in data.rows]
-        data_table = Table(grid, colWidths=[5.5 * cm, 3.5 * cm, 12.0 * cm, width - 21.0 * cm], repeatRows=1)
-        data_table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), blue),
-                                        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#AEB7BD")),
-                                        ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        story.append(data_table)
+        story.append(plain_table(grid, [5.5 * cm, 3.5 * cm, 12.0 * cm, width - 21.0 * cm]))
         if data.local_gaps:
             story += [Spacer(1, 0.3 * cm), text("Local values not recorded", "label")]
             story += [text(gap, "small") for gap in data.local_gaps]
@@ -203,10 +204,6 @@ def render_pdf(pack: BoardPack) -> bytes:
     rows = [[text(h, "header") for h in ("Publication", "Publisher", "Measures", "Data date")]]
     rows += [[text(s.publication, "cell"), text(s.publisher or "–", "cell"), text(str(s.measures), "cell"),
               text(s.data_to, "cell")] for s in pack.sources]
-    sources = Table(rows, colWidths=[12 * cm, 6.5 * cm, 2.2 * cm, width - 20.7 * cm], repeatRows=1)
-    sources.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), blue),
-                                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#AEB7BD")),
-                                 ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story.append(sources)
+    story.append(plain_table(rows, [12 * cm, 6.5 * cm, 2.2 * cm, width - 20.7 * cm]))
     document.build(story)
     return out.getvalue()

@@ -255,17 +255,8 @@ def _pptx_money(deck, pack: BoardPack, page: MoneyPage) -> None:
     slide = _pptx_slide(deck, MONEY)
     _pptx_text(slide, Inches(0.5), Inches(0.95), Inches(12.3), Inches(0.4), [(page.heading, Pt(13), False)],
                colour=charts.NHS_DARK_GREY)
-    widths = [2.6, 2.2, 1.3, 1.5, 1.2, 1.2, 2.7]
-    shape = slide.shapes.add_table(len(page.rows) + 1, len(widths), Inches(0.3), Inches(1.45), Inches(sum(widths)),
-                                   Inches(0.45 * (len(page.rows) + 1)))
-    table = shape.table
-    for column, width in zip(table.columns, widths):
-        column.width = Inches(width)
-    for index, header in enumerate(page.headers):
-        _pptx_cell(table.cell(0, index), header, Pt(11), bold=True, fill=charts.NHS_BLUE, colour="#FFFFFF")
-    for number, row in enumerate(page.rows, start=1):
-        for index, value in enumerate(row):
-            _pptx_cell(table.cell(number, index), value, Pt(10.5), bold=number == len(page.rows))
+    _pptx_table(slide, page.headers, page.rows, [2.6, 2.2, 1.3, 1.5, 1.2, 1.2, 2.7], row_inches=0.45,
+                header_size=Pt(11), size=Pt(10.5), bold_last=True)
     lines = [page.payment_note] + [f"{name}: {size}" for name, size in page.payments]
     _pptx_text(slide, Inches(0.5), Inches(1.6 + 0.45 * (len(page.rows) + 1)), Inches(12.3), Inches(0.9),
                [(line, Pt(11), n == 0) for n, line in enumerate(lines)])
@@ -274,23 +265,32 @@ def _pptx_money(deck, pack: BoardPack, page: MoneyPage) -> None:
     _pptx_footer(slide, pack)
 
 
+def _pptx_table(slide, headers, rows, widths: list[float], *, row_inches: float, header_size, size,
+                bold_last: bool = False) -> None:
+    """A plain table under a slide's subheading: blue header row, one row per item (the last in bold when it is a
+    total)."""
+    from pptx.util import Inches
+
+    shape = slide.shapes.add_table(len(rows) + 1, len(widths), Inches(0.3), Inches(1.45), Inches(sum(widths)),
+                                   Inches(row_inches * (len(rows) + 1)))
+    table = shape.table
+    for column, width in zip(table.columns, widths):
+        column.width = Inches(width)
+    for index, header in enumerate(headers):
+        _pptx_cell(table.cell(0, index), header, header_size, bold=True, fill=charts.NHS_BLUE, colour="#FFFFFF")
+    for number, row in enumerate(rows, start=1):
+        for index, value in enumerate(row):
+            _pptx_cell(table.cell(number, index), value, size, bold=bold_last and number == len(rows))
+
+
 def _pptx_data(deck, pack: BoardPack, page: DataPage) -> None:
     from pptx.util import Inches, Pt
 
     slide = _pptx_slide(deck, DATA_PAGE)
     _pptx_text(slide, Inches(0.5), Inches(0.95), Inches(12.3), Inches(0.4), [(page.heading, Pt(13), False)],
                colour=charts.NHS_DARK_GREY)
-    widths = [2.8, 1.6, 5.5, 2.8]
-    shape = slide.shapes.add_table(len(page.rows) + 1, len(widths), Inches(0.3), Inches(1.45), Inches(sum(widths)),
-                                   Inches(0.36 * (len(page.rows) + 1)))
-    table = shape.table
-    for column, width in zip(table.columns, widths):
-        column.width = Inches(width)
-    for index, header in enumerate(page.headers):
-        _pptx_cell(table.cell(0, index), header, Pt(10.5), bold=True, fill=charts.NHS_BLUE, colour="#FFFFFF")
-    for number, row in enumerate(page.rows, start=1):
-        for index, value in enumerate(row):
-            _pptx_cell(table.cell(number, index), value, Pt(9.5))
+    _pptx_table(slide, page.headers, page.rows, [2.8, 1.6, 5.5, 2.8], row_inches=0.36, header_size=Pt(10.5),
+                size=Pt(9.5))
     if page.local_gaps:
         _pptx_text(slide, Inches(0.5), Inches(1.6 + 0.36 * (len(page.rows) + 1)), Inches(12.3), Inches(1.8),
                    [("Local values not recorded", Pt(11), True)] + [(g, Pt(9), False) for g in page.local_gaps],

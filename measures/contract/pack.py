@@ -40,7 +40,7 @@ def pack_year(store: Store, as_of: date) -> str:
 
 
 def money_page(store: Store, pcn_code: str, as_of: date, year: str | None = None) -> MoneyPage:
-    from ..money_html import patients_text, percent, points_text, pounds, thresholds
+    from ..money_html import money_cells, percent, total_cells
 
     chosen = year or pack_year(store, as_of)
     view = money(store, pcn_code, chosen)
@@ -52,15 +52,10 @@ def money_page(store: Store, pcn_code: str, as_of: date, year: str | None = None
     rows = []
     for item in view.indicators:
         name = f"{item.indicator} ({status_text(item.in_iif, year)})"
-        if not item.in_iif:
-            rows.append((name, percent(item.achievement), "–", "–", "–", "–", "–"))
-            continue
-        achieved = percent(item.achievement) + (f" to {item.ach_date:%d %b %Y}" if item.ach_date else "")
-        rows.append((name, achieved, thresholds(item), points_text(item.points_achieved, item.points_available),
-                     pounds(item.pounds_earned), pounds(item.pounds_missed), patients_text(item)))
-    total = view.total
-    rows.append(("The year", "", "", points_text(total["points_achieved"], total["points_available"]),
-                 pounds(total["pounds_earned"]), pounds(total["pounds_missed"]), ""))
+        achieved = percent(item.achievement) + (f" to {item.ach_date:%d %b %Y}" if item.in_iif and item.ach_date
+                                                else "")
+        rows.append((name, achieved, *money_cells(item)))
+    rows.append(("The year", "", *total_cells(view.total)))
     rules = default_rules().year(year)
     payment = rules.access_payment
     parts = []
