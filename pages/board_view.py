@@ -110,9 +110,8 @@ def money_screen() -> None:
         sentence = what_if_text(view, view.with_more_patients(extra))
         if sentence:
             st.markdown(ui.plain(sentence))
-        history = ui.query("contract.iif_inputs", pcn["pcn"], year)
         for column, item in zip(st.columns(len(paying)), paying):
-            own = history[(history["measure"] == item.measure) & (history["org"] == pcn["pcn"])]
+            own = view.history[view.history["measure"] == item.measure]
             with column:
                 ui.show_figure(charts_money.trajectory_chart(item, own, pcn["pcn_name"]),
                                key=f"money_trajectory_{item.indicator}")

@@ -107,7 +107,8 @@ def money(store: Store, pcn_code: str, financial_year: str):
     codes = sorted({m.org for m in view.practices})
     names = store.query("SELECT org_code, name FROM organisations WHERE org_code IN (SELECT unnest($c))",
                         {"c": codes}) if codes else pd.DataFrame(columns=["org_code", "name"])
-    return replace(view, names=dict(zip(names["org_code"], names["name"])))
+    own = inputs[(inputs["level"] == "pcn") & (inputs["org"] == pcn_code)]
+    return replace(view, names=dict(zip(names["org_code"], names["name"])), history=own.reset_index(drop=True))
 
 
 def data_years(store: Store) -> list[str]:

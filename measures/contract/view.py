@@ -31,6 +31,7 @@ class MoneyView:
     sources: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
     names: dict = field(default_factory=dict)  # practice code → name, for the drill-down
+    history: pd.DataFrame | None = None  # the PCN's own figures month by month (`reads.iif_inputs` rows)
 
     @property
     def total(self) -> dict:
