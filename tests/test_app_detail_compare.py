@@ -52,9 +52,9 @@ def test_detail_chart_wraps_to_a_phone_on_screen_and_downloads_keep_the_print_la
     (spec,) = figures(at)
     title, subtitle = spec["layout"]["title"]["text"], spec["layout"]["title"]["subtitle"]["text"]
     (footnote,) = [a["text"] for a in spec["layout"]["annotations"] if a["text"].startswith("Source:")]
-    for text, width in ((title, charts._WRAP["title"]), (subtitle, charts._WRAP["subtitle"]),
-                        (footnote, charts._WRAP["note"])):
-        assert all(len(line) <= width for line in text.split("<br>")), text
+    for text, size in ((title, charts.TITLE_FONT_PIXELS), (subtitle, charts.SUBTITLE_FONT_PIXELS)):
+        assert all(charts.text_pixels(line, size) <= charts.TITLE_PIXELS for line in text.split("<br>")), text
+    assert all(len(line) <= charts._WRAP["note"] for line in footnote.split("<br>")), footnote
     assert title.count("<br>") >= 1
     # The downloads are of the chart with its one-line title, at print size, named from the title.
     measure = default_catalogue().get("acc_08_monthly")

@@ -1,6 +1,8 @@
-"""The MI Network Contract DES monthly extract: recognised by its header, every field kept as a contract field,
-CAN-02/CAN-04 and HI-03 year to date per practice and summed per PCN at each achievement date, re-imports that
-change nothing, and bad input refused with file, row and column and nothing written."""
+"""The MI Network Contract DES monthly extract: recognised, kept field by field, summed per PCN, refused when bad.
+
+Recognised by its header, every field kept as a contract field, CAN-02/CAN-04 and HI-03 year to date per practice
+and summed per PCN at each achievement date, re-imports that change nothing, and bad input refused with file, row
+and column and nothing written."""
 
 from __future__ import annotations
 
@@ -57,9 +59,7 @@ def mapped(tmp_path_factory):
 
 @pytest.fixture
 def real(mapped, tmp_path):
-    path = tmp_path / "real.duckdb"
-    shutil.copy(mapped, path)
-    return Store(path)
+    return store_copy(mapped, tmp_path / "real.duckdb")
 
 
 @pytest.fixture
@@ -67,8 +67,12 @@ def demo(demo_db, tmp_path):
     """A private copy of the demo (practices Z00001…, PCNs UZ0001…, practice Z00012 moving from UZ0004 to UZ0003
     on 1 Mar 2026). The command refuses to mix published files into the synthetic demo, so files are loaded with
     the importer's own per-file step, as a demo extract would be."""
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
+    return store_copy(demo_db, tmp_path / "demo.duckdb")
+
+
+def store_copy(source, path) -> Store:
+    """A private copy of a store at `path`, so that what a test imports reaches no other test."""
+    shutil.copy(source, path)
     return Store(path)
 
 
@@ -120,6 +124,26 @@ def contract_fields(store, import_id=None):
                        f"{where} ORDER BY ALL", params)
 
 
+def assert_refused_whole(store, path, expected: list[str], module=ncdes) -> None:
+    """The file is refused with a message holding each of `expected`, and the store is left as it was."""
+    before = fingerprint(store.path)
+    message = refused(store, path, module)
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert "Nothing was imported" in message
+    assert_unchanged(before, store.path)
+
+
+def assert_not_read(store, path, expected: list[str]) -> None:
+    """The import command refuses the file before reading it, with each of `expected`, and the store is unchanged."""
+    before = fingerprint(store.path)
+    with pytest.raises(PublicationError) as error:
+        import_publications([path], store, progress=io.StringIO())
+    for fragment in expected:
+        assert fragment in str(error.value), f"{fragment!r} not in {str(error.value)!r}"
+    assert_unchanged(before, store.path)
+
+
 # ------------------------------------------------------------------------------------------------
 # NHS England's synthetic extract, read where it is
 
@@ -166,13 +190,8 @@ def test_an_extract_without_field_name_is_named_as_the_extract_missing_that_colu
     header = [h for h in HEADER if h != "FIELD_NAME"]
     path = write(tmp_path / "extract.csv", [[v for h, v in zip(HEADER, r) if h != "FIELD_NAME"]
                                             for r in fraction("A81001", "20240930", "CAN04", 1, 2)], header)
-    before = fingerprint(real.path)
-    with pytest.raises(PublicationError) as error:
-        import_publications([path], real, progress=io.StringIO())
-    message = str(error.value)
-    assert "extract.csv: looks like the MI Network Contract DES monthly extract file" in message
-    assert "row 1, the header, has no column FIELD_NAME" in message
-    assert_unchanged(before, real.path)
+    assert_not_read(real, path, ["extract.csv: looks like the MI Network Contract DES monthly extract file",
+                                  "row 1, the header, has no column FIELD_NAME"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -335,11 +354,8 @@ def test_practices_in_no_map_are_rejected_and_counted_and_exact_repeats_counted_
 
 
 def test_a_file_whose_practices_are_all_unknown_is_refused(demo, tmp_path):
-    before = fingerprint(demo.path)
-    message = refused(demo, write(tmp_path / "ncdes.csv", fraction("Q99999", "20241031", "HI03", 1, 2)))
-    assert "ncdes.csv: none of its 2 rows can be loaded" in message
-    assert "GP practice code not in any imported map" in message
-    assert_unchanged(before, demo.path)
+    assert_refused_whole(demo, write(tmp_path / "ncdes.csv", fraction("Q99999", "20241031", "HI03", 1, 2)),
+                         ["ncdes.csv: none of its 2 rows can be loaded", "GP practice code not in any imported map"])
 
 
 def good_rows():
@@ -347,10 +363,10 @@ def good_rows():
             + [row("Z00001", "20241031", "HI21", "Number of patients recorded as having a diagnosis of autism.", 40)])
 
 
-def with_cell(row_number: int, column: str, value: str):
+def with_cell(row_number: int, column: str, value: str, header=HEADER):
     """The good rows with one cell changed, addressed as a spreadsheet shows it (header = row 1)."""
     def change(rows):
-        rows[row_number - 2][HEADER.index(column)] = value
+        rows[row_number - 2][header.index(column)] = value
         return rows
     return change
 
@@ -395,13 +411,7 @@ BAD = [
 
 @pytest.mark.parametrize("change, expected", [case[1:] for case in BAD], ids=[case[0] for case in BAD])
 def test_bad_input_is_refused_naming_file_row_and_column_and_nothing_is_written(demo, tmp_path, change, expected):
-    path = write(tmp_path / "ncdes.csv", change(good_rows()))
-    before = fingerprint(demo.path)
-    message = refused(demo, path)
-    for fragment in expected:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    assert "Nothing was imported" in message
-    assert_unchanged(before, demo.path)
+    assert_refused_whole(demo, write(tmp_path / "ncdes.csv", change(good_rows())), expected)
 
 
 def test_the_good_rows_the_bad_cases_start_from_import(demo, tmp_path):

@@ -1,18 +1,17 @@
-"""The MI Network Contract DES monthly file as NHS England publishes it (PRACTICE_CODE, PRACTICE_NAME,
-QUALITY_SERVICE, ACH_DATE as dd/mm/yyyy, IND_CODE, MEASURE, VALUE): recognised by its header, read with the
-extract's rules figure for figure, its suppressed cells ("*") kept without a value and out of the PCN totals, and
-bad input refused with file, row and column and nothing written."""
+"""The MI Network Contract DES monthly file as NHS England publishes it, read with the extract's rules.
+
+PRACTICE_CODE, PRACTICE_NAME, QUALITY_SERVICE, ACH_DATE as dd/mm/yyyy, IND_CODE, MEASURE, VALUE: recognised by its
+header, read with the extract's rules figure for figure, its suppressed cells ("*") kept without a value and out of
+the PCN totals, and bad input refused with file, row and column and nothing written."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime
 
 import pytest
 
-from measures.importers import PublicationError, import_publications, iif, ncdes, ncdes_published
+from measures.importers import PublicationError, iif, ncdes, ncdes_published
 from measures.importers.detect import detect
-from measures.importers.orchestrate import import_one
 from measures.importers.sources import resolve
 from measures.store import Store
 from tests.conftest import SAMPLES
@@ -46,17 +45,13 @@ def write_published(path, rows):
 @pytest.fixture
 def demo(demo_db, tmp_path):
     """A private copy of the demo (practices Z00001…, PCNs UZ0001…), loaded with the importer's per-file step."""
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    return Store(path)
+    return ncdes_tests.store_copy(demo_db, tmp_path / "demo.duckdb")
 
 
 @pytest.fixture
 def twin(demo_db, tmp_path):
     """A second private copy, to import the same figures in the extract's layout."""
-    path = tmp_path / "twin.duckdb"
-    shutil.copy(demo_db, path)
-    return Store(path)
+    return ncdes_tests.store_copy(demo_db, tmp_path / "twin.duckdb")
 
 
 def load(store: Store, path, expected=ncdes_published):
@@ -154,12 +149,8 @@ def test_a_published_file_named_like_the_annual_iif_file_is_read_as_the_monthly_
 def test_a_published_file_without_practice_code_is_named_as_the_monthly_file_missing_it(demo, tmp_path):
     header = [h for h in HEADER if h != "PRACTICE_CODE"]
     path = write(tmp_path / "ncdes.csv", [published("Z00001", "31/10/2024", "HI03", "Numerator", 5)[1:]], header)
-    before = fingerprint(demo.path)
-    with pytest.raises(PublicationError) as error:
-        import_publications([path], demo)
-    assert "ncdes.csv: looks like the MI Network Contract DES monthly file" in str(error.value)
-    assert "row 1, the header, has no column PRACTICE_CODE" in str(error.value)
-    assert_unchanged(before, demo.path)
+    ncdes_tests.assert_not_read(demo, path, ["ncdes.csv: looks like the MI Network Contract DES monthly file",
+                                             "row 1, the header, has no column PRACTICE_CODE"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -238,10 +229,7 @@ def good_rows():
 
 
 def with_cell(row_number: int, column: str, value: str):
-    def change(rows):
-        rows[row_number - 2][HEADER.index(column)] = value
-        return rows
-    return change
+    return ncdes_tests.with_cell(row_number, column, value, HEADER)
 
 
 BAD = [
@@ -267,13 +255,8 @@ BAD = [
 @pytest.mark.parametrize("change, expected", [case[1:] for case in BAD], ids=[case[0] for case in BAD])
 def test_bad_published_input_is_refused_naming_file_row_and_column_and_nothing_is_written(demo, tmp_path, change,
                                                                                           expected):
-    path = write_published(tmp_path / "ncdes.csv", change(good_rows()))
-    before = fingerprint(demo.path)
-    message = refused(demo, path)
-    for fragment in expected:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    assert "Nothing was imported" in message
-    assert_unchanged(before, demo.path)
+    ncdes_tests.assert_refused_whole(demo, write_published(tmp_path / "ncdes.csv", change(good_rows())), expected,
+                                     ncdes_published)
 
 
 def test_the_good_rows_the_bad_cases_start_from_import_and_unknown_practices_are_named_by_practice_code(demo,

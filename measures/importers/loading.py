@@ -9,8 +9,10 @@ import pandas as pd
 from .common import OBSERVATION_COLUMNS, Rejections, measures_catalogue
 from .hierarchy import refresh_pcn_list_sizes, write_evidence
 from .totals import rebuild_member_sums, rebuild_pcn_denominators, write_contributions
+from .vintages import write_newest
 
 LIST_SIZES_PUBLICATION = "Patients Registered at a GP Practice: list sizes"
+OBSERVATION_KEYS = ("measure_id", "org_code", "period_start", "period_end")
 
 
 @dataclass
@@ -172,29 +174,10 @@ def _observations(con, frame: pd.DataFrame, publication: str, vintage: str, impo
     """Insert observations, replacing rows of the same measure, organisation and period that older (or equal)
     vintages of the same publication wrote; rows a newer vintage wrote are kept and the incoming ones skipped."""
     frame = frame[OBSERVATION_COLUMNS].assign(import_id=import_id)
-    params = {"publication": publication, "vintage": vintage}
     con.register("_obs", frame)
     try:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _newer AS
-            SELECT DISTINCT n.measure_id, n.org_code, n.period_start, n.period_end
-            FROM _obs n JOIN observations o USING (measure_id, org_code, period_start, period_end)
-            JOIN imports i ON i.import_id = o.import_id
-            WHERE i.publication = $publication AND i.vintage > $vintage
-        """, params)
-        replaced = con.execute("""
-            DELETE FROM observations USING imports i, _obs n
-            WHERE observations.import_id = i.import_id AND i.publication = $publication AND i.vintage <= $vintage
-              AND observations.measure_id = n.measure_id AND observations.org_code = n.org_code
-              AND observations.period_start = n.period_start AND observations.period_end = n.period_end
-        """, params).fetchall()[0][0]
-        columns = ", ".join(frame.columns)
-        con.execute(f"""
-            INSERT INTO observations ({columns})
-            SELECT {columns} FROM _obs ANTI JOIN _newer USING (measure_id, org_code, period_start, period_end)
-            ORDER BY org_code, measure_id, period_start
-        """)
-        kept = con.execute("SELECT count(*) FROM _newer").fetchall()[0][0]
+        replaced, kept = write_newest(con, "observations", "_obs", OBSERVATION_KEYS, list(frame.columns), publication,
+                                      vintage, order_by="org_code, measure_id, period_start")
     finally:
         con.unregister("_obs")
     if replaced:

@@ -6,9 +6,11 @@ import pandas as pd
 
 from .common import OBSERVATION_COLUMNS, measures_catalogue, observations
 from .hierarchy import MEMBERSHIP_AT_SQL, PCN_SPANS_SQL
+from .vintages import write_newest
 
 CONTRIBUTION_COLUMNS = ["measure_id", "org_code", "practice_code", "period_start", "period_end", "numerator",
                         "denominator"]
+CONTRIBUTION_KEYS = ("measure_id", "practice_code", "period_start", "period_end")
 _PERIOD = ("measure_id", "period_start", "period_end")
 
 
@@ -48,29 +50,10 @@ def write_contributions(con, frame: pd.DataFrame, publication: str, vintage: str
     publication said about the same practice, measure and period, and keeping what a newer vintage said; then
     rebuild the PCN totals of every measure and period the file touched over all the practices held for them."""
     frame = frame[CONTRIBUTION_COLUMNS].assign(import_id=import_id)
-    params = {"publication": publication, "vintage": vintage}
     con.register("_contributed", frame)
     try:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _contributed_by_newer AS
-            SELECT DISTINCT n.measure_id, n.practice_code, n.period_start, n.period_end
-            FROM _contributed n JOIN pcn_contributions c USING (measure_id, practice_code, period_start, period_end)
-            JOIN imports i ON i.import_id = c.import_id
-            WHERE i.publication = $publication AND i.vintage > $vintage
-        """, params)
-        con.execute("""
-            DELETE FROM pcn_contributions USING imports i,
-                (SELECT DISTINCT measure_id, practice_code, period_start, period_end FROM _contributed) n
-            WHERE pcn_contributions.import_id = i.import_id AND i.publication = $publication AND i.vintage <= $vintage
-              AND pcn_contributions.measure_id = n.measure_id AND pcn_contributions.practice_code = n.practice_code
-              AND pcn_contributions.period_start = n.period_start AND pcn_contributions.period_end = n.period_end
-        """, params)
-        columns = ", ".join(CONTRIBUTION_COLUMNS + ["import_id"])
-        con.execute(f"""
-            INSERT INTO pcn_contributions ({columns})
-            SELECT {columns} FROM _contributed
-            ANTI JOIN _contributed_by_newer USING (measure_id, practice_code, period_start, period_end)
-        """)
+        write_newest(con, "pcn_contributions", "_contributed", CONTRIBUTION_KEYS, CONTRIBUTION_COLUMNS + ["import_id"],
+                     publication, vintage)
         con.execute("CREATE OR REPLACE TEMP TABLE _contributed_periods AS "
                     "SELECT DISTINCT measure_id, period_start, period_end FROM _contributed")
     finally:

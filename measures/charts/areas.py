@@ -1,0 +1,229 @@
+"""Charts comparing areas: PCNs ranked with their intervals, and the funnel plot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .. import suppression
+from ..catalogue import Measure
+from .screens import _WRAP, _fit_to_narrow_screens, _wrapped
+from .style import (BENCHMARK_COLOURS, BENCHMARK_LABELS, NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_LIGHT_BLUE,
+                    NHS_MID_GREY, NHS_ORANGE, NHS_TEXT, axis_title, chart_text, hover_text, titled)
+
+NAMED_BARS_MAX = 60
+NOT_COMPARED_COLOUR = "#8A9BB0"
+
+
+def _legend_line(label: str, dash: str, width: float = 2) -> go.Scatter:
+    """A legend entry for a reference line drawn with add_hline / add_vline (which have none of their own)."""
+    return go.Scatter(x=[None], y=[None], mode="lines", name=chart_text(label), hoverinfo="skip",
+                      line=dict(color=NHS_TEXT, dash=dash, width=width))
+
+
+def _natural_range(measure: Measure, values: Sequence[float]) -> list[float] | None:
+    """An axis range from 0 that stops at the measure's natural top (100 for a percentage) unless a value is above."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    top = max(finite, default=0.0)
+    if measure.unit == "%" and top > 100:  # an overspent budget: the axis reaches it
+        return [0, top * 1.05]
+    if measure.unit == "%":
+        return [0, 100] if top > 90 or top <= 0 else [0, top * 1.08]
+    return [0, top * 1.08] if top > 0 else None
+
+
+def _footnote_lines(source: str, period, notes: Sequence[str]) -> list[str]:
+    footnote = f"Source: {source}"
+    if period:
+        footnote += f" · Data to {pd.Timestamp(period):%b %Y}"
+    return [footnote, *[note for note in notes if note]]
+
+
+def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, comparator_label: str,
+               comparator_value: float | None, period: date, area_label: str, source: str | None = None,
+               interval_text: str | None = None, intervals: bool = True, notes: Sequence[str] = ()) -> go.Figure:
+    """Organisations ranked by value with 95% intervals, coloured by comparison with the comparator.
+
+    `frame` has org, name, value, lower_95, upper_95, benchmark. `interval_text` names the method in the
+    subtitle ("Ranked, with 95% confidence intervals (Wilson score)"); with `intervals` False the bars are one
+    colour, with no error bars, and the subtitle says why (`interval_text`). `notes` are further footnotes.
+    """
+    frame = frame.sort_values("value", ascending=True, na_position="first").reset_index(drop=True)
+    fig = go.Figure()
+    groups = BENCHMARK_COLOURS.items() if intervals else [("__all__", NOT_COMPARED_COLOUR)]
+    for outcome, colour in groups:
+        rows = frame[frame["benchmark"] == outcome] if intervals else frame[frame["value"].notna()]
+        if rows.empty:
+            continue
+        bar = dict(
+            x=rows["value"], y=rows["org"].map(chart_text), orientation="h",
+            name=BENCHMARK_LABELS[outcome] if intervals else "Not compared (no interval applies)",
+            showlegend=intervals,
+            marker=dict(color=colour, line=dict(color=[NHS_TEXT if o == highlight else NHS_MID_GREY for o in rows["org"]],
+                                                width=[3 if o == highlight else 0.5 for o in rows["org"]])),
+        )
+        value_text = f"{hover_text(measure.label)}: %{{x:,.{measure.decimals}f}}"
+        if intervals:
+            bar.update(
+                error_x=dict(type="data", symmetric=False, array=rows["upper_95"] - rows["value"],
+                             arrayminus=rows["value"] - rows["lower_95"], color=NHS_DARK_GREY, thickness=1.2, width=3),
+                customdata=np.stack([rows["name"].map(chart_text), rows["lower_95"], rows["upper_95"]], axis=-1),
+                hovertemplate=(f"%{{customdata[0]}} (%{{y}})<br>{value_text}"
+                               f"<br>95% CI %{{customdata[1]:,.{measure.decimals}f}} to "
+                               f"%{{customdata[2]:,.{measure.decimals}f}}<extra></extra>"))
+        else:
+            bar.update(customdata=rows["name"].map(chart_text),
+                       hovertemplate=f"%{{customdata}} (%{{y}})<br>{value_text}<extra></extra>")
+        fig.add_trace(go.Bar(**bar))
+    hidden = _suppressed_rows(frame)
+    if not hidden.empty:  # no bar to draw: a * at zero says the PCN is there and why it has no bar
+        fig.add_trace(go.Scatter(
+            x=[0] * len(hidden), y=hidden["org"].map(chart_text), mode="text", text=[suppression.MARK] * len(hidden),
+            textposition="middle right", textfont=dict(size=16, color=NHS_DARK_GREY),
+            name=f"{suppression.MARK} Suppressed (small number)", customdata=hidden["name"].map(chart_text),
+            showlegend=False,
+            hovertemplate="%{customdata} (%{y}): suppressed (small number)<extra></extra>"))
+    reach = [*frame["value"], *(frame["upper_95"] if intervals and "upper_95" in frame else []),
+             comparator_value if comparator_value is not None else np.nan]
+    x_range = _natural_range(measure, reach)
+    if comparator_value is not None:
+        # Named in the legend, which wraps on a narrow screen, rather than beside the line, where a long ICB
+        # name would run off the edge or over the bars.
+        fig.add_vline(x=comparator_value, line=dict(color=NHS_TEXT, dash="dash", width=2))
+        fig.add_trace(_legend_line(f"{comparator_label} {measure.format_value(comparator_value)}", "dash"))
+    many = len(frame) > NAMED_BARS_MAX
+    fig.update_layout(barmode="overlay", height=760 if many else max(420, 22 * len(frame) + 260),
+                      bargap=0.0 if many else 0.25)
+    # Past a few dozen PCNs names cannot be read: draw a caterpillar chart and leave names to the hover.
+    # Keyed by code (names repeat across England), labelled by name.
+    codes = frame["org"].map(chart_text).tolist()
+    fig.update_yaxes(categoryorder="array", categoryarray=codes, tickmode="array",
+                     tickvals=codes, ticktext=frame["name"].map(chart_text).tolist(), tickfont=dict(size=12),
+                     showticklabels=not many, title_text=f"{len(frame):,} PCNs, ranked" if many else None)
+    fig.update_xaxes(title_text=axis_title(measure), range=x_range)
+    title = f"{measure.label}: {area_label}, {pd.Timestamp(period):%b %Y}"
+    subtitle = f"{interval_text or 'Ranked, with 95% confidence intervals'}; compared with {comparator_label}"
+    footnotes = [*_suppression_notes(hidden), *notes]
+    fig = titled(fig, title, subtitle, source or measure.source.publication, period, footnotes)
+    labels = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    # The PCN names push the plot right; the footnote starts back near the figure's edge (12 px names, ~5.8 px a
+    # character, plus the ticks).
+    names = 0 if many or frame.empty else min(int(frame["name"].astype(str).str.len().max()), 45)
+    plot_left = max(72.0, 5.8 * names + 26)
+    return _fit_to_narrow_screens(fig, title, subtitle, _footnote_lines(source or measure.source.publication, period,
+                                                                        footnotes), labels,
+                                  footnote_shift=4 - plot_left)
+
+
+# How a PCN sits on the funnel: beyond 99.8%, beyond 95% only, or within, and on which side.
+FUNNEL_COLOURS = {
+    "high_998": NHS_BLUE, "high_95": "#7FB2E5", "within": "#D5DADD", "low_95": "#F6C48A", "low_998": NHS_ORANGE,
+}
+FUNNEL_NEUTRAL_COLOURS = {
+    "high_998": NHS_DARK_BLUE, "high_95": "#8C9FCF", "within": "#D5DADD", "low_95": "#A9DCF2", "low_998": NHS_LIGHT_BLUE,
+}
+
+
+def _funnel_labels(direction: str) -> dict[str, str]:
+    high, low = {"increase": ("Better", "Worse"), "decrease": ("Worse", "Better")}.get(direction, ("Higher", "Lower"))
+    return {"high_998": f"{high}: beyond 99.8%", "high_95": f"{high}: beyond 95%", "within": "Within 95% limits",
+            "low_95": f"{low}: beyond 95%", "low_998": f"{low}: beyond 99.8%"}
+
+
+def funnel_plot(frame: pd.DataFrame, limits: pd.DataFrame, measure: Measure, *, highlight: str | None,
+                comparator_label: str, comparator_value: float, period: date, area_label: str,
+                source: str | None = None, notes: Sequence[str] = ()) -> go.Figure:
+    """Value against denominator with 95% and 99.8% limits; each PCN coloured by which limits it lies beyond.
+
+    `frame` has org, name, value, denominator; `limits` (from `compare.funnel`) has denominator, lower_95,
+    upper_95, lower_998, upper_998 and, in `attrs["funnel"]`, the centre (`target`) and whether the limits
+    were adjusted for overdispersion, which the subtitle says. Without that the centre is `comparator_value`.
+    """
+    from .. import compare
+
+    info = limits.attrs.get("funnel", {})
+    centre = info.get("target", comparator_value)
+    centre_label = (f"Average of the {info['units']} PCNs shown" if "units" in info else comparator_label)
+    fig = go.Figure()
+    for column, name, dash in (("upper_998", "99.8% limits", "dash"), ("lower_998", None, "dash"),
+                               ("upper_95", "95% limits", "dot"), ("lower_95", None, "dot")):
+        fig.add_trace(go.Scatter(x=limits["denominator"], y=limits[column], mode="lines", name=name or "",
+                                 showlegend=name is not None, legendgroup=column[-3:],
+                                 line=dict(color=NHS_DARK_GREY, dash=dash, width=1.5), hoverinfo="skip"))
+    fig.add_hline(y=centre, line=dict(color=NHS_TEXT, width=1.5))
+    fig.add_trace(_legend_line(f"{centre_label} {measure.format_value(centre)}", "solid", width=1.5))
+    outcome = compare.funnel_outcome(frame, limits)
+    colours = FUNNEL_NEUTRAL_COLOURS if measure.improvement_direction == "neutral" else FUNNEL_COLOURS
+    labels = _funnel_labels(measure.improvement_direction)
+    for key in compare.FUNNEL_OUTCOMES:
+        rows = frame[outcome == key]
+        if rows.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=rows["denominator"], y=rows["value"], mode="markers", name=labels[key],
+            marker=dict(color=colours[key], size=13 if key.endswith("998") else 11, line=dict(color=NHS_DARK_GREY, width=1)),
+            customdata=np.stack([rows["name"].map(chart_text), rows["org"].map(chart_text)], axis=-1),
+            hovertemplate=(f"%{{customdata[0]}} (%{{customdata[1]}})<br>{hover_text(measure.label)}: "
+                           f"%{{y:,.{measure.decimals}f}}<br>Denominator: %{{x:,.0f}}<br>{labels[key]}<extra></extra>"),
+        ))
+    top = float(limits["denominator"].max())
+    chosen = frame[(frame["org"] == highlight) & frame["value"].notna() & (outcome != "")]  # a suppressed PCN is not plotted
+    if not chosen.empty:
+        row = chosen.iloc[0]
+        # The label opens away from the nearer edge and is drawn past the plot's clip, so it is never cut off.
+        side = "left" if row["denominator"] > top * 0.6 else "right" if row["denominator"] < top * 0.25 else "center"
+        fig.add_trace(go.Scatter(x=[row["denominator"]], y=[row["value"]], mode="markers+text",
+                                 name=chart_text(row["name"]), text=[chart_text(row["name"])],
+                                 textposition=f"top {side}", cliponaxis=False, showlegend=False,
+                                 textfont=dict(size=14, color=NHS_TEXT),
+                                 marker=dict(symbol="diamond", size=17, color="rgba(0,0,0,0)",
+                                             line=dict(color=NHS_TEXT, width=3)),
+                                 hoverinfo="skip"))
+    x_title = _wrapped(measure.denominator.definition if measure.denominator else "Denominator", _WRAP["axis"])[:3]
+    fig.update_xaxes(title_text="<br>".join(chart_text(line) for line in x_title), range=[0, top * 1.02],
+                     tickformat=",~s")
+    plotted = frame.loc[outcome != "", "value"].tolist()
+    if measure.unit == "%":  # small PCNs' limits reach 0% and 100%: the axis stops there, never past them
+        low = min([*plotted, *limits["lower_998"].tolist()], default=0.0)
+        high = max([*plotted, *limits["upper_998"].tolist()], default=100.0)
+        pad = (high - low) * 0.06 or 1.0
+        top_of_axis = high + pad if max(plotted, default=0.0) > 100 else min(100.0, high + pad)
+        fig.update_yaxes(range=[max(0.0, low - pad), top_of_axis])
+    else:
+        fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(title_text=axis_title(measure))
+    hidden = _suppressed_rows(frame)
+    footnotes = _suppression_notes(hidden)
+    if footnotes:
+        footnotes[-1] = f"{len(hidden)} suppressed PCN{' is' if len(hidden) == 1 else 's are'} not plotted. " + footnotes[-1]
+    counted = int((outcome != "").sum())
+    beyond_95 = int(outcome.isin(["high_95", "high_998", "low_95", "low_998"]).sum())
+    beyond_998 = int(outcome.isin(["high_998", "low_998"]).sum())
+    footnotes.append(f"{beyond_95} of {counted} PCNs beyond 95% (chance alone: {counted * 0.05:.1f}), "
+                     f"{beyond_998} beyond 99.8% (chance alone: {counted * 0.002:.1f}).")
+    if info.get("method"):
+        footnotes.append(info["method"])
+    footnotes += list(notes)
+    title = f"{measure.label}: funnel plot, {area_label}, {pd.Timestamp(period):%b %Y}"
+    subtitle = compare.funnel_method_text(limits)
+    fig = titled(fig, title, subtitle, source or measure.source.publication, period, footnotes)
+    legend = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    return _fit_to_narrow_screens(fig, title, subtitle, _footnote_lines(source or measure.source.publication, period,
+                                                                        footnotes), legend, len(x_title))
+
+
+def _suppressed_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    if suppression.FLAG not in frame:
+        return frame.iloc[:0]
+    return frame[frame[suppression.FLAG].fillna(False).astype(bool)]
+
+
+def _suppression_notes(hidden: pd.DataFrame) -> list[str]:
+    """The footnote lines of a chart of PCNs some of whose values are suppressed (empty when none are)."""
+    if hidden.empty:
+        return []
+    return [suppression.footnote(), "Averages pool the values shown."]

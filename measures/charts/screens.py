@@ -1,0 +1,162 @@
+"""Charts laid out for every screen down to a phone's: titles, legends and footnotes wrapped to fit."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from .. import suppression
+from .style import FOOTER_PIXELS, LEGEND_OFFSET_PIXELS, TEMPLATE_NAME, chart_text
+
+# The narrowest chart the page draws (a 390 px phone, less the page's padding): titles, legends and footnotes
+# are laid out to fit it, so nothing is clipped or overprinted on any screen.
+NARROWEST_LEGEND_PIXELS = 240  # the plot area's width there, within which a horizontal legend wraps
+NARROWEST_PLOT_PIXELS = 250  # the plot area's width there, across which notes dated on the chart must fit
+# Title and subtitle lines are measured in pixels (the room beside the title's padding, less a margin for a
+# phone's own Arial); footnote lines wrap at 64 characters, and the suppression footnote (73) stays whole, as it
+# reads everywhere else.
+TITLE_PIXELS = 330
+_WRAP = {"note": 64, "axis": 34}  # characters a line at that width, by font size
+TITLE_FONT_PIXELS, SUBTITLE_FONT_PIXELS = 22, 15
+CHART_NOTE_LINE_PIXELS = 17  # a line of a 13 px note dated on the chart, with its background's edge
+# Arial's advance widths in thousandths of an em, for space to tilde (its metrics are Helvetica's); any other
+# character counts as wide as a capital.
+_ARIAL_WIDTHS = (
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556,
+    556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667,
+    556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556,
+    556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722,
+    500, 500, 500, 334, 260, 334, 584)
+_SENTENCE_BREAKS = (":", ";", ",", ".")
+FOOTNOTE_SHIFT_PIXELS = -68  # from the plot's left edge (about 72 px in) to the figure's, so a line has room
+FOOTNOTE_FONT_PIXELS = 10.5  # the suppression footnote, kept whole, then fits a phone
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """Plain text in lines of at most `width` characters."""
+    import textwrap
+
+    lines = []
+    for part in str(text).split("\n"):
+        lines += textwrap.wrap(part, width, break_long_words=True, break_on_hyphens=False) or [""]
+    return lines
+
+
+def text_pixels(text: str, size: float) -> float:
+    """How wide `text` draws in Arial at `size` px."""
+    return sum(_ARIAL_WIDTHS[ord(c) - 32] if 32 <= ord(c) < 127 else 722 for c in str(text)) * size / 1000
+
+
+def _fitted(text: str, pixels: float, size: float) -> list[str]:
+    """Plain text in lines no wider than `pixels` at `size` px, each as full as it can be, except that a line the
+    text goes on after ends at its last sentence break (":", ";", "," or "."), where one falls past its middle: so
+    a title breaks after the measure's name, not before the PCN's last word."""
+    lines: list[str] = []
+    for part in str(text).split("\n"):
+        words = part.split()
+        if not words:
+            lines.append("")
+        while words:
+            if text_pixels(words[0], size) > pixels:  # a word wider than a line, cut where it reaches the edge
+                cut = next(n for n in range(len(words[0]), 0, -1)
+                           if text_pixels(words[0][:n], size) <= pixels or n == 1)
+                lines.append(words[0][:cut])
+                words[0] = words[0][cut:]
+                continue
+            n = 1
+            while n < len(words) and text_pixels(" ".join(words[:n + 1]), size) <= pixels:
+                n += 1
+            if n < len(words):
+                n = next((k for k in range(n, 1, -1) if words[k - 1].endswith(_SENTENCE_BREAKS)
+                          and text_pixels(" ".join(words[:k]), size) > pixels / 2), n)
+            lines.append(" ".join(words[:n]))
+            words = words[n:]
+    return lines
+
+
+def _fit_chart_notes(fig: go.Figure) -> None:
+    """Notes dated on the chart, wrapped to the room on the side each opens towards at the narrowest plot, and each
+    moved off the plot's edge by the notes before it that it would overprint there.
+
+    Only on a chart whose date axis has a set range: there the note cannot stretch the axis to make room.
+    """
+    axis = fig.layout.xaxis.range
+    notes = [a for a in fig.layout.annotations if a.xref in (None, "x") and a.yref == "paper" and a.y in (0, 1)]
+    if not axis or not notes:
+        return
+    start, end = (pd.Timestamp(value) for value in axis)
+    placed: list[tuple[float, float, float, float, float]] = []  # edge, left, right, offset, height
+    for note in sorted(notes, key=lambda a: pd.Timestamp(a.x)):
+        size = note.font.size or 13
+        at = (pd.Timestamp(note.x) - start) / (end - start) * NARROWEST_PLOT_PIXELS
+        room = at if note.xanchor == "right" else NARROWEST_PLOT_PIXELS - at
+        lines = _fitted(html.unescape(str(note.text)), max(room, NARROWEST_PLOT_PIXELS / 2) - 6, size)
+        width = max(text_pixels(line, size) for line in lines) + 6
+        left, right = (at - width, at) if note.xanchor == "right" else (at, at + width)
+        height = CHART_NOTE_LINE_PIXELS * len(lines)
+        offset = max([o + h for edge, l, r, o, h in placed if edge == note.y and l < right and left < r], default=0)
+        placed.append((note.y, left, right, offset, height))
+        note.update(text="<br>".join(chart_text(line) for line in lines), align=note.xanchor or "left",
+                    yshift=offset if note.y == 0 else -offset)
+
+
+def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_lines: Sequence[str],
+                           legend_labels: Sequence[str], axis_title_lines: int = 1,
+                           footnote_shift: float = FOOTNOTE_SHIFT_PIXELS) -> go.Figure:
+    """Re-lay a `titled` figure so its title, subtitle, legend and footnote fit the narrowest chart.
+
+    Title and subtitle wrap onto more lines (the plot moves down); the footnote wraps and sits below as many
+    legend rows as the legend needs at that width; notes dated on the chart wrap to fit beside their line. The
+    plot area keeps its size, so axes read the same.
+    """
+    title_lines = _fitted(title, TITLE_PIXELS, TITLE_FONT_PIXELS)
+    subtitle_lines = _fitted(subtitle, TITLE_PIXELS, SUBTITLE_FONT_PIXELS)
+    whole = suppression.footnote()
+    note_lines = [line for note in footnote_lines
+                  for line in ([note] if note == whole else _wrapped(note, _WRAP["note"]))]
+    row, rows = 0, 1
+    for label in legend_labels:  # 14 px text: a swatch and gap of 40 px, about 7.7 px a character
+        width = 40 + 7.7 * len(label)
+        if row and row + width > NARROWEST_LEGEND_PIXELS:
+            rows, row = rows + 1, 0
+        row += width
+    height = fig.layout.height or pio.templates[TEMPLATE_NAME].layout.height
+    margin = fig.layout.margin
+    top = 95 + 27 * (len(title_lines) - 1) + 19 * (len(subtitle_lines) - 1)
+    plot_pixels = max(height - (margin.t or 95) - (margin.b or FOOTER_PIXELS), 100)
+    legend_offset = LEGEND_OFFSET_PIXELS + 19 * (axis_title_lines - 1)
+    footnote_offset = legend_offset + 31 * rows + 8  # a legend row is about 31 px apart in the browser
+    bottom = footnote_offset + 13 * len(note_lines) + 12
+    fig.update_layout(
+        height=plot_pixels + top + bottom, margin=dict(t=top, b=bottom),
+        # Plotly anchors a title of several lines a little too high; the offset keeps its first line on the page.
+        title=dict(text="<br>".join(chart_text(line) for line in title_lines), yref="container", yanchor="top",
+                   y=1 - (4 + 9 * (len(title_lines) - 1)) / (plot_pixels + top + bottom), pad=dict(t=12, l=6),
+                   subtitle=dict(text="<br>".join(chart_text(line) for line in subtitle_lines))),
+        legend=dict(y=-legend_offset / plot_pixels))
+    footnote = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
+                and str(a.text).startswith("Source:")]
+    for annotation in footnote:
+        annotation.update(text="<br>".join(chart_text(line) for line in note_lines), y=-footnote_offset / plot_pixels,
+                          xshift=footnote_shift, font=dict(size=FOOTNOTE_FONT_PIXELS))
+    _fit_chart_notes(fig)
+    return fig
+
+
+def for_screens(fig: go.Figure) -> go.Figure:
+    """A copy of a `titled` figure laid out for every screen down to a phone's, as the compare charts are.
+
+    Title, subtitle, footnote and legend are read back from the figure and re-laid by `_fit_to_narrow_screens`.
+    The figure itself is left as it was, one line of title, for downloads: their print size and file name.
+    """
+    shown = go.Figure(fig)
+    footnotes = [a for a in shown.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
+                 and str(a.text).startswith("Source:")]
+    footnote_lines = [html.unescape(line) for a in footnotes for line in str(a.text).split("<br>")]
+    legend = [html.unescape(t.name) for t in shown.data if t.showlegend is not False and t.name]
+    return _fit_to_narrow_screens(shown, html.unescape(shown.layout.title.text or ""),
+                                  html.unescape(shown.layout.title.subtitle.text or ""), footnote_lines, legend)

@@ -1,0 +1,109 @@
+"""Charts laid out for every screen: notes dated on a chart stay beside their line, and titles break where they read."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from measures import charts, detail
+from measures.catalogue import default_catalogue
+
+DAYS = pd.date_range("2024-04-01", periods=30, freq="MS")
+LONG_NOTE = "Two GPs left in the spring; locum cover was reduced while the practice recruited"
+
+
+def reading_of(rebase=None):
+    """Booked within 2 weeks for 30 months, with limits recalculated from each date of `rebase`."""
+    measure = default_catalogue().get("acc_08_monthly")
+    series = pd.DataFrame({"measure": measure.id, "version": 1, "org": "UZ0001", "period_start": DAYS,
+                           "numerator": 70.0 + (np.arange(len(DAYS)) % 7), "denominator": 100.0})
+    series["value"] = series["numerator"]
+    return measure, detail.read(series, measure, rebase=rebase)
+
+
+def chart_with_notes(notes: dict) -> object:
+    measure, reading = reading_of()
+    frame = pd.DataFrame({"date": list(notes), "note": list(notes.values())})
+    return charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading, annotations=frame)
+
+
+def dated_notes(fig) -> list:
+    return [a for a in fig.layout.annotations if a.xref in (None, "x") and a.yref == "paper"]
+
+
+def test_a_note_at_the_last_month_leaves_the_date_axis_at_the_data_and_opens_towards_the_plot():
+    fig = chart_with_notes({DAYS[-1]: LONG_NOTE, DAYS[2]: "New triage model"})
+    low, high = (pd.Timestamp(value) for value in fig.layout.xaxis.range)
+    span = DAYS[-1] - DAYS[0]
+    # Plotly widens an axis left to its own range until a note fits; a set range a little past the data cannot be.
+    assert DAYS[0] - span * 0.05 <= low < DAYS[0] and DAYS[-1] < high <= DAYS[-1] + span * 0.05
+    opening = {pd.Timestamp(a.x): a.xanchor for a in dated_notes(fig)}
+    assert opening == {DAYS[-1]: "right", DAYS[2]: "left"}
+
+
+def test_on_a_phone_each_note_fits_beside_its_line_and_no_two_notes_overprint():
+    fig = charts.for_screens(chart_with_notes({DAYS[-1]: LONG_NOTE, DAYS[-4]: "Extended hours began",
+                                               DAYS[1]: "New triage model"}))
+    low, high = (pd.Timestamp(value) for value in fig.layout.xaxis.range)
+    plot = charts.NARROWEST_PLOT_PIXELS
+    boxes = []
+    for note in dated_notes(fig):
+        lines = [html.unescape(line) for line in note.text.split("<br>")]
+        at = (pd.Timestamp(note.x) - low) / (high - low) * plot
+        width = max(charts.text_pixels(line, note.font.size) for line in lines)
+        left, right = (at - width, at) if note.xanchor == "right" else (at, at + width)
+        assert 0 <= left and right <= plot, (note.text, left, right)  # within the plot at a phone's width
+        top = -(note.yshift or 0)
+        boxes.append((left, right, top, top + 17 * len(lines)))
+    assert " ".join(html.unescape(n.text).replace("<br>", " ") for n in dated_notes(fig)).count("locum cover") == 1
+    for index, (left, right, top, bottom) in enumerate(boxes):
+        for other in boxes[index + 1:]:
+            overlap_across = left < other[1] and other[0] < right
+            assert not (overlap_across and top < other[3] and other[2] < bottom), (boxes[index], other)
+
+
+def test_a_limits_recalculated_note_near_the_end_opens_back_over_the_plot_and_fits_a_phone():
+    measure, reading = reading_of(rebase=[DAYS[-13].date()])
+    fig = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading,
+                           rebase_reasons={DAYS[-13]: "the extended access hub opened for every practice"})
+    (note,) = [a for a in dated_notes(fig) if str(a.text).startswith("Limits recalculated")]
+    assert note.xanchor == "right"
+    (shown,) = [a for a in dated_notes(charts.for_screens(fig)) if str(a.text).startswith("Limits recalculated")]
+    assert all(charts.text_pixels(html.unescape(line), 12) <= charts.NARROWEST_PLOT_PIXELS * 0.6
+               for line in shown.text.split("<br>"))
+
+
+@pytest.mark.parametrize("label, lines", [
+    ("Booked within 2 weeks", ["Booked within 2 weeks:", "Ashvale PCN"]),
+    ("Same-day appointments", ["Same-day appointments:", "Ashvale PCN"]),
+    ("Booked within 2 weeks (monthly)", ["Booked within 2 weeks (monthly):", "Ashvale PCN"]),
+])
+def test_a_title_too_wide_for_a_phone_breaks_after_the_measures_name_not_before_the_pcns_last_word(label, lines):
+    measure, reading = reading_of()
+    fig = charts.spc_chart(reading.result, measure.model_copy(update={"short_name": label}), "Ashvale PCN",
+                           reading=reading)
+    shown = charts.for_screens(fig)
+    assert shown.layout.title.text.split("<br>") == lines
+    assert all(charts.text_pixels(line, charts.TITLE_FONT_PIXELS) <= charts.TITLE_PIXELS for line in lines)
+    assert fig.layout.title.text == f"{label}: Ashvale PCN"  # the download keeps its one line
+
+
+def test_a_title_that_fits_a_phone_stays_on_one_line_on_every_screen():
+    measure, reading = reading_of()
+    fig = charts.spc_chart(reading.result, measure.model_copy(update={"short_name": "Visits filed in time"}),
+                           "Ashvale PCN", reading=reading)
+    title = charts.for_screens(fig).layout.title.text
+    # 33 characters of narrow letters, 313 px at 22 px: measured, not counted, so it needs no break on any screen
+    assert title == "Visits filed in time: Ashvale PCN"
+
+
+def test_a_subtitle_breaks_at_its_semicolon():
+    measure, reading = reading_of()
+    fig = charts.spc_chart(reading.result, measure, "Ashvale PCN", subtitle="XmR chart, NHSRplotthedots rules; "
+                           "higher is better, with a note that runs on")
+    lines = charts.for_screens(fig).layout.title.subtitle.text.split("<br>")
+    assert lines[0] == "XmR chart, NHSRplotthedots rules;"
+    assert all(charts.text_pixels(line, charts.SUBTITLE_FONT_PIXELS) <= charts.TITLE_PIXELS for line in lines)
