@@ -1,5 +1,7 @@
-"""Hostile command-line arguments and URLs: long values are echoed cut, and a board pack's --out that cannot be
-written is a one-line message (exit 2) that creates no folder and changes no table."""
+"""Hostile command-line arguments and URLs: long values echoed cut, unwritable output refused cleanly.
+
+A board pack's --out that cannot be written is a one-line message (exit 2) that creates no folder and changes no
+table."""
 
 from __future__ import annotations
 

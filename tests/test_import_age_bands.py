@@ -1,5 +1,7 @@
-"""The 5-year age band list sizes (gp-reg-pat-prac-quin-age.csv) give the same list sizes as the all-persons file, and
-keep each practice's patients by sex and age band; bad rows are refused by row and column, changing nothing."""
+"""The 5-year age band list sizes (gp-reg-pat-prac-quin-age.csv): the all-persons totals, with the bands kept.
+
+They give the same list sizes as the all-persons file and keep each practice's patients by sex and age band; bad
+rows are refused by row and column, changing nothing."""
 
 import csv
 import io

@@ -1,5 +1,7 @@
-"""Hostile published files: crafted headers, broken CSV, numbers that are not, zip bombs and huge values are refused
-with a short message naming file, row and column, and change no table; nothing from a file reaches SQL as code."""
+"""Hostile published files are refused with a short message naming file, row and column, and change no table.
+
+Crafted headers, broken CSV, numbers that are not, zip bombs and huge values; nothing from a file reaches SQL as
+code."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Older genuine files are read: an ePCN workbook from before July 2022 names CCGs where later ones name sub-ICB
-locations, and is read with each CCG at the sub-ICB level under its own code and its memberships as it dates them."""
+"""Older genuine files are read: an ePCN workbook from before July 2022, which names CCGs.
+
+Later workbooks name sub-ICB locations; the older one is read with each CCG at the sub-ICB level under its own code
+and its memberships as it dates them."""
 
 import io
 from datetime import date, datetime

@@ -1,6 +1,7 @@
-"""PCN figures do not depend on how a month was split into files or on the order files came in: totals cover every
-practice held, sums follow the memberships held now, rates the list sizes held now; the QOF year is read wherever
-the file states it."""
+"""PCN figures do not depend on how a month was split into files or on the order files came in.
+
+Totals cover every practice held, sums follow the memberships held now, rates the list sizes held now; the QOF year
+is read wherever the file states it."""
 
 import csv
 import io

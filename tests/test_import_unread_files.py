@@ -1,5 +1,6 @@
-"""A genuine NHS file the importer does not read is told so by name, with the file to download instead: it is never
-called damaged nor sent to be downloaded again, and nothing is written."""
+"""A genuine NHS file the importer does not read is told so by name, with the file to download instead.
+
+It is never called damaged nor sent to be downloaded again, and nothing is written."""
 
 import csv
 import io
@@ -52,12 +53,6 @@ def ccg_appointments():
     return rows
 
 
-def coverage():
-    return [["SUB_ICB_LOCATION_CODE", "ICB_ONS_CODE", "REGION_CODE", "APPOINTMENT_MONTH", "INCLUDED_PRACTICES",
-             "OPEN_PRACTICES", "PATIENTS_REGISTERED_AT_INCLUDED_PRACTICES", "PATIENTS_REGISTERED_AT_OPEN_PRACTICES"],
-            ["72Q", "E54000030", "Y56", "01OCT2025", "189", "190", "1980000", "1990000"]]
-
-
 def single_age():
     rows = sample(SAMPLES / "gp-reg-pat-prac-all.csv", 50)
     header = ["PUBLICATION", "EXTRACT_DATE", "TYPE", "SUB_ICB_LOCATION_CODE", "ONS_SUB_ICB_LOCATION_CODE", "ORG_CODE",
@@ -106,7 +101,6 @@ CASES = {
                             ["national categories file", "Practice_Level_Crosstab_MMM_YY.zip"]),
     "ccg-appointments": (ccg_appointments, ["from before 1 July 2022", "Clinical Commissioning Group (CCG_CODE)",
                                             "Practice_Level_Crosstab_MMM_YY.zip"]),
-    "coverage": (coverage, ["coverage file", "Practice_Level_Crosstab_MMM_YY.zip"]),
     "single-year-of-age": (single_age, ["single year of age", "gp-reg-pat-prac-all.csv",
                                         "gp-reg-pat-prac-quin-age.csv"]),
     "lsoa": (lsoa, ["by LSOA of residence", "gp-reg-pat-prac-all.csv"]),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import duckdb
 import pandas as pd
 
-from .common import (DATE_FORMATS, Rejections, check_counts, duplicates, ident, label, measures_catalogue,
-                     memory_connection, month_ended, not_in_future, number_sql, observations, read_csv_table, reject_unknown,
-                     require_values, shorten, shown, stop_on_rows)
+from .. import limits
+from .common import (DATE_FORMATS, EXAMPLES, NUMBER_PATTERN, OBSERVATION_COLUMNS, SAFE_NAME, Example, Rejections,
+                     _check_header, canonical, check_counts, duplicates, ident, label, limit_value, measures_catalogue,
+                     memory_connection, month_ended, not_in_future, number_sql, read_csv_table, require_values,
+                     shorten, shown, stop_on_rows)
 from .context import StoreContext
 from .loading import Load
 from .totals import CONTRIBUTION_COLUMNS
@@ -45,208 +50,346 @@ MEASURES = {
     "non_gp_appointments_pct": ("other_staff", "staff_known"),
     "acc_08_monthly": ("acc08_within_14", "acc08_known"),  # the IIF file gives the yearly acc_08
 }
+# A coverage caveat, not a measure for boards: the share of appointments with a mapped national category, stored
+# per practice and month for the Data page. It has no catalogue entry, so no board, card or comparison lists it.
+CATEGORY_MAPPED = "appt_category_mapped"
+NOT_MAPPED = ["Unmapped", "Inconsistent Mapping"]  # a blank category is not mapped either
 
 
 def _labels(values: list[str]) -> list[str]:
     return [label(v) for v in values]
 
 
+# The sums kept per month, practice and PCN_CODE, over the distinct rows of the file (an exact repeat counts once).
+# Each $name is the list of published values (of the column named) whose label is among those counted.
+def _in(name: str, column: str) -> str:
+    return f"list_contains(CAST(${name} AS VARCHAR[]), {column})"
+
+
+_SUMS = {
+    "total": "sum(n)",
+    "same_day": f"sum(n) FILTER (WHERE {_in('same_day', 'TIME_BETWEEN_BOOK_AND_APPT')})",
+    "within_14": f"sum(n) FILTER (WHERE {_in('within', 'TIME_BETWEEN_BOOK_AND_APPT')})",
+    "interval_known": f"sum(n) FILTER (WHERE {_in('intervals', 'TIME_BETWEEN_BOOK_AND_APPT')})",
+    "dna": f"sum(n) FILTER (WHERE {_in('dna', 'APPT_STATUS')})",
+    "status_known": f"sum(n) FILTER (WHERE {_in('status', 'APPT_STATUS')})",
+    "face_to_face": f"sum(n) FILTER (WHERE {_in('f2f', 'APPT_MODE')})",
+    "mode_known": f"sum(n) FILTER (WHERE {_in('modes', 'APPT_MODE')})",
+    "other_staff": f"sum(n) FILTER (WHERE {_in('other', 'HCP_TYPE')})",
+    "staff_known": f"sum(n) FILTER (WHERE {_in('staff', 'HCP_TYPE')})",
+    "acc08_within_14": f"sum(n) FILTER (WHERE {_in('acc08', 'NATIONAL_CATEGORY')} "
+                       f"AND {_in('within', 'TIME_BETWEEN_BOOK_AND_APPT')})",
+    "acc08_known": f"sum(n) FILTER (WHERE {_in('acc08', 'NATIONAL_CATEGORY')} "
+                   f"AND {_in('intervals', 'TIME_BETWEEN_BOOK_AND_APPT')})",
+    "category_mapped": f"sum(n) FILTER (WHERE {_in('mapped', 'NATIONAL_CATEGORY')})",
+    "blank_status": "sum(n) FILTER (WHERE " + _in("blank_status", "coalesce(APPT_STATUS, '')") + ")",
+}
+# name → (dimension, the labels it counts)
+_PICKS = {
+    "same_day": ("interval", {label("Same Day")}), "within": ("interval", set(_labels(WITHIN_14_DAYS))),
+    "intervals": ("interval", set(_labels(KNOWN_INTERVALS))), "dna": ("status", {label("DNA")}),
+    "status": ("status", set(_labels(KNOWN_STATUS))), "f2f": ("mode", {label("Face-to-Face")}),
+    "modes": ("mode", set(_labels(KNOWN_MODES))), "other": ("staff", {label("Other Practice staff")}),
+    "staff": ("staff", set(_labels(KNOWN_STAFF))), "acc08": ("category", set(_labels(ACC_08_CATEGORIES))),
+}
+_KNOWN = "GP_CODE IN (SELECT org_code FROM known_practices)"
+_DIMENSIONS = {"interval": "TIME_BETWEEN_BOOK_AND_APPT", "mode": "APPT_MODE", "staff": "HCP_TYPE",
+               "status": "APPT_STATUS", "category": "NATIONAL_CATEGORY"}
+_MONTH = "CAST(try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) AS DATE)"
+# The list size nearest each month, per practice (ties: the later extract).
+_NEAREST = """
+    SELECT m.month, m.practice, l.registered_patients, l.extract_date
+    FROM (SELECT DISTINCT month, practice FROM pp) m JOIN practice_lists l ON l.org_code = m.practice
+    QUALIFY row_number() OVER (PARTITION BY m.month, m.practice
+                               ORDER BY abs(date_diff('day', l.extract_date, m.month)), l.extract_date DESC) = 1
+"""
+
+
+class _NeedsRows(Exception):
+    """The file needs reading row by row (a check found something, or the file is unusual): messages name rows."""
+
+
 def parse(source, context: StoreContext) -> Load:
+    context.require_practices(source.name, "appointments")
+    try:
+        return _parse(source, context, by_row=False)
+    except _NeedsRows:
+        return _parse(source, context, by_row=True)
+
+
+def _parse(source, context: StoreContext, by_row: bool) -> Load:
+    """Each distinct row of the file once (`d`), read in one pass: read and grouped in one statement, or, `by_row`,
+    through the table of every row the other importers read (read_csv_table), whose checks word the messages."""
     name = source.name
-    context.require_practices(name, "appointments")
     con = memory_connection()
-    rows = read_csv_table(con, source)
-    require_values(name, con, ["APPOINTMENT_MONTH_START_DATE", "GP_CODE", "COUNT_OF_APPOINTMENTS"], _ADVICE)
-    stop_on_rows(name, con, "SELECT _row, APPOINTMENT_MONTH_START_DATE FROM raw "
-                            "WHERE try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) IS NULL",
-                 {"formats": DATE_FORMATS}, "APPOINTMENT_MONTH_START_DATE",
-                 "is not a date the importer knows (such as 01OCT2025)", _ADVICE)
-    not_in_future(name, con, "CAST(try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) AS DATE)",
-                  "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
-    month_ended(name, con, "CAST(try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) AS DATE)",
-                "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
-    check_counts(name, con, "COUNT_OF_APPOINTMENTS", "a count of appointments", _ADVICE)
+    if by_row:
+        rows = read_csv_table(con, source)
+        columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_row"]
+        _group(con, "raw", columns)
+    else:
+        rows, columns = _read_grouped(con, source)
     rejections = Rejections()
     notes: list[str] = []
-    columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_row"]
-    keep = duplicates(name, con, KEY, columns, rejections, "practice, month and appointment type")
-    con.register("known_practices", context.codes("practice"))
-    known = reject_unknown(con, "GP_CODE", "known_practices", rejections,
-                           "practice code not in any imported map",
-                           "Import a practice-to-PCN map or ePCN workbook that lists these practices to load them.",
-                           keep_sql=keep)
-    params = {
-        "formats": DATE_FORMATS, "within": _labels(WITHIN_14_DAYS), "intervals": _labels(KNOWN_INTERVALS),
-        "modes": _labels(KNOWN_MODES), "staff": _labels(KNOWN_STAFF), "status": _labels(KNOWN_STATUS),
-        "acc08": _labels(ACC_08_CATEGORIES), "same_day": label("Same Day"), "dna": label("DNA"),
-        "f2f": label("Face-to-Face"), "other": label("Other Practice staff"),
-    }
-    # Labels are compared as label() normalises them (case, runs of spaces); each distinct label once, in Python.
-    dimensions = {"interval": "TIME_BETWEEN_BOOK_AND_APPT", "mode": "APPT_MODE", "staff": "HCP_TYPE",
-                  "status": "APPT_STATUS", "category": "NATIONAL_CATEGORY"}
-    for name_, column in dimensions.items():
-        values = [r[0] for r in con.execute(f"SELECT DISTINCT {ident(column)} FROM raw").fetchall()]
-        con.register(f"_labels_{name_}", pd.DataFrame({"published": pd.Series(values, dtype=object),
-                                                         "label": [label(v) for v in values]}))
-    joins = " ".join(f"LEFT JOIN _labels_{n} ON _labels_{n}.published IS NOT DISTINCT FROM r.{ident(c)}"
-                     for n, c in dimensions.items())
+    # What the store knows, copied in once: each is read several times below.
+    for table, frame in [("known_practices", context.codes("practice")), ("known_pcns", context.codes("pcn")),
+                         ("practice_lists", context.frame("practice_lists"))]:
+        con.register("_frame", frame)
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame")
+        con.unregister("_frame")
+    found = _distinct_rows(name, con, columns, rejections, by_row)
+    # Labels are compared as label() normalises them (case, runs of spaces): each distinct published value is
+    # labelled once, in Python, and the sums below pick the published values whose label they count.
+    _unrecognised(con, found, notes)
+    picked = {name_: [v for v in found[dimension] if label(v) in wanted]
+              for name_, (dimension, wanted) in _PICKS.items()}
+    picked["mapped"] = [v for v in found["category"] if label(v) not in {"", *_labels(NOT_MAPPED)}]
+    picked["blank_status"] = [v for v in found["status"] if label(v) == ""]
+    sums = ", ".join(f"coalesce({sql}, 0) AS {column}" if column != "total" else f"{sql} AS {column}"
+                     for column, sql in _SUMS.items())
     con.execute(f"""
-        CREATE TABLE appts AS
-        SELECT CAST(try_strptime(trim(r.APPOINTMENT_MONTH_START_DATE), $formats) AS DATE) AS month,
-               trim(r.GP_CODE) AS practice, nullif(trim(coalesce(r.PCN_CODE, '')), '') AS pcn,
-               {", ".join(f"_labels_{n}.label AS {n}" for n in dimensions)},
-               {number_sql('COUNT_OF_APPOINTMENTS')} AS n
-        FROM (SELECT * FROM raw WHERE {keep} AND {known}) r {joins}
-    """, {"formats": DATE_FORMATS})
-    _unrecognised(con, notes, params)
-    practices = con.execute("""
-        SELECT month, practice, min(pcn) AS pcn, count(DISTINCT pcn) AS pcn_codes,
-               sum(n) AS total,
-               coalesce(sum(n) FILTER (WHERE interval = $same_day), 0) AS same_day,
-               coalesce(sum(n) FILTER (WHERE list_contains($within, interval)), 0) AS within_14,
-               coalesce(sum(n) FILTER (WHERE list_contains($intervals, interval)), 0) AS interval_known,
-               coalesce(sum(n) FILTER (WHERE status = $dna), 0) AS dna,
-               coalesce(sum(n) FILTER (WHERE list_contains($status, status)), 0) AS status_known,
-               coalesce(sum(n) FILTER (WHERE mode = $f2f), 0) AS face_to_face,
-               coalesce(sum(n) FILTER (WHERE list_contains($modes, mode)), 0) AS mode_known,
-               coalesce(sum(n) FILTER (WHERE staff = $other), 0) AS other_staff,
-               coalesce(sum(n) FILTER (WHERE list_contains($staff, staff)), 0) AS staff_known,
-               coalesce(sum(n) FILTER (WHERE list_contains($acc08, category) AND list_contains($within, interval)), 0)
-                   AS acc08_within_14,
-               coalesce(sum(n) FILTER (WHERE list_contains($acc08, category) AND list_contains($intervals, interval)), 0)
-                   AS acc08_known
-        FROM appts GROUP BY 1, 2 ORDER BY 1, 2
-    """, {k: v for k, v in params.items() if k != "formats"}).df()
-    split = practices[practices["pcn_codes"] > 1]
-    if len(split):
-        notes.append(f"{len(split):,} practices are listed under more than one PCN_CODE in a month; each row counts "
-                     "towards the PCN it names.")
-
-    # Denominator of the per-1,000 rate: each practice's list size at the extract nearest the month.
-    con.register("practice_lists", context.frame("practice_lists"))
-    con.register("_months", practices[["month", "practice"]])
-    nearest = con.execute("""
-        SELECT m.month, m.practice, l.registered_patients, l.extract_date
-        FROM _months m JOIN practice_lists l ON l.org_code = m.practice
-        QUALIFY row_number() OVER (PARTITION BY m.month, m.practice
-                                   ORDER BY abs(date_diff('day', l.extract_date, m.month)), l.extract_date DESC) = 1
-    """).df()
-    practices = practices.merge(nearest, on=["month", "practice"], how="left")
-    no_list = practices[practices["registered_patients"].isna()]
-    if len(no_list):
-        notes.append(f"{len(no_list):,} practices have no list size at any imported extract (for example "
-                     f"{', '.join(map(shorten, no_list['practice'].head(5)))}); their appointments per 1,000 is recorded empty (NULL). "
-                     "Import the list sizes (gp-reg-pat-prac-all.csv) that include them.")
-    if practices["extract_date"].notna().any():
-        used = sorted({pd.Timestamp(d).date() for d in practices["extract_date"].dropna()})
-        notes.append(f"appointments per 1,000 divide by list sizes from the extract of "
-                     f"{', '.join(f'{d:%d %b %Y}' for d in used)}.")
-
-    # PCN figures: the sum over the practice rows the file gives for each PCN_CODE (not the unallocated U).
-    con.register("known_pcns", context.codes("pcn"))
-    unallocated = practices[(practices["pcn"].isna()) | (practices["pcn"] == UNALLOCATED)]
-    if len(unallocated):
-        notes.append(f"{unallocated['practice'].nunique():,} practices have PCN_CODE {UNALLOCATED} or none "
-                     f"({', '.join(map(shorten, unallocated['practice'].unique()[:5]))}): practice values only, in no PCN total.")
-    contributed = _pcn_contributions(con, params, notes)
-
-    catalogue = measures_catalogue()
-    frames = []
-    base = practices.rename(columns={"practice": "org_code"})
-    base = base.assign(org_level="practice", period_start=base["month"],
-                       period_end=(pd.to_datetime(base["month"]) + pd.offsets.MonthEnd(0)).dt.date)
-    for measure_id, (num, den) in MEASURES.items():
-        frames.append(observations(measure_id, base.assign(numerator=base[num], denominator=base[den]), "published",
-                                   catalogue))
+        CREATE TABLE pp AS
+        WITH months AS (SELECT DISTINCT APPOINTMENT_MONTH_START_DATE, {_MONTH} AS month FROM d)
+        SELECT month, trim(GP_CODE) AS practice, nullif(trim(coalesce(PCN_CODE, '')), '') AS pcn, {sums},
+               count(*) AS _rows
+        FROM (SELECT *, {number_sql('COUNT_OF_APPOINTMENTS')} AS n FROM d WHERE {_KNOWN}) JOIN months
+             USING (APPOINTMENT_MONTH_START_DATE)
+        GROUP BY ALL
+    """, {"formats": DATE_FORMATS, **picked})
+    con.execute(f"CREATE TABLE nearest AS {_NEAREST}")
+    con.execute(f"""
+        CREATE TABLE practices AS
+        SELECT p.*, l.registered_patients, l.extract_date FROM (
+            SELECT month, practice, min(pcn) AS pcn, count(DISTINCT pcn) AS pcn_codes,
+                   {", ".join(f"sum({column}) AS {column}" for column in _SUMS)}, sum(_rows) AS _rows
+            FROM pp GROUP BY 1, 2) p
+        LEFT JOIN nearest l USING (month, practice)
+    """)
+    facts = _practice_notes(con, notes)
+    contributions, pcn_months = _pcn_contributions(con, notes)
+    observed = _observations(con)
     # PCN totals are not written from this file alone: a month may come in several files (one per region), so each
     # PCN total is rebuilt, when the file is written, over every practice the store holds for that PCN and month.
-    contributions = _contribution_rows(contributed)
-    loaded = int(con.execute("SELECT count(*) FROM appts").fetchall()[0][0])
-    months = sorted({pd.Timestamp(m).date() for m in practices["month"]})
-    pcn_months = len(contributed[["month", "pcn"]].drop_duplicates()) if len(contributed) else 0
-    notes.insert(0, f"{', '.join(f'{m:%b %Y}' for m in months)}: {len(practices):,} practice-months, "
-                    f"{pcn_months:,} PCN-months, {int(practices['total'].sum()):,} appointments.")
+    months = sorted(facts["months"] or [])
+    notes.insert(0, f"{', '.join(f'{m:%b %Y}' for m in months)}: {facts['practice_months']:,} practice-months, "
+                    f"{pcn_months:,} PCN-months, {int(facts['total'] or 0):,} appointments.")
     vintage = max(months).isoformat() if months else ""
-    return Load(publication=PUBLICATION, vintage=vintage, rows_read=rows, rows_loaded=loaded, rejections=rejections,
-                notes=notes, observations=pd.concat(frames, ignore_index=True) if frames else None,
-                contributions=contributions)
+    return Load(publication=PUBLICATION, vintage=vintage, rows_read=rows, rows_loaded=int(facts["loaded"] or 0),
+                rejections=rejections, notes=notes, observations=observed, contributions=contributions)
 
 
-def _contribution_rows(contributed: pd.DataFrame) -> pd.DataFrame:
-    """One row per measure, PCN, month and practice: what the practice's rows naming that PCN add to its totals. The
-    per-1,000 rate's denominator is the practice's list size, empty where it has none (totals.py leaves such
-    practices out of the rate, numerator and denominator alike)."""
-    if contributed.empty:
-        return pd.DataFrame(columns=CONTRIBUTION_COLUMNS)
-    base = contributed.assign(period_start=contributed["month"],
-                              period_end=(pd.to_datetime(contributed["month"]) + pd.offsets.MonthEnd(0)).dt.date)
+def _group(con, table: str, columns: list[str]) -> None:
+    """`d`: each distinct row once, with how many rows hold it and the first six of them (_first the first)."""
+    listed = ", ".join(ident(c) for c in columns)
+    con.execute(f"CREATE TABLE d AS SELECT _rows[1] AS _first, * FROM ("
+                f"SELECT min(_row, 6) AS _rows, count(*) AS _copies, {listed} FROM {table} GROUP BY ALL)")
+
+
+def _read_grouped(con, source) -> tuple[int, list[str]]:
+    """The file read and grouped to its distinct rows in one statement, its columns named as read_csv_table names
+    them. Anything read_csv_table would word a message about (a header, a row that is not CSV, blank lines that
+    shift row numbers, a cell too long, no rows) is left to it."""
+    _check_header(source)
+    if source.blank_lines:
+        raise _NeedsRows
+    header = [n if SAFE_NAME.fullmatch(n := canonical(h)) else f"COLUMN_{i + 1}" for i, h in enumerate(source.header)]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(header):
+        seen[n] = seen.get(n, 0) + 1
+        if seen[n] > 1:
+            header[i] = f"{n}_{seen[n]}"
+    try:
+        con.execute(
+            "CREATE TABLE d AS SELECT _rows[1] AS _first, * FROM (SELECT min(_row, 6) AS _rows, count(*) AS _copies, "
+            f"{', '.join(ident(c) for c in header)} FROM (SELECT row_number() OVER () + 1 AS _row, * FROM read_csv(?, "
+            "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+            "columns = ?)) GROUP BY ALL)", [str(source.path), {n: "VARCHAR" for n in header}])
+    except duckdb.Error:
+        raise _NeedsRows from None
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    limit = limit_value(source.name, limits.max_cell_chars)
+    rows, longest = con.execute(f"SELECT sum(_copies), greatest({', '.join(f'max(length({ident(c)}))' for c in header)})"
+                                " FROM d").fetchall()[0]
+    if not rows or (longest or 0) > limit:
+        raise _NeedsRows
+    return int(rows), header
+
+
+def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, by_row: bool) -> dict[str, list[str]]:
+    """`d`: each distinct row once, with the first row it is on. Every check that stops the import runs here in
+    one pass (dates and counts over their distinct values); only when one finds something are they run one by one,
+    in order, so that the message names the first faulty row of the first check, as each check words it. Rows
+    that repeat a key (practice, month and appointment type) with other values stop the import (duplicates() words
+    that message); exact repeats and rows of practices in no imported map are rejected and reported. Returns, per
+    dimension, the distinct published values (a blank as '') of the rows that load."""
+    what = "practice, month and appointment type"
+    today = date.today()
+    maximum = float(limit_value(name, limits.max_count))
+    cleaned = "replace(trim(v), ',', '')"
+    number = f"TRY_CAST({cleaned} AS DOUBLE)"
+    month = _MONTH.replace("APPOINTMENT_MONTH_START_DATE", "v")
+    date_faults = ["trim(coalesce(v, '')) = ''", f"{month} IS NULL", f"{month} > $today", f"{month} >= $this_month"]
+    count_faults = ["trim(coalesce(v, '')) = ''", f"NOT regexp_full_match(coalesce({cleaned}, ''), $pattern)",
+                    f"{number} <> round({number})", f"{number} < 0", f"{number} > $maximum"]
+    names = list(_DIMENSIONS)
+    distinct = ", ".join(f"list(DISTINCT coalesce({ident(_DIMENSIONS[n])}, '')) FILTER (WHERE _known)" for n in names)
+    faults, count, keys, repeats, unknown, *lists = con.execute(f"""
+        SELECT (SELECT count(*) FROM (SELECT DISTINCT APPOINTMENT_MONTH_START_DATE AS v FROM d)
+                WHERE {" OR ".join(f"({f})" for f in date_faults)})
+             + (SELECT count(*) FROM (SELECT DISTINCT COUNT_OF_APPOINTMENTS AS v FROM d)
+                WHERE {" OR ".join(f"({f})" for f in count_faults)})
+             + count(*) FILTER (WHERE trim(coalesce(GP_CODE, '')) = ''),
+               count(*), count(DISTINCT hash({", ".join(ident(c) for c in KEY)})), sum(_copies - 1),
+               count(*) FILTER (WHERE NOT _known), {distinct}
+        FROM (SELECT *, {_KNOWN} AS _known FROM d)
+    """, {"formats": DATE_FORMATS, "today": today, "this_month": today.replace(day=1), "pattern": NUMBER_PATTERN,
+          "maximum": maximum}).fetchall()[0]
+    if faults and not by_row:
+        raise _NeedsRows
+    if faults:
+        require_values(name, con, ["APPOINTMENT_MONTH_START_DATE", "GP_CODE", "COUNT_OF_APPOINTMENTS"], _ADVICE)
+        stop_on_rows(name, con, "SELECT _row, APPOINTMENT_MONTH_START_DATE FROM raw "
+                                "WHERE try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) IS NULL",
+                     {"formats": DATE_FORMATS}, "APPOINTMENT_MONTH_START_DATE",
+                     "is not a date the importer knows (such as 01OCT2025)", _ADVICE)
+        not_in_future(name, con, _MONTH, "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
+        month_ended(name, con, _MONTH, "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
+        check_counts(name, con, "COUNT_OF_APPOINTMENTS", "a count of appointments", _ADVICE)
+    if keys < count:  # keys are counted by their hash: duplicates() compares the values themselves
+        if not by_row:
+            raise _NeedsRows
+        duplicates(name, con, KEY, columns, Rejections(), what)
+    if repeats:
+        first_repeats = con.execute(f"SELECT unnest(_rows[2:]) AS r, _first FROM d WHERE _copies > 1 "
+                                    f"ORDER BY r LIMIT {EXAMPLES}").fetchall()
+        rejections.add(f"an exact repeat of an earlier row (each {what} was counted once)", int(repeats),
+                       [Example(int(r), extra=f"repeats row {first}") for r, first in first_repeats],
+                       "Check the totals against the publisher's own summary if this is unexpected.")
+    if unknown:
+        first_unknown = con.execute(f"SELECT _first, GP_CODE FROM d WHERE NOT {_KNOWN} ORDER BY 1 LIMIT {EXAMPLES}"
+                                    ).fetchall()
+        rejections.add("practice code not in any imported map", int(unknown),
+                       [Example(int(r), None if v is None else str(v), "GP_CODE") for r, v in first_unknown],
+                       "Import a practice-to-PCN map or ePCN workbook that lists these practices to load them.")
+    return {n: sorted(values or []) for n, values in zip(names, lists)}
+
+
+def _unrecognised(con, found: dict[str, list[str]], notes: list[str]) -> None:
+    """Labels the importer does not know are counted in totals but in no numerator or known-value denominator."""
+    checks = [
+        ("interval", _labels(KNOWN_INTERVALS) + _labels(UNKNOWN_INTERVAL)),
+        ("mode", _labels(KNOWN_MODES) + ["unknown"]),
+        ("staff", _labels(KNOWN_STAFF) + ["unknown"]),
+        ("status", _labels(KNOWN_STATUS) + ["unknown"]),
+    ]
+    for dimension, known in checks:
+        odd = [v for v in found[dimension] if label(v) != "" and label(v) not in known]
+        if not odd:
+            continue
+        column = _DIMENSIONS[dimension]
+        sums: dict[str, int] = {}
+        for value, n in con.execute(
+                f"SELECT coalesce({ident(column)}, '') AS v, sum({number_sql('COUNT_OF_APPOINTMENTS')}) FROM d "
+                f"WHERE {_KNOWN} AND list_contains($odd, v) GROUP BY 1", {"odd": odd}).fetchall():
+            sums[label(value)] = sums.get(label(value), 0) + int(n)
+        listed = ", ".join(f"{shown(v)} ({n:,})" for v, n in sorted(sums.items(), key=lambda p: (-p[1], p[0]))[:5])
+        notes.append(f"{column} has values the importer does not know: {listed}; they count in totals but as "
+                     "unknown in the measures that leave unknowns out.")
+
+
+def _practice_notes(con, notes: list[str]) -> dict:
+    """What the report says about the practices' figures; returns the months, practice-months, appointments and
+    rows loaded."""
+    facts = dict(zip(
+        ["blank", "split", "no_list", "no_list_first", "extracts", "unallocated", "unallocated_first", "months",
+         "practice_months", "total", "loaded"],
+        con.execute(f"""
+            SELECT sum(blank_status), count(*) FILTER (WHERE pcn_codes > 1),
+                   count(*) FILTER (WHERE registered_patients IS NULL),
+                   (list(practice ORDER BY month, practice) FILTER (WHERE registered_patients IS NULL))[:{EXAMPLES}],
+                   list(DISTINCT extract_date ORDER BY extract_date) FILTER (WHERE extract_date IS NOT NULL),
+                   count(DISTINCT practice) FILTER (WHERE pcn IS NULL OR pcn = $u),
+                   list(practice ORDER BY month, practice) FILTER (WHERE pcn IS NULL OR pcn = $u),
+                   list(DISTINCT month), count(*), sum(total), sum(_rows)
+            FROM practices
+        """, {"u": UNALLOCATED}).fetchall()[0]))
+    if facts["blank"]:
+        notes.append(f"{int(facts['blank']):,} appointments have a blank APPT_STATUS, read as Unknown (left out of the "
+                     "DNA rate).")
+    if facts["split"]:
+        notes.append(f"{facts['split']:,} practices are listed under more than one PCN_CODE in a month; each row counts "
+                     "towards the PCN it names.")
+    # Denominator of the per-1,000 rate: each practice's list size at the extract nearest the month.
+    if facts["no_list"]:
+        notes.append(f"{facts['no_list']:,} practices have no list size at any imported extract (for example "
+                     f"{', '.join(map(shorten, facts['no_list_first']))}); their appointments per 1,000 is recorded "
+                     "empty (NULL). Import the list sizes (gp-reg-pat-prac-all.csv) that include them.")
+    if facts["extracts"]:
+        notes.append(f"appointments per 1,000 divide by list sizes from the extract of "
+                     f"{', '.join(f'{d:%d %b %Y}' for d in facts['extracts'])}.")
+    # PCN figures: the sum over the practice rows the file gives for each PCN_CODE (not the unallocated U).
+    if facts["unallocated"]:
+        first = list(dict.fromkeys(facts["unallocated_first"]))[:5]
+        notes.append(f"{facts['unallocated']:,} practices have PCN_CODE {UNALLOCATED} or none "
+                     f"({', '.join(map(shorten, first))}): practice values only, in no PCN total.")
+    return facts
+
+
+def _observations(con) -> pd.DataFrame:
+    """Each practice's observation of every measure a month, the value as the catalogue computes it (numerator ÷
+    denominator × multiplier, empty where there is nothing to divide by), and its mapped-category share."""
+    catalogue = measures_catalogue()
     parts = []
-    for measure_id, (num, den) in MEASURES.items():
-        parts.append(pd.DataFrame({
-            "measure_id": measure_id, "org_code": base["pcn"], "practice_code": base["practice"],
-            "period_start": base["period_start"], "period_end": base["period_end"],
-            "numerator": base[num].astype("float64"), "denominator": base[den].astype("float64")}))
-    return pd.concat(parts, ignore_index=True)[CONTRIBUTION_COLUMNS]
+    for measure_id, (num, den) in [*MEASURES.items(), (CATEGORY_MAPPED, ("category_mapped", "total"))]:
+        if measure_id == CATEGORY_MAPPED:
+            version, multiplier = 1, 100.0
+        else:
+            measure = catalogue.get(measure_id)
+            assert measure.type != "count", measure_id  # every appointments measure divides
+            version, multiplier = measure.version, float(measure.multiplier)
+        parts.append(f"SELECT '{measure_id}' AS measure_id, {int(version)} AS measure_version, practice AS org_code, "
+                     f"month AS period_start, CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, "
+                     f"{multiplier!r} AS multiplier, {len(parts)} AS _measure FROM practices")
+    frame = con.execute(f"""
+        SELECT measure_id, measure_version, org_code, 'practice' AS org_level, period_start,
+               last_day(period_start) AS period_end, numerator, denominator,
+               CASE WHEN denominator > 0 THEN numerator / denominator * multiplier END AS value, 'published' AS basis
+        FROM ({" UNION ALL ".join(parts)}) ORDER BY _measure, period_start, org_code
+    """).df()
+    frame["period_end"] = frame["period_end"].dt.date
+    return frame[OBSERVATION_COLUMNS]
 
 
-def _pcn_contributions(con, params, notes) -> pd.DataFrame:
-    """Numerators and denominators of each practice's rows naming each PCN (not the unallocated U, nor a PCN in no
-    imported map), with the practice's list size for the per-1,000 rate."""
-    frame = con.execute("""
-        WITH p AS (
-            SELECT a.month, a.pcn, a.practice, sum(a.n) AS total,
-                   coalesce(sum(a.n) FILTER (WHERE a.interval = $same_day), 0) AS same_day,
-                   coalesce(sum(a.n) FILTER (WHERE list_contains($within, a.interval)), 0) AS within_14,
-                   coalesce(sum(a.n) FILTER (WHERE list_contains($intervals, a.interval)), 0) AS interval_known,
-                   coalesce(sum(a.n) FILTER (WHERE a.status = $dna), 0) AS dna,
-                   coalesce(sum(a.n) FILTER (WHERE list_contains($status, a.status)), 0) AS status_known,
-                   coalesce(sum(a.n) FILTER (WHERE a.mode = $f2f), 0) AS face_to_face,
-                   coalesce(sum(a.n) FILTER (WHERE list_contains($modes, a.mode)), 0) AS mode_known,
-                   coalesce(sum(a.n) FILTER (WHERE a.staff = $other), 0) AS other_staff,
-                   coalesce(sum(a.n) FILTER (WHERE list_contains($staff, a.staff)), 0) AS staff_known,
-                   coalesce(sum(a.n) FILTER (WHERE list_contains($acc08, a.category)
-                                                   AND list_contains($within, a.interval)), 0) AS acc08_within_14,
-                   coalesce(sum(a.n) FILTER (WHERE list_contains($acc08, a.category)
-                                                   AND list_contains($intervals, a.interval)), 0) AS acc08_known
-            FROM appts a WHERE a.pcn IS NOT NULL AND a.pcn <> $u GROUP BY ALL
-        ), sized AS (
-            SELECT p.*, l.registered_patients FROM p LEFT JOIN (
-                SELECT m.month, m.practice, l.registered_patients FROM (SELECT DISTINCT month, practice FROM p) m
-                JOIN practice_lists l ON l.org_code = m.practice
-                QUALIFY row_number() OVER (PARTITION BY m.month, m.practice
-                                           ORDER BY abs(date_diff('day', l.extract_date, m.month)), l.extract_date DESC) = 1
-            ) l USING (month, practice)
-        )
-        SELECT * FROM sized WHERE pcn IN (SELECT org_code FROM known_pcns) ORDER BY month, pcn, practice
-    """, {**{k: v for k, v in params.items() if k != "formats"}, "u": UNALLOCATED}).df()
-    unknown = con.execute("SELECT DISTINCT pcn FROM appts WHERE pcn IS NOT NULL AND pcn <> $u "
+def _pcn_contributions(con, notes) -> tuple[pd.DataFrame, int]:
+    """What each practice's rows naming each PCN add to that PCN's totals (not the unallocated U, nor a PCN in no
+    imported map), one row per measure, PCN, month and practice (totals.CONTRIBUTION_COLUMNS). The per-1,000 rate's
+    denominator is the practice's list size, empty where it has none (totals.py leaves such practices out of the
+    rate, numerator and denominator alike). Returns them with the number of PCN-months."""
+    con.execute("""
+        CREATE TABLE contributed AS
+        SELECT p.*, l.registered_patients FROM pp p LEFT JOIN nearest l USING (month, practice)
+        WHERE p.pcn IS NOT NULL AND p.pcn <> $u AND p.pcn IN (SELECT org_code FROM known_pcns)
+    """, {"u": UNALLOCATED})
+    unknown = con.execute("SELECT DISTINCT pcn FROM pp WHERE pcn IS NOT NULL AND pcn <> $u "
                           "AND pcn NOT IN (SELECT org_code FROM known_pcns) ORDER BY 1", {"u": UNALLOCATED}).fetchall()
     if unknown:
         notes.append(f"{len(unknown):,} PCN codes are in no imported map ({', '.join(shorten(r[0]) for r in unknown[:5])}); their "
                      "practices load, but no PCN total is written for them.")
-    counts = frame.assign(sized=frame["registered_patients"].notna()).groupby(["month", "pcn"])["sized"].agg(["sum", "size"])
-    partial = list(counts[counts["sum"] < counts["size"]].index.get_level_values("pcn").unique())
+    partial = [r[0] for r in con.execute(
+        "SELECT pcn FROM contributed GROUP BY month, pcn HAVING count(registered_patients) < count(*) "
+        "ORDER BY month, pcn").fetchall()]
+    partial = list(dict.fromkeys(partial))
     if partial:
         notes.append(f"{len(partial):,} PCNs have practices without a list size ({', '.join(map(shorten, partial[:5]))}); "
                      "their appointments per 1,000 covers the practices that have one.")
-    return frame
-
-
-def _unrecognised(con, notes: list[str], params: dict) -> None:
-    """Labels the importer does not know are counted in totals but in no numerator or known-value denominator."""
-    checks = [
-        ("interval", "TIME_BETWEEN_BOOK_AND_APPT", params["intervals"] + _labels(UNKNOWN_INTERVAL)),
-        ("mode", "APPT_MODE", params["modes"] + ["unknown"]),
-        ("staff", "HCP_TYPE", params["staff"] + ["unknown"]),
-        ("status", "APPT_STATUS", params["status"] + ["unknown"]),
-    ]
-    for column, published, known in checks:
-        found = con.execute(f"SELECT {column}, sum(n) FROM appts WHERE {column} <> '' AND NOT list_contains($k, {column}) "
-                            "GROUP BY 1 ORDER BY 2 DESC", {"k": known}).fetchall()
-        if found:
-            listed = ", ".join(f"{shown(v)} ({n:,})" for v, n in found[:5])
-            notes.append(f"{published} has values the importer does not know: {listed}; they count in totals but as "
-                         "unknown in the measures that leave unknowns out.")
-    blank = con.execute("SELECT sum(n) FROM appts WHERE status = ''").fetchall()[0][0]
-    if blank:
-        notes.append(f"{int(blank):,} appointments have a blank APPT_STATUS, read as Unknown (left out of the DNA rate).")
+    pcn_months = int(con.execute("SELECT count(*) FROM (SELECT DISTINCT month, pcn FROM contributed)").fetchall()[0][0])
+    parts = " UNION ALL ".join(
+        f"SELECT '{measure_id}' AS measure_id, pcn AS org_code, practice AS practice_code, month AS period_start, "
+        f"last_day(month) AS period_end, CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, "
+        f"{index} AS _measure FROM contributed"
+        for index, (measure_id, (num, den)) in enumerate(MEASURES.items()))
+    frame = con.execute(f"SELECT * FROM ({parts}) ORDER BY _measure, period_start, org_code, practice_code").df()
+    if frame.empty:
+        return pd.DataFrame(columns=CONTRIBUTION_COLUMNS), pcn_months
+    frame["period_end"] = pd.to_datetime(frame["period_end"]).dt.date
+    return frame[CONTRIBUTION_COLUMNS], pcn_months

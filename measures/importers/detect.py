@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import (appointments, epcn, iif, imd, list_sizes, list_sizes_age, ncdes, ncdes_published, practice_map, qof,
-               unread, workforce)
+from . import (appointments, appointments_coverage, epcn, iif, imd, list_sizes, list_sizes_age, ncdes,
+               ncdes_published, practice_map, qof, unread, workforce)
 from .common import PublicationError, canonical, shorten, shown
 
 CSV_PUBLICATIONS: tuple[ModuleType, ...] = (practice_map, list_sizes, list_sizes_age, iif, ncdes, ncdes_published,
-                                            workforce, appointments, qof, imd)
+                                            workforce, appointments, appointments_coverage, qof, imd)
 WORKBOOK_PUBLICATIONS: tuple[ModuleType, ...] = (epcn,)
 ALL: tuple[ModuleType, ...] = tuple(sorted(CSV_PUBLICATIONS + WORKBOOK_PUBLICATIONS, key=lambda m: m.ORDER))
 

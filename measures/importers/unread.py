@@ -50,9 +50,9 @@ def _appointments_categories(header: set[str], _cells: list[str]) -> bool:
             and bool(header & {"SERVICE_SETTING", "CONTEXT_TYPE"}))
 
 
-def _coverage(header: set[str], _cells: list[str]) -> bool:
-    return bool(header & {"INCLUDED_PRACTICES", "OPEN_PRACTICES", "PATIENTS_REGISTERED_AT_INCLUDED_PRACTICES"}) \
-        and "COUNT_OF_APPOINTMENTS" not in header
+def _coverage_ccg(header: set[str], _cells: list[str]) -> bool:
+    return ("INCLUDED PRACTICES" in header and "COMMISSIONER_ORGANISATION_CODE" in header
+            and "SUB_ICB_LOCATION_CODE" not in header)
 
 
 def _single_age(header: set[str], _cells: list[str]) -> bool:
@@ -94,9 +94,10 @@ KNOWN: tuple[Known, ...] = (
     Known("an Appointments in General Practice CSV from before 1 July 2022: it counts appointments per Clinical "
           "Commissioning Group (CCG_CODE), not per practice",
           f"it gives no practice or PCN figure; {CROSSTAB}", _appointments_ccg),
-    Known("the Appointments in General Practice coverage file (practices and patients included per sub-ICB location "
-          "and month)",
-          f"coverage is not used yet; for appointments, {CROSSTAB}", _coverage),
+    Known("an Appointments in General Practice coverage file from before 1 July 2022: it counts practices and "
+          "patients per Clinical Commissioning Group (COMMISSIONER_ORGANISATION_CODE), not per sub-ICB location",
+          f"import APPOINTMENTS_GP_COVERAGE.csv from the daily zip of a release since July 2022, which names "
+          f"SUB_ICB_LOCATION_CODE, from {APPOINTMENTS_PAGE}", _coverage_ccg),
     Known("a Patients Registered at a GP Practice list by single year of age (gp-reg-pat-prac-sing-age-female.csv, "
           "-male.csv or the file for areas)",
           f"list sizes come from the all-persons file (gp-reg-pat-prac-all.csv), and age bands from the 5-year age "

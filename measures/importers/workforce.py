@@ -1,5 +1,6 @@
-"""Primary Care Network Workforce individual-level CSV → FTE per 10,000 patients by role group, headcount, and
-FTE and headcount by staff role."""
+"""Primary Care Network Workforce individual-level CSV → FTE per 10,000 patients by role group, and staff by role.
+
+Beside FTE per 10,000 by role group: headcount, and FTE and headcount by each staff role."""
 
 from __future__ import annotations
 
