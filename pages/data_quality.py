@@ -54,11 +54,25 @@ st.markdown("**Unknowns in the appointments data**")
 if ui.query("meta").get("dataset") == "synthetic":
     ui.empty_state(data_quality.DEMO_UNKNOWNS)
 else:
-    unknowns = data_quality.unknowns_table(ui.query("data_quality.appointment_unknowns", codes))
+    shares = ui.query("data_quality.appointment_unknowns", codes)
+    unknowns = data_quality.unknowns_table(shares)
     if ui.frame_or_empty(unknowns, "No appointments are loaded for these PCNs."):
         ui.table(unknowns, key="unknowns_view")
         ui.download_table(unknowns, f"appointment unknowns {where}", key="unknowns")
-st.caption(data_quality.NOT_STORED)
+    if data_quality.category_not_held(shares):
+        st.caption(data_quality.NOT_STORED)
+
+st.markdown("**Practices included in the appointments figures**")
+included = ui.query("data_quality.appointment_coverage", data_quality.sub_icbs_in_scope(ui.query("pcns"), codes))
+if ui.frame_or_empty(included, data_quality.NO_COVERAGE_FILE):
+    summary = ui.plain(data_quality.nhs_coverage_summary(included))
+    if included["partial"].any():
+        st.warning(summary, icon=":material/warning:")
+    else:
+        st.caption(summary)
+    included_table = data_quality.nhs_coverage_table(included)
+    ui.table(included_table, key="appointment_coverage_view")
+    ui.download_table(included_table, f"appointments coverage {where}", key="appointment_coverage")
 
 st.subheader("Local measures: who has not recorded what", divider="blue")
 # Outside a PCN (and its ICB's analysts) only the periods it has published are read, gaps included.

@@ -1,5 +1,7 @@
-"""The Data page: staleness against a fixed day, practices missing from a publication, local values not recorded,
-on the demo with gaps planted in it and on the real published samples."""
+"""The Data page: staleness, practices missing from a publication and local values not recorded.
+
+Staleness against a fixed day, practices missing from a publication, local values not recorded, on the demo with
+gaps planted in it and on the real published samples."""
 
 import csv
 import getpass
@@ -140,10 +142,10 @@ def test_a_practice_missing_from_a_publication_is_named_for_its_pcn_and_month(ga
     assert len(whole) and data_quality.incomplete(whole).empty
 
 
-def test_the_demo_says_why_it_shows_no_unknown_shares_and_what_is_not_stored(gapped):
+def test_the_demo_says_why_it_shows_no_unknown_shares_and_that_no_coverage_file_is_loaded(gapped):
     at = apptest.open_app(PAGE, pcn=PCN)
     assert data_quality.DEMO_UNKNOWNS in texts(at.info)
-    assert data_quality.NOT_STORED in texts(at.caption)
+    assert data_quality.NO_COVERAGE_FILE in texts(at.info)
 
 
 # --- local values not recorded ----------------------------------------------------------------------------------
@@ -280,4 +282,4 @@ def test_what_each_publication_writes_is_what_the_importers_wrote_from_the_sampl
     for publication in data_quality.PUBLICATIONS:
         measures = set(written.loc[written["publication"] == publication.name, "measure_id"])
         if measures:  # the samples hold no MI Network Contract DES monthly file
-            assert measures == set(publication.measures), publication.name
+            assert measures == set(publication.measures) | set(publication.parts), publication.name

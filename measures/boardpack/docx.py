@@ -229,6 +229,10 @@ def _docx_data(document, page: DataPage, small) -> None:
         for cell, value, width in zip(cells, row, widths):
             cell.paragraphs[0].add_run(value).font.size = Pt(9.5)
             cell.width = width
+    if page.appointments:
+        document.add_paragraph().add_run(page.appointments_heading).bold = True
+        for line in page.appointments:
+            small(line)
     if page.local_gaps:
         document.add_paragraph().add_run("Local values not recorded").bold = True
         for gap in page.local_gaps:

@@ -187,6 +187,9 @@ def render_pdf(pack: BoardPack) -> bytes:
         story += [text(DATA_PAGE, "h1"), text(data.heading)]
         grid = [[text(h, "header") for h in data.headers]] + [[text(v, "cell") for v in row] for row in data.rows]
         story.append(plain_table(grid, [5.5 * cm, 3.5 * cm, 12.0 * cm, width - 21.0 * cm]))
+        if data.appointments:
+            story += [Spacer(1, 0.3 * cm), text(data.appointments_heading, "label")]
+            story += [text(line, "small") for line in data.appointments]
         if data.local_gaps:
             story += [Spacer(1, 0.3 * cm), text("Local values not recorded", "label")]
             story += [text(gap, "small") for gap in data.local_gaps]

@@ -291,9 +291,13 @@ def _pptx_data(deck, pack: BoardPack, page: DataPage) -> None:
                colour=charts.NHS_DARK_GREY)
     _pptx_table(slide, page.headers, page.rows, [2.8, 1.6, 5.5, 2.8], row_inches=0.36, header_size=Pt(10.5),
                 size=Pt(9.5))
+    notes = []
+    if page.appointments:
+        notes += [(page.appointments_heading, Pt(11), True)] + [(a, Pt(9), False) for a in page.appointments]
     if page.local_gaps:
-        _pptx_text(slide, Inches(0.5), Inches(1.6 + 0.36 * (len(page.rows) + 1)), Inches(12.3), Inches(1.8),
-                   [("Local values not recorded", Pt(11), True)] + [(g, Pt(9), False) for g in page.local_gaps],
+        notes += [("Local values not recorded", Pt(11), True)] + [(g, Pt(9), False) for g in page.local_gaps]
+    if notes:
+        _pptx_text(slide, Inches(0.5), Inches(1.6 + 0.36 * (len(page.rows) + 1)), Inches(12.3), Inches(1.8), notes,
                    fit=True)
     _pptx_footer(slide, pack)
 
