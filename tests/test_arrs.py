@@ -1,5 +1,7 @@
-"""ARRS against entitlement: the year's sum worked by hand, role counting by year, costs only where the rules give
-them, and staff by role from the real workforce file checked against the raw file read independently."""
+"""ARRS against entitlement: the year's sum, role counting, costs and staff by role.
+
+The year's sum worked by hand, role counting by year, costs only where the rules give them, and staff by role from
+the real workforce file checked against the raw file read independently."""
 
 from __future__ import annotations
 

@@ -118,7 +118,8 @@ def test_an_uploaded_template_is_previewed_then_saved(db):
     at.button(key="save_upload").click().run()
     assert "saved from arrs.csv by PCN manager" in texts(at.success)
     last = frame.iloc[-1]
-    assert local.value_history(db, HOURS, last["org_code"], last["period_start"])["source"].tolist() == ["arrs.csv"]
+    history = local.value_history(db, HOURS, last["org_code"], last["period_start"])
+    assert history[history["changed_by"] != "demo"]["source"].tolist() == ["arrs.csv"]  # after the demo's own
 
 
 def test_an_upload_with_problems_lists_them_by_row_and_column_and_saves_nothing(db):
@@ -168,6 +169,7 @@ def test_a_measure_defined_in_the_form_is_saved_downloadable_and_on_the_overview
 
 
 def test_the_form_shows_each_problem_beside_its_field_and_saves_nothing(db):
+    held = local.app_defined_ids(db)  # the demo's own (its neighbourhoods' measures)
     at = open_page("UZ0004")
     fill_form(at, id="Carer Checks", name="Carers offered a health check", description="too short",
               numerator="Carers offered a health check", denominator="")
@@ -177,7 +179,7 @@ def test_the_form_shows_each_problem_beside_its_field_and_saves_nothing(db):
     assert any("at least 10 characters" in e for e in errors)  # beside the description
     assert any("a proportion needs a denominator" in e for e in errors)  # beside the denominator
     assert any(e.startswith("Not saved: 3 fields to fix") for e in errors)
-    assert local.app_defined_ids(db) == []
+    assert local.app_defined_ids(db) == held
 
 
 CARER_CHECKS = dict(id="int_carer_checks_pct", name="Carers offered a health check",
@@ -213,13 +215,43 @@ def test_a_measure_defined_with_targets_thresholds_and_a_comparison_keeps_them_i
 
 
 def test_a_threshold_whose_lower_is_above_its_upper_is_refused_beside_the_thresholds_field(db):
+    held = local.app_defined_ids(db)  # the demo's own (its neighbourhoods' measures)
     at = open_page("UZ0004")
     fill_form(at, **CARER_CHECKS, targets="2026/27: 75", thresholds="2026/27: 90 to 70")
     at.button(key="define_submit").click().run()
     errors = [e.value for e in at.error]
     assert "line 1 (2026/27): lower (90.0) is above upper (70.0)" in errors
     assert any(e.startswith("Not saved: 1 field to fix") for e in errors)
-    assert local.app_defined_ids(db) == []
+    assert local.app_defined_ids(db) == held
+
+
+def reminder_detail(at):
+    """The folded list under the one-line reminder."""
+    return next(e for e in at.expander if e.label.startswith("Which values"))
+
+
+def test_the_reminder_is_one_calm_line_counting_values_periods_measures_and_practices(db, monkeypatch):
+    monkeypatch.setenv(data_quality.TODAY_SETTING, "2026-10-20")
+    practice = db.query("SELECT child_code FROM memberships WHERE parent_code = 'UZ0003' AND parent_level = 'pcn' "
+                        "AND end_date IS NULL ORDER BY child_code LIMIT 1")["child_code"].iloc[0]
+    with db.writer() as con:  # September: the PCN's MDT case reviews and one practice's ARRS hours, never recorded
+        for table in ("observations", "recorded_values"):
+            con.execute(f"DELETE FROM {table} WHERE period_start = ? AND ((measure_id = 'int_mdt_case_reviews' "
+                        "AND org_code = 'UZ0003') OR (measure_id = ? AND org_code = ?))", [SEP, HOURS, practice])
+    at = open_page("UZ0003")
+    lines = [i.value for i in at.info if i.value.startswith("**Still to record**")]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    submissions = data_quality.local_submissions(db, ("UZ0003",), date(2026, 10, 20))
+    missing = submissions[~submissions["recorded"].astype(bool)]
+    assert {"int_mdt_case_reviews", HOURS} <= set(missing[missing["period_start"] == SEP]["measure"])
+    months = sorted(set(missing["period_start"]))
+    practices = missing.loc[missing["org"] != "UZ0003", "org"].nunique()
+    counted = (f"{len(missing)} values across {len(months)} periods, {months[0]:%b %Y} to {months[-1]:%b %Y} — "
+               f"{missing['measure'].nunique()} measures, {practices} practice{'s' if practices != 1 else ''}")
+    assert lines[0] == f"**Still to record**: {counted}"
+    # The detail is folded away, with the Data page's lines.
+    detail = "\n".join(m.value for m in reminder_detail(at).markdown)
+    assert f"- {'MDT case reviews'} (" in detail
 
 
 def test_an_editor_is_reminded_of_the_ended_periods_still_to_record_as_the_data_page_counts_them(db, monkeypatch):
@@ -229,7 +261,7 @@ def test_an_editor_is_reminded_of_the_ended_periods_still_to_record_as_the_data_
             con.execute(f"DELETE FROM {table} WHERE measure_id = 'int_mdt_case_reviews' AND org_code = 'UZ0003' "
                         "AND period_start = ?", [SEP])
     at = open_page("UZ0003")
-    reminder = next(i.value for i in at.info if i.value.startswith("**Still to record**"))
+    reminder = "\n".join(m.value for m in reminder_detail(at).markdown)
     gaps = data_quality.gap_table(data_quality.local_submissions(db, ("UZ0003",), date(2026, 10, 20)))
     mdt = gaps[gaps["Measure"] == "MDT case reviews"]["Missing periods"].tolist()
     assert mdt == ["Sep 2026, May 2026"]
@@ -260,11 +292,11 @@ def test_the_history_tab_shows_the_demos_corrections_with_earlier_values(db):
     at = open_page("UZ0001")
     changes = table_with(at, "Measure")
     assert set(changes["Who"]) == {"demo"}
-    assert set(changes["Change"]) == {"corrected"}
+    assert changes["Change"].iloc[0] == "corrected"  # the latest change: a correction in the grid
     choose_measure(at, "int_mdt_case_reviews")
     at.selectbox(key="grid_period").set_value(SEP).run()
     history = table_with(at, "Earlier from")
-    assert len(history) == 2
+    assert history["Change"].tolist() == ["recorded", "corrected"]  # the month's return, then the correction
     assert history["Earlier"].iloc[1] == history["New"].iloc[0]  # the corrected value is kept
 
 
@@ -345,7 +377,7 @@ def test_clearing_a_cell_deletes_the_value_with_who_and_why_and_history_keeps_it
         "deleted", "PCN manager", "entered twice", before["numerator"])
     assert pd.isna(last["new_numerator"])
     history = table_with(at, "Earlier from")
-    assert history["Change"].tolist() == ["corrected", "corrected", "deleted"]
+    assert history["Change"].tolist() == ["recorded", "corrected", "deleted"]
     assert history["Why"].iloc[-1] == "entered twice" and history["New"].iloc[-1] == "none"
     assert pd.isna(at.data_editor[0].value.iloc[0]["numerator"])
 

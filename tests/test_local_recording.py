@@ -34,6 +34,11 @@ def practices_of(store, pcn, day):
                        [pcn, day, day])["child_code"].tolist()
 
 
+def since_the_demo(history):
+    """A value's history after the demo recorded it (the demo records every value it holds, as "demo")."""
+    return history[history["changed_by"] != "demo"].reset_index(drop=True)
+
+
 def observation(store, measure, org, day):
     rows = store.query("SELECT numerator, denominator, value, basis FROM observations "
                        "WHERE measure_id = ? AND org_code = ? AND period_start = ?", [measure, org, day])
@@ -133,14 +138,15 @@ def test_a_correction_keeps_the_earlier_value_in_the_history(store):
     loaded = observation(store, REVIEWS, "UZ0004", SEPT)["numerator"]
     record(loaded + 5, "Sam", datetime(2026, 10, 2, 9))
     record(loaded + 7, "Jo", datetime(2026, 10, 9, 9))
-    history = local.value_history(store, REVIEWS, "UZ0004", SEPT)
+    history = since_the_demo(local.value_history(store, REVIEWS, "UZ0004", SEPT))
     assert history["changed_by"].tolist() == ["Sam", "Jo"]
     assert history["old_numerator"].tolist() == [loaded, loaded + 5]
-    assert history["old_basis"].tolist() == ["synthetic", "recorded"]
+    assert history["old_basis"].tolist() == ["recorded", "recorded"]
     assert history["new_numerator"].tolist() == [loaded + 5, loaded + 7]
     assert history["source"].tolist() == ["Sam.csv", "Jo.csv"]
     assert observation(store, REVIEWS, "UZ0004", SEPT)["numerator"] == loaded + 7
-    assert store.query("SELECT numerator FROM recorded_values WHERE org_code = 'UZ0004'")["numerator"].tolist() == [loaded + 7]
+    assert store.query("SELECT numerator FROM recorded_values WHERE org_code = 'UZ0004' AND measure_id = ? "
+                       "AND period_start = ?", [REVIEWS, SEPT])["numerator"].tolist() == [loaded + 7]
 
 
 def test_saving_the_same_values_again_changes_nothing_and_logs_nothing(store):
@@ -149,7 +155,7 @@ def test_saving_the_same_values_again_changes_nothing_and_logs_nothing(store):
     assert local.save(store, batch, "Sam").changed == 1
     again = local.save(store, batch, "Sam")
     assert (again.changed, again.unchanged, again.import_id) == (0, 1, None)
-    assert len(local.value_history(store, REVIEWS, "UZ0004", SEPT)) == 1
+    assert len(since_the_demo(local.value_history(store, REVIEWS, "UZ0004", SEPT))) == 1
 
 
 def test_the_grid_saves_one_periods_values_through_the_same_checks(store):
@@ -161,7 +167,8 @@ def test_the_grid_saves_one_periods_values_through_the_same_checks(store):
     assert local.preview(store, batch)["change"].tolist().count("correction") == 1
     local.save(store, batch, "Jo")
     assert observation(store, HOURS, grid.loc[0, "org_code"], SEPT)["numerator"] == 777
-    assert local.value_history(store, HOURS, grid.loc[0, "org_code"], SEPT)["source"].tolist() == ["in-app grid"]
+    assert since_the_demo(local.value_history(store, HOURS, grid.loc[0, "org_code"], SEPT))["source"].tolist() == [
+        "in-app grid"]
 
 
 def test_every_save_is_an_import_with_its_source_and_actor(store):
@@ -179,18 +186,17 @@ def test_recent_changes_cover_the_pcn_and_its_practices_newest_first(store):
         rows = [(2, {"measure_id": measure, "period_start": "2026-09-01", "org_code": org, "numerator": 601,
                      "denominator": None if measure == REVIEWS else 5000})]
         local.save(store, local.validate_rows(store, rows, "x.csv", today=TODAY), who, at=when)
-    changes = local.recent_changes(store, "UZ0006")
+    changes = since_the_demo(local.recent_changes(store, "UZ0006"))
     assert changes["changed_by"].tolist()[:2] == ["Jo", "Sam"]
 
 
 def test_the_demo_ships_a_recorded_history_with_corrections(demo_db):
     store = Store(demo_db)
-    audit = store.query("SELECT * FROM value_audit ORDER BY audit_id")
-    assert len(audit) >= 6 and set(audit["changed_by"]) == {"demo"}
-    corrected_twice = audit.groupby(["measure_id", "org_code", "period_start"]).size()
-    assert (corrected_twice == 2).all()
-    first = audit.iloc[0]
+    corrected = store.query("SELECT * FROM value_audit WHERE action = 'corrected' ORDER BY audit_id")
+    assert len(corrected) >= 6 and set(corrected["changed_by"]) == {"demo"}
+    first = corrected.iloc[0]
     history = local.value_history(store, first["measure_id"], first["org_code"], first["period_start"])
+    assert history["action"].tolist() == ["recorded", "corrected"]  # the month's return, then the correction
     assert history["new_numerator"].iloc[0] == history["old_numerator"].iloc[1]  # the earlier value is kept
 
 
@@ -208,7 +214,8 @@ def test_the_command_line_records_a_file_and_series_shows_it(store, tmp_path):
     series = run_cli("series", "--measure", REVIEWS, "--org", "UZ0008", "--db", str(store.path))
     last = list(csv.DictReader(io.StringIO(series.stdout)))[-1]
     assert (last["period_start"], float(last["value"])) == ("2026-09-01", 517.0)
-    assert local.value_history(store, REVIEWS, "UZ0008", SEPT)["changed_by"].tolist() == ["PCN manager"]
+    assert since_the_demo(local.value_history(store, REVIEWS, "UZ0008", SEPT))["changed_by"].tolist() == [
+        "PCN manager"]
 
 
 def test_the_command_line_dry_run_checks_without_saving(store, tmp_path):
@@ -217,7 +224,7 @@ def test_the_command_line_dry_run_checks_without_saving(store, tmp_path):
     result = run_cli("record", str(file), "--db", str(store.path), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "is valid: 0 new, 1 corrected" in result.stderr and "nothing saved" in result.stderr
-    assert local.value_history(store, REVIEWS, "UZ0008", SEPT).empty
+    assert since_the_demo(local.value_history(store, REVIEWS, "UZ0008", SEPT)).empty
 
 
 def test_the_command_line_lists_every_problem_and_saves_nothing(store, tmp_path):
@@ -229,4 +236,4 @@ def test_the_command_line_lists_every_problem_and_saves_nothing(store, tmp_path)
     assert "nothing was saved: 2 problems in bad.csv" in result.stderr
     assert "bad.csv, row 3, column org_code: 'UZ9999' is not a known organisation code" in result.stderr
     assert "bad.csv, row 3, column numerator: 'abc' is not a number" in result.stderr
-    assert local.value_history(store, REVIEWS, "UZ0008", SEPT).empty
+    assert since_the_demo(local.value_history(store, REVIEWS, "UZ0008", SEPT)).empty

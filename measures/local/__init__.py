@@ -34,8 +34,8 @@ from .validation import (
     validate_in,
     validate_rows,
 )
-from .saving import Saved, preview, recent_changes, record_file, save, save_in, value_history
+from .saving import Saved, preview, recent_changes, record_file, save, save_in, save_new_in, value_history
 from .fair_shares import fair_share
 from .derived import DERIVED, recompute_in
 from .publishing import local_periods, publish_period, published_periods, withdraw_period
-from .reminders import REMINDERS_LISTED, still_to_record
+from .reminders import REMINDERS_LISTED, reminder_summary, still_to_record

@@ -26,6 +26,15 @@ def _unregister(con: Connection, *names: str) -> None:
             pass
 
 
+def _drop(con: Connection, *tables: str) -> None:
+    """Drop temporary tables, likewise without hiding the error that ended the transaction."""
+    for table in tables:
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        except DatabaseError:
+            pass
+
+
 def _in_writer(store: Store, work):
     """Run `work(con)` in the store's all-or-nothing writer and return its result."""
     with store.writer() as con:

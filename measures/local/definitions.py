@@ -208,6 +208,8 @@ def _catalogue_in(con, pcn_code: str | None = None) -> Catalogue:
             if scopes is not None and row.scope not in scopes:
                 continue
             measures.append(_parse_stored(row.measure_id, row.yaml))
+    if pcn_code:  # a PCN's catalogue is of the PCN and its practices; its neighbourhoods' measures are shown apart
+        measures = [m for m in measures if m.level != "neighbourhood"]
     measures.sort(key=lambda m: (FAMILIES.index(m.family), m.id))
     return Catalogue(tuple(measures))
 

@@ -50,7 +50,7 @@ def publish_period(store: Store, principal, pcn_code: str, period_start: date, *
     """Publish the PCN's local values for a period (its editors and administrators only); False if already was."""
     from .. import access
 
-    access.require_edit(principal, pcn_code, "publish local values")
+    access.require_edit(principal, pcn_code, "publish local values", access.directory(store))
     when = at or _now()
 
     def work(con):
@@ -71,7 +71,7 @@ def withdraw_period(store: Store, principal, pcn_code: str, period_start: date, 
     """Make a published period private to the PCN again; False if it was not published."""
     from .. import access
 
-    access.require_edit(principal, pcn_code, "withdraw published local values")
+    access.require_edit(principal, pcn_code, "withdraw published local values", access.directory(store))
     when = _now()
 
     def work(con):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 
 REMINDERS_LISTED = 8  # lines in the reminder; the rest are counted and left to the Data page
@@ -22,3 +24,20 @@ def still_to_record(gaps: pd.DataFrame, limit: int = REMINDERS_LISTED) -> list[s
         lines.append(f"and {rest} more measure{'s' if rest != 1 else ''} or practice{'s' if rest != 1 else ''} "
                      "with a value missing (all of them on the Data page)")
     return lines
+
+
+def reminder_summary(gaps: pd.DataFrame) -> str:
+    """The reminder in one line, from `data_quality.gap_table`: how many values, for which periods, how many measures
+    and practices ("3 values for Sep 2026 — 2 measures, 1 practice"); '' when nothing is missing."""
+    if gaps.empty:
+        return ""
+    values = int(gaps["Periods missing"].sum())
+    periods = sorted({pd.Timestamp(datetime.strptime(day.strip(), "%b %Y")) for text in gaps["Missing periods"]
+                      for day in text.split(",")})
+    when = (f"for {periods[0]:%B %Y}" if len(periods) == 1 else
+            f"across {len(periods)} periods, {periods[0]:%b %Y} to {periods[-1]:%b %Y}")
+    measures = gaps["Measure"].nunique()
+    practices = gaps.loc[gaps["Level"] != "PCN", "Code"].nunique()  # a practice's own or its neighbourhood's
+    who = f"{measures} measure{'s' if measures != 1 else ''}" + (
+        f", {practices} practice{'s' if practices != 1 else ''}" if practices else "")
+    return f"{values} value{'s' if values != 1 else ''} {when} — {who}"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..catalogue import compute_values
 from ..store import Connection, Store, finish_import, start_import
-from .common import _has_table, _in_writer, _now, _retrying, _unregister
+from .common import _drop, _has_table, _in_writer, _now, _retrying, _unregister
 from .derived import recompute_in
 from .problems import Problem, RecordingError
 from .validation import ENTRY_COLUMNS, Batch, parse_upload
@@ -141,59 +143,141 @@ def save_in(con: Connection, batch: Batch, actor: str, *, at: datetime | None = 
     import_id = start_import(con, "recorded", file_name=batch.source, actor=actor,
                              note="values recorded locally", rows_read=len(batch.entries) + batch.skipped)
     if not changed.empty:
-        _write_changes(con, changed, batch, actor, when, reason, import_id)
+        _write_changes(con, changed.assign(changed_at=when, source=batch.source, import_id=import_id), actor, reason)
     if not deleted.empty:
         _write_deletions(con, deleted, actor, when, batch.source, reason, import_id)
-    touched = pd.concat([changed, deleted], ignore_index=True)
-    _resum_pcns(con, touched[touched["org_level"] == "practice"], batch.measures, import_id)
-    derived = recompute_in(con, touched, import_id)
+    touched = pd.concat([changed, deleted], ignore_index=True).assign(import_id=import_id)
+    _resum_pcns(con, touched[touched["org_level"] == "practice"], batch.measures)
+    derived = recompute_in(con, touched)
     finish_import(con, import_id, rows_loaded=len(changed) + len(deleted), rows_rejected=0)
     corrected = int((changed["change"] == "correction").sum())
     return Saved(import_id, len(changed) - corrected, corrected, unchanged, batch.skipped, batch.source, actor,
                  deleted=len(deleted), derived=derived)
 
 
+def save_new_in(con: Connection, batches: Sequence[tuple[Batch, datetime]], actor: str) -> list[Saved]:
+    """`save_in` of each batch in turn, at its time, written in one pass: for a database that holds none of the values.
+
+    A database being built (the demo) records years of returns at once: each batch gets its import, its values
+    their current values, 'recorded' audit rows and observations, and the PCN sums and derived measures they touch,
+    each under the batch's import, as `save_in` would write them. Raises ValueError if any value of the batches'
+    measures is held already (those want `save_in`, which compares and corrects) or a batch has deletions.
+    """
+    actor = (actor or "").strip()
+    if not actor:
+        raise ValueError("say who is saving the values, so the audit log can show it")
+    if any(not batch.deletions.empty for batch, _ in batches):
+        raise ValueError("deletions are saved with save_in, which keeps the deleted value in the audit log")
+    saved, measures, written = [], {}, []
+    for batch, when in batches:
+        if batch.entries.empty:
+            saved.append(Saved(None, 0, 0, 0, batch.skipped, batch.source, actor))
+            continue
+        import_id = start_import(con, "recorded", file_name=batch.source, actor=actor,
+                                 note="values recorded locally", rows_read=len(batch.entries) + batch.skipped)
+        saved.append(Saved(import_id, len(batch.entries), 0, 0, batch.skipped, batch.source, actor))
+        measures.update(batch.measures)
+        written.append((batch, when, import_id))
+    if not written:
+        return saved
+    # Millions of rows at a build: each batch's time, source and import as repeated codes, not strings.
+    sizes = [len(batch.entries) for batch, _, _ in written]
+    rows = sum(sizes)
+    changed = pd.concat([batch.entries for batch, _, _ in written], ignore_index=True)
+    changed["changed_at"] = np.repeat(np.array([when for _, when, _ in written], dtype="datetime64[us]"), sizes)
+    changed["source"] = pd.Categorical.from_codes(np.repeat(np.arange(len(written)), sizes),
+                                                  categories=[batch.source for batch, _, _ in written])
+    changed["import_id"] = np.repeat(np.array([import_id for _, _, import_id in written]), sizes)
+    for part in ("numerator", "denominator", "value"):
+        changed[f"old_{part}"] = np.full(rows, np.nan)
+    changed["old_basis"] = pd.Categorical.from_codes(np.full(rows, -1), categories=["recorded"])
+    changed["change"] = pd.Categorical.from_codes(np.zeros(rows, dtype=np.int8), categories=["new"])
+    touched = _write_changes(con, changed, actor, None, fresh=True)
+    _resum_pcns(con, touched[touched["org_level"] == "practice"], measures)
+    derived = recompute_in(con, touched)
+    for done in saved:
+        if done.import_id is not None:
+            finish_import(con, done.import_id, rows_loaded=done.new, rows_rejected=0)
+    if derived:  # the derived values of all the batches, counted once: save_in would count them batch by batch
+        saved[-1] = replace(saved[-1], derived=derived)
+    return saved
+
+
 _KEYS = """measure_id = c.measure_id AND {t}.measure_version = c.measure_version
            AND {t}.org_code = c.org_code AND {t}.period_start = CAST(c.period_start AS DATE)"""
 
 
-def _write_changes(con, changed: pd.DataFrame, batch: Batch, actor: str, when: datetime, reason: str | None,
-                   import_id: int) -> None:
-    changed["action"] = np.where(changed["change"] == "new", "recorded", "corrected")
-    changed["period_start"] = pd.to_datetime(changed["period_start"])
-    changed["period_end"] = pd.to_datetime(changed["period_end"])
-    changed["old_basis"] = changed["old_basis"].astype(object)
-    con.register("_changed", changed)
+def _write_changes(con, changed: pd.DataFrame, actor: str, reason: str | None, *,
+                   fresh: bool = False) -> pd.DataFrame | None:
+    """Write new and corrected values: current values, the audit log (in import and row order), observations.
+
+    Each row carries the `changed_at`, `source` and `import_id` of the save it belongs to. `fresh` says none of
+    the values' measures has a value held yet: that is checked (ValueError if one has), there is nothing to
+    replace, and the PCNs, periods and imports touched are returned (one row each, for the PCN sums and derived
+    measures).
+    """
+    if not isinstance(changed["old_basis"].dtype, pd.CategoricalDtype):
+        changed = changed.assign(old_basis=changed["old_basis"].astype(object))  # all None: still text
+    # Read from the frame once, as Arrow: every statement below reads the table, not the frame again.
+    con.register("_changed_rows", pa.Table.from_pandas(changed, preserve_index=False))
+    try:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _changed AS
+            SELECT * REPLACE (CAST(period_start AS DATE) AS period_start, CAST(period_end AS DATE) AS period_end,
+                              CAST(measure_id AS VARCHAR) AS measure_id, CAST(org_code AS VARCHAR) AS org_code,
+                              CAST(org_level AS VARCHAR) AS org_level, CAST(pcn_code AS VARCHAR) AS pcn_code,
+                              CAST(source AS VARCHAR) AS source, CAST(old_basis AS VARCHAR) AS old_basis,
+                              CAST(change AS VARCHAR) AS change),
+                   CASE WHEN change = 'new' THEN 'recorded' ELSE 'corrected' END AS action
+            FROM _changed_rows
+            """)
+    finally:
+        _unregister(con, "_changed_rows")
     try:
         keys = _KEYS
-        con.execute(f"DELETE FROM recorded_values r USING _changed c WHERE r.{keys.format(t='r')}")
+        if fresh:  # checked by measure: a build holds none of a measure's values, or it is no build
+            held = con.execute(
+                """
+                SELECT EXISTS (SELECT 1 FROM recorded_values WHERE measure_id IN (SELECT measure_id FROM _changed))
+                    OR EXISTS (SELECT 1 FROM observations WHERE measure_id IN (SELECT measure_id FROM _changed))
+                """).fetchall()[0][0]
+            if held:
+                raise ValueError("values of these measures are held already; save them with save_in, which "
+                                 "compares and corrects them")
+        else:
+            con.execute(f"DELETE FROM recorded_values r USING _changed c WHERE r.{keys.format(t='r')}")
+            con.execute(f"DELETE FROM observations o USING _changed c WHERE o.{keys.format(t='o')} "
+                        "AND o.org_level = c.org_level")
         con.execute(
             """
             INSERT INTO recorded_values
-            SELECT measure_id, measure_version, org_code, org_level, CAST(period_start AS DATE),
-                   CAST(period_end AS DATE), numerator, denominator, value, ?, ?, ?, ?
+            SELECT measure_id, measure_version, org_code, org_level, period_start, period_end, numerator,
+                   denominator, value, ?, changed_at, source, import_id
             FROM _changed
-            """, [actor, when, batch.source, import_id])
+            """, [actor])
         con.execute(
             f"""
             INSERT INTO value_audit ({_AUDIT_COLUMNS})
-            SELECT nextval('value_audit_id_seq'), measure_id, measure_version, org_code, CAST(period_start AS DATE),
+            SELECT nextval('value_audit_id_seq'), measure_id, measure_version, org_code, period_start,
                    action, old_numerator, old_denominator, old_value, old_basis,
-                   numerator, denominator, value, ?, ?, ?, ?, ?
-            FROM (SELECT * FROM _changed ORDER BY row)
-            """, [actor, when, batch.source, import_id, reason])
-        con.execute(f"DELETE FROM observations o USING _changed c WHERE o.{keys.format(t='o')} "
-                    "AND o.org_level = c.org_level")
+                   numerator, denominator, value, ?, changed_at, source, import_id, ?
+            FROM (SELECT * FROM _changed ORDER BY import_id, row)
+            """, [actor, reason])
         con.execute(
             """
             INSERT INTO observations (measure_id, measure_version, org_code, org_level, period_start, period_end,
                                       numerator, denominator, value, basis, import_id)
-            SELECT measure_id, measure_version, org_code, org_level, CAST(period_start AS DATE),
-                   CAST(period_end AS DATE), numerator, denominator, value, 'recorded', ?
-            FROM _changed
-            """, [import_id])
+            SELECT measure_id, measure_version, org_code, org_level, period_start, period_end, numerator,
+                   denominator, value, 'recorded', import_id
+            FROM _changed ORDER BY org_code, measure_id, period_start
+            """)
+        if fresh:
+            return con.execute("SELECT DISTINCT measure_id, measure_version, org_level, pcn_code, period_start, "
+                               "period_end, import_id FROM _changed").df()
+        return None
     finally:
-        _unregister(con, "_changed")
+        _drop(con, "_changed")
 
 
 _AUDIT_COLUMNS = ("audit_id, measure_id, measure_version, org_code, period_start, action, old_numerator, "
@@ -223,18 +307,23 @@ def _write_deletions(con, deleted: pd.DataFrame, actor: str, when: datetime, sou
         _unregister(con, "_deleted")
 
 
-def _resum_pcns(con, practice_rows: pd.DataFrame, measures: dict, import_id: int) -> None:
-    """Recompute each affected PCN value as the sum of its practices at that date (basis sum_of_practices)."""
+def _resum_pcns(con, practice_rows: pd.DataFrame, measures: dict) -> None:
+    """Recompute each affected PCN value as the sum of its practices at that date (basis sum_of_practices).
+
+    Each sum is written under the `import_id` of the saved rows that touched it. Sums add the practices in code
+    order, so the same values always give the same sum to the last bit.
+    """
     if practice_rows.empty:
         return
-    affected = practice_rows[["measure_id", "measure_version", "pcn_code", "period_start", "period_end"]]
-    con.register("_affected", affected.drop_duplicates())
+    keys = ["measure_id", "measure_version", "pcn_code", "period_start", "period_end"]
+    affected = practice_rows[[*keys, "import_id"]].drop_duplicates(subset=keys, keep="last")
+    con.register("_affected", affected)
     try:
         sums = con.execute(
             """
             SELECT a.measure_id, a.measure_version, a.pcn_code AS org_code, CAST(a.period_start AS DATE) AS period_start,
-                   CAST(a.period_end AS DATE) AS period_end, sum(o.numerator) AS numerator,
-                   sum(o.denominator) AS denominator
+                   CAST(a.period_end AS DATE) AS period_end, sum(o.numerator ORDER BY o.org_code) AS numerator,
+                   sum(o.denominator ORDER BY o.org_code) AS denominator, a.import_id
             FROM _affected a
             JOIN memberships m ON m.parent_code = a.pcn_code AND m.parent_level = 'pcn' AND m.child_level = 'practice'
              AND m.start_date <= CAST(a.period_start AS DATE)
@@ -262,9 +351,10 @@ def _resum_pcns(con, practice_rows: pd.DataFrame, measures: dict, import_id: int
             INSERT INTO observations (measure_id, measure_version, org_code, org_level, period_start, period_end,
                                       numerator, denominator, value, basis, import_id)
             SELECT measure_id, measure_version, org_code, 'pcn', CAST(period_start AS DATE), CAST(period_end AS DATE),
-                   numerator, denominator, CASE WHEN isnan(value) THEN NULL ELSE value END, 'sum_of_practices', ?
+                   numerator, denominator, CASE WHEN isnan(value) THEN NULL ELSE value END, 'sum_of_practices',
+                   import_id
             FROM _sums
-            """, [import_id])
+            """)
     finally:
         _unregister(con, "_affected", "_sums")
 
@@ -276,10 +366,11 @@ def save(store: Store, batch: Batch, actor: str, *, at: datetime | None = None, 
     With a `principal`, every PCN the batch touches must be one it edits, or nothing is saved.
     """
     if principal is not None and not (batch.entries.empty and batch.deletions.empty):
-        from ..access import require_edit
+        from ..access import directory, require_edit
 
+        known = directory(store)  # a neighbourhood's values are recorded by the editors of its PCNs
         for pcn_code in sorted(set(batch.entries["pcn_code"].dropna()) | set(batch.deletions["pcn_code"].dropna())):
-            require_edit(principal, pcn_code, "record values")
+            require_edit(principal, pcn_code, "record values", known)
     return _retrying(lambda: _in_writer(store, lambda con: save_in(con, batch, actor, at=at, reason=reason)))
 
 

@@ -12,6 +12,7 @@ from ..catalogue import Measure, compute_values
 from ..store import Connection, Store
 from ..text import shorten
 from .cells import _amount_problem, _amount_text, _blank, _day, _formula_problem, _number, _number_text
+from .common import _has_table
 from .definitions import LOCAL_FAMILIES, _resolve, _versions_in
 from .periods import FIRST_PERIOD, _period_containing, applies_to, is_period_start, period_end
 from .problems import Problem, RecordingError, _shown
@@ -65,13 +66,19 @@ class _Context:
     versions: dict[str, dict[int, Measure]]
     orgs: dict[str, tuple[str, str]]  # code -> (level, name)
     memberships: dict[str, list[tuple[date, date | None, str]]]  # practice -> [(start, end, pcn)]
-    icb_of: dict[str, str | None]
+    icb_of: dict[str, str | None]  # a PCN's ICB, and a neighbourhood's
+    hood_practices: dict[str, list[tuple[str, date, date | None]]] = field(default_factory=dict)
 
     def pcn_of(self, practice: str, day: date) -> str | None:
         for start, end, pcn in self.memberships.get(practice, []):
             if start <= day and (end is None or end >= day):
                 return pcn
         return None
+
+    def hood_pcns(self, code: str, day: date) -> set[str]:
+        """The PCNs with a practice in the neighbourhood on `day`."""
+        return {self.pcn_of(practice, day) for practice, start, end in self.hood_practices.get(code, [])
+                if start <= day and (end is None or end >= day)} - {None}
 
 
 def _context(con) -> _Context:
@@ -89,7 +96,23 @@ def _context(con) -> _Context:
         JOIN memberships mi ON mi.child_code = ms.parent_code AND mi.parent_level = 'icb' AND mi.end_date IS NULL
         WHERE ms.parent_level = 'sub_icb' AND ms.child_level = 'pcn' AND ms.end_date IS NULL
         """).fetchall())
-    return _Context(versions, orgs, memberships, icb_of)
+    hoods = _neighbourhoods_in(con, orgs, icb_of)
+    return _Context(versions, orgs, memberships, icb_of, hoods)
+
+
+def _neighbourhoods_in(con, orgs: dict, icb_of: dict) -> dict[str, list]:
+    """Adds each neighbourhood to `orgs` and `icb_of`; returns its practices with their dates."""
+    from ..neighbourhoods import _PRACTICES
+
+    if not _has_table(con, "neighbourhoods"):
+        return {}
+    for code, name, icb in con.execute("SELECT neighbourhood_code, name, icb_code FROM neighbourhoods").fetchall():
+        orgs[code], icb_of[code] = ("neighbourhood", name), icb
+    practices: dict[str, list] = {}
+    for code, practice, start, end in con.execute(
+            f"SELECT neighbourhood, practice, start_date, end_date FROM ({_PRACTICES})").fetchall():
+        practices.setdefault(code, []).append((practice, start, end))
+    return practices
 
 
 def validate_rows(store: Store, rows: list[tuple[int, dict]], source: str, *, pcn_code: str | None = None,
@@ -206,11 +229,18 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
                                 f"for each {measure.level.upper() if measure.level == 'pcn' else measure.level}")
             elif level == "pcn":
                 org_pcn = org_code
+            elif level == "neighbourhood":
+                # Keyed by the neighbourhood itself: who records and reads it follows its PCNs (measures.access).
+                org_pcn = org_code
+                if pcn_code is not None and period is not None and pcn_code not in ctx.hood_pcns(org_code, period):
+                    bad("org_code", f"{org_code} ({name}) did not include {pcn_code} on {period}; these values "
+                                    f"are for {pcn_code} and its neighbourhoods")
+                    org_pcn = None
             elif period is not None:
                 org_pcn = ctx.pcn_of(org_code, period)
                 if org_pcn is None:
                     bad("org_code", f"{org_code} ({name}) belonged to no PCN on {period}")
-            if org_pcn is not None and pcn_code is not None and org_pcn != pcn_code:
+            if org_pcn is not None and pcn_code is not None and org_pcn != pcn_code and level != "neighbourhood":
                 pcn_name = ctx.orgs.get(pcn_code, ("", pcn_code))[1]
                 if level == "pcn":
                     bad("org_code", f"{org_code} ({name}) is another PCN; these values are for {pcn_name} ({pcn_code})")
@@ -222,37 +252,22 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
                 org_pcn = None
 
         numerator = denominator = None
-        try:
-            if _blank(cells.get("numerator")):
-                bad("numerator", "is blank but the denominator is filled in; give both, or leave both blank")
-            else:
-                numerator = _number(cells["numerator"])
-                beyond = _amount_problem(measure, "numerator", numerator)
-                if beyond:
-                    bad("numerator", beyond)
-                    numerator = None
-        except ValueError as exc:
-            bad("numerator", str(exc))
+        if _blank(cells.get("numerator")):
+            bad("numerator", "is blank but the denominator is filled in; give both, or leave both blank")
+        else:
+            numerator = _amount(cells, "numerator", measure, bad)
         if measure is not None and measure.type == "count":
             if not _blank(cells.get("denominator")):
                 bad("denominator", f"must be blank: {measure.id} is a count, which has no denominator")
+        elif _blank(cells.get("denominator")):
+            if numerator is not None and measure is not None:
+                bad("denominator", "is blank; this measure divides by a denominator, so give both")
         else:
-            try:
-                if _blank(cells.get("denominator")):
-                    if numerator is not None and measure is not None:
-                        bad("denominator", "is blank; this measure divides by a denominator, so give both")
-                else:
-                    denominator = _number(cells["denominator"])
-                    beyond = _amount_problem(measure, "denominator", denominator)
-                    if beyond:
-                        bad("denominator", beyond)
-                        denominator = None
-                    elif denominator <= 0:
-                        bad("denominator", f"{_number_text(denominator)} is not above 0, so no value can be "
-                                           "computed; leave the row blank if there is nothing to record")
-                        denominator = None
-            except ValueError as exc:
-                bad("denominator", str(exc))
+            denominator = _amount(cells, "denominator", measure, bad)
+            if denominator is not None and denominator <= 0:
+                bad("denominator", f"{_number_text(denominator)} is not above 0, so no value can be "
+                                   "computed; leave the row blank if there is nothing to record")
+                denominator = None
         if numerator is not None and numerator < 0 and (measure is None or measure.type != "currency"):
             bad("numerator", f"{_number_text(numerator)} is negative; only a currency measure (money recovered) "
                              "can have a numerator below 0")
@@ -288,6 +303,20 @@ def _validate(ctx: _Context, rows: list[tuple[int, dict]], source: str, *, pcn_c
     frame = pd.DataFrame(entries, columns=ENTRY_COLUMNS).astype(
         {"numerator": "float64", "denominator": "float64", "value": "float64"})
     return Batch(source, frame, skipped, used)
+
+
+def _amount(cells: dict, column: str, measure: Measure | None, bad) -> float | None:
+    """A filled-in numerator or denominator cell as a number, or None once `bad` has been told what is wrong."""
+    try:
+        amount = _number(cells[column])
+    except ValueError as exc:
+        bad(column, str(exc))
+        return None
+    beyond = _amount_problem(measure, column, amount)
+    if beyond:
+        bad(column, beyond)
+        return None
+    return amount
 
 
 def parse_upload(store: Store, name: str, data: bytes, *, pcn_code: str | None = None,
