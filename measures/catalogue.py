@@ -160,7 +160,7 @@ class Measure(_Strict):
     code: str | None = Field(default=None, max_length=40)
     description: str = Field(min_length=10, max_length=2000)
     family: Family
-    level: Literal["practice", "pcn"]
+    level: Literal["practice", "pcn", "neighbourhood"]  # a neighbourhood: an area an ICB defines (measures.neighbourhoods)
     type: Literal["proportion", "rate", "count", "mean", "currency", "ratio"]
     numerator: Part
     denominator: Part | None = Field(default=None, validate_default=True)

@@ -76,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     from .importers.command import add_import_parser
 
     _as_argument(add_import_parser(commands, _db_argument))
+    # --- neighbourhoods (an ICB's neighbourhood file; the work is in measures.importers.neighbourhoods) ---
+    hoods = commands.add_parser(
+        "neighbourhoods", help="load an ICB's neighbourhood file (YAML): its neighbourhoods and their members",
+        description="Check a neighbourhood file (see README, Neighbourhoods) and make its neighbourhoods and their "
+                    "dated member PCNs or practices the ICB's, all or nothing; the same file again changes nothing. "
+                    "A mistake is named by file and field, and nothing is saved. Administrators only.")
+    hoods.add_argument("file", type=Path, metavar="FILE", help="the neighbourhood file, .yaml")
+    _db_argument(hoods)
+    hoods.add_argument("--dry-run", action="store_true", help="check the file; save nothing")
+    _as_argument(hoods)
     # --- board-pack (board papers; the work is in measures.boardpack) ---
     pack = commands.add_parser(
         "board-pack", help="write a board pack for one PCN as PowerPoint, Word or PDF",
@@ -274,6 +284,18 @@ def _import(args) -> int:
     return run(args)
 
 
+def _neighbourhoods(args) -> int:
+    from .importers.neighbourhoods import load_file
+
+    store, who = Store(args.db), _principal(args)
+    try:
+        loaded = load_file(store, args.file, actor=who.actor, dry_run=args.dry_run, principal=who)
+    except access.AccessDenied as problem:
+        raise _refused(store, who, "neighbourhoods", problem) from None
+    print(loaded.summary(), file=sys.stderr)
+    return 0
+
+
 def _board_pack(args) -> int:
     # Board papers; the same model and renderers as the app's Board pack button.
     from . import boardpack
@@ -340,4 +362,4 @@ def _iif(args) -> int:
 
 
 COMMANDS = {"iif": _iif, "demo": _demo, "list": _list, "series": _series, "record": _record, "import": _import,
-            "board-pack": _board_pack}
+            "board-pack": _board_pack, "neighbourhoods": _neighbourhoods}

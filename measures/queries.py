@@ -294,3 +294,19 @@ def practice_spread(store: Store, pcn_code: str) -> pd.DataFrame:
             """,
             [pcn_code, pcn_code, codes[0], codes[-1]],
         ).df()
+
+
+def neighbourhood_footprints(store: Store, pcn_code: str, day=None) -> list:
+    """The neighbourhoods the PCN has practices in on `day` (default today), each with what it reaches."""
+    from datetime import date
+
+    from . import neighbourhoods
+
+    return neighbourhoods.footprints(store, day or date.today(), pcn_code)
+
+
+def neighbourhood_list(store: Store, icb_code: str | None = None) -> pd.DataFrame:
+    """Every neighbourhood (of one ICB): neighbourhood, name, icb."""
+    from . import neighbourhoods
+
+    return neighbourhoods.neighbourhoods(store, icb_code)

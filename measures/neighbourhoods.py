@@ -1,0 +1,174 @@
+"""Neighbourhoods: their member practices on a date, their values as sums of those practices, and their labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from .catalogue import Measure, compute_values
+from .queries import SERIES_COLUMNS
+from .store import Store
+
+LEVEL = "neighbourhood"
+
+# Each neighbourhood's practices with the dates each counts: a practice member as listed, a PCN member as every
+# practice the PCN had while it was a member (the overlap of the two memberships).
+_PRACTICES = """
+    WITH hood AS (
+        SELECT parent_code AS neighbourhood, child_code, child_level, start_date, end_date
+        FROM memberships WHERE parent_level = 'neighbourhood'
+    )
+    SELECT neighbourhood, child_code AS practice, CAST(NULL AS VARCHAR) AS via_pcn, start_date, end_date
+    FROM hood WHERE child_level = 'practice'
+    UNION ALL
+    SELECT h.neighbourhood, m.child_code AS practice, h.child_code AS via_pcn,
+           greatest(h.start_date, m.start_date) AS start_date,
+           CASE WHEN h.end_date IS NULL THEN m.end_date WHEN m.end_date IS NULL THEN h.end_date
+                ELSE least(h.end_date, m.end_date) END AS end_date
+    FROM hood h
+    JOIN memberships m ON m.parent_code = h.child_code AND m.parent_level = 'pcn' AND m.child_level = 'practice'
+    WHERE h.child_level = 'pcn' AND (h.end_date IS NULL OR m.start_date <= h.end_date)
+      AND (m.end_date IS NULL OR m.end_date >= h.start_date)
+"""
+
+
+def has_neighbourhoods(store: Store) -> bool:
+    """Whether the store can hold neighbourhoods (a store migrated before they existed cannot)."""
+    return bool(store.query("SELECT count(*) AS n FROM information_schema.tables "
+                            "WHERE table_name = 'neighbourhoods'")["n"].iloc[0])
+
+
+def neighbourhoods(store: Store, icb: str | None = None) -> pd.DataFrame:
+    """Every neighbourhood (of one ICB, if given): neighbourhood, name, icb."""
+    if not has_neighbourhoods(store):
+        return pd.DataFrame(columns=["neighbourhood", "name", "icb"])
+    return store.query(
+        "SELECT neighbourhood_code AS neighbourhood, name, icb_code AS icb FROM neighbourhoods "
+        "WHERE ? IS NULL OR icb_code = ? ORDER BY name, neighbourhood_code", [icb, icb])
+
+
+def practice_spans(store: Store, codes: list[str] | None = None) -> pd.DataFrame:
+    """The practices each neighbourhood counts and when: neighbourhood, practice, via_pcn, start_date, end_date."""
+    if not has_neighbourhoods(store):
+        return pd.DataFrame(columns=["neighbourhood", "practice", "via_pcn", "start_date", "end_date"])
+    return store.query(f"SELECT * FROM ({_PRACTICES}) WHERE $codes IS NULL OR list_contains($codes, neighbourhood) "
+                       "ORDER BY neighbourhood, practice, start_date", {"codes": codes})
+
+
+def _held_on(spans: pd.DataFrame, day) -> pd.Series:
+    day = pd.Timestamp(day)
+    return (pd.to_datetime(spans["start_date"]) <= day) & (spans["end_date"].isna()
+                                                          | (pd.to_datetime(spans["end_date"]) >= day))
+
+
+def members_at(store: Store, code: str, day: date) -> pd.DataFrame:
+    """The neighbourhood's practices on `day`, each with the PCN it counts through (blank: a practice member)."""
+    spans = practice_spans(store, [code])
+    return spans[_held_on(spans, day)][["practice", "via_pcn"]].reset_index(drop=True)
+
+
+def practice_rows(store: Store, measure_id: str, code: str) -> pd.DataFrame:
+    """The practice values a neighbourhood's sum adds up: tidy rows of its member practices, each period whose last
+    day the practice was a member on. Read through the access filter by each practice's PCN before summing."""
+    if not has_neighbourhoods(store):
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    return store.query(
+        f"""
+        WITH spans AS ({_PRACTICES})
+        SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org,
+               o.period_start, o.period_end, o.numerator, o.denominator, o.value
+        FROM observations o
+        JOIN spans s ON s.practice = o.org_code AND s.neighbourhood = ? AND s.start_date <= o.period_end
+             AND (s.end_date IS NULL OR s.end_date >= o.period_end)
+        WHERE o.measure_id = ? AND o.org_level = 'practice'
+        ORDER BY o.period_start, o.org_code
+        """, [code, measure_id])
+
+
+def sum_of_practices(rows: pd.DataFrame, measure: Measure, code: str) -> pd.DataFrame:
+    """A neighbourhood's series of a practice-level measure: per period, the sums of its practices' numerators and
+    denominators, and the value they give (pure: the rows are those `practice_rows` read, after any filtering).
+
+    Tidy shape with org = the neighbourhood, plus `practices`: how many practices the period's sum adds.
+    """
+    columns = SERIES_COLUMNS + ["practices"]
+    if rows is None or rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows[rows["numerator"].notna()]
+    summed = (rows.groupby(["version", "period_start", "period_end"], as_index=False)
+              .agg(numerator=("numerator", "sum"), denominator=("denominator", lambda d: d.sum(min_count=1)),
+                   practices=("org", "nunique")))
+    summed["value"] = compute_values(measure, summed["numerator"], summed["denominator"].astype(float))
+    summed["measure"], summed["org"] = measure.id, code
+    return summed[columns].sort_values(["version", "period_start"]).reset_index(drop=True)
+
+
+def series(store: Store, measure: Measure, code: str) -> pd.DataFrame:
+    """A neighbourhood's series of a measure: recorded for it (a neighbourhood-level measure) or, for a
+    practice-level one, the sum of its member practices at each period's last day."""
+    if measure.level == LEVEL:
+        return store.query(
+            "SELECT measure_id AS measure, measure_version AS version, org_code AS org, period_start, period_end, "
+            "numerator, denominator, value FROM observations WHERE measure_id = ? AND org_code = ? "
+            "AND org_level = 'neighbourhood' ORDER BY measure_version, period_start", [measure.id, code])
+    if measure.level == "practice":
+        return sum_of_practices(practice_rows(store, measure.id, code), measure, code)
+    return pd.DataFrame(columns=SERIES_COLUMNS)
+
+
+# --- which neighbourhoods a PCN is in, and how to name them ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """A neighbourhood as a PCN's board names it: which PCNs it reaches on a day, and how much of each."""
+
+    code: str
+    name: str
+    icb: str
+    pcns: tuple[str, ...]  # every PCN with at least one practice in it that day
+    whole_pcns: tuple[str, ...]  # those with every practice in it
+    practices: int
+
+    @property
+    def label(self) -> str:
+        """'Riverside neighbourhood: 3 PCNs', or 'Brackenby North neighbourhood: part of 1 PCN (7 practices)'."""
+        name = self.name if self.name.lower().endswith("neighbourhood") else f"{self.name} neighbourhood"
+        count = len(self.pcns)
+        pcns = f"{count} PCN{'s' if count != 1 else ''}"
+        if set(self.whole_pcns) == set(self.pcns):
+            return f"{name}: {pcns}"
+        if not self.whole_pcns:
+            return f"{name}: part of {pcns} ({self.practices} practice{'s' if self.practices != 1 else ''})"
+        return f"{name}: {pcns}, {count - len(self.whole_pcns)} of them in part ({self.practices} practices)"
+
+
+def footprints(store: Store, day: date, pcn: str | None = None) -> list[Footprint]:
+    """Each neighbourhood as it stands on `day` (only those reaching `pcn`, if given), by name."""
+    hoods = neighbourhoods(store)
+    if hoods.empty:
+        return []
+    spans = practice_spans(store)
+    held = spans[_held_on(spans, day)]
+    pcn_members = store.query(
+        "SELECT child_code AS practice, parent_code AS pcn FROM memberships WHERE parent_level = 'pcn' "
+        "AND child_level = 'practice' AND start_date <= ? AND (end_date IS NULL OR end_date >= ?)", [day, day])
+    return footprints_from(hoods, held, pcn_members, pcn)
+
+
+def footprints_from(hoods: pd.DataFrame, held: pd.DataFrame, pcn_members: pd.DataFrame,
+                    pcn: str | None = None) -> list[Footprint]:
+    """`footprints` from frames already read: neighbourhoods, their practices on the day, the PCNs' practices."""
+    of_pcn = dict(zip(pcn_members["practice"], pcn_members["pcn"]))
+    size = pcn_members.groupby("pcn")["practice"].nunique().to_dict()
+    found = []
+    for row in hoods.itertuples():
+        practices = set(held.loc[held["neighbourhood"] == row.neighbourhood, "practice"])
+        pcns = sorted({of_pcn[p] for p in practices if p in of_pcn})
+        if not practices or (pcn is not None and pcn not in pcns):
+            continue
+        whole = tuple(p for p in pcns if sum(of_pcn.get(x) == p for x in practices) == size.get(p, 0))
+        found.append(Footprint(row.neighbourhood, row.name, row.icb, tuple(pcns), whole, len(practices)))
+    return found
