@@ -143,6 +143,8 @@ class BoardRow:
     # For a measure whose PCN value is 1 by construction: the lowest and highest practice value of the latest
     # period, the practices shown and those suppressed as small numbers; None for every other measure.
     practice_range: tuple[float | None, float | None, int, int] | None = None
+    # "1 of 5 practices missing" when the latest value leaves out member practices (data_quality.card_caveats).
+    caveat: str | None = None
 
     @property
     def has_data(self) -> bool:
@@ -190,7 +192,8 @@ def pcn_value_is_one(measure: Measure) -> bool:
 
 def board_rows(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFrame | None,
                practice_spread: pd.DataFrame | None = None,
-               rebases: Mapping[str, Sequence[date]] | None = None) -> list[BoardRow]:
+               rebases: Mapping[str, Sequence[date]] | None = None,
+               caveats: Mapping[tuple[str, date], str] | None = None) -> list[BoardRow]:
     """A row per measure that is not retired, in catalogue order; a measure with no data still has a row.
 
     `series` and `comparator` are what `queries.overview` returns, with small numbers already suppressed
@@ -199,7 +202,9 @@ def board_rows(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFr
     gives a measure whose PCN value is 1 by construction (`pcn_value_is_one`) the range across its practices
     in place of that 1.00, with no trend, icons or ICB value, which would only describe the constant.
     `rebases` (measure id -> change points, `annotations.rebase_dates_by_measure`) recalculates the limits as
-    Measure detail does, so both give the same icons.
+    Measure detail does, so both give the same icons. `caveats` ((measure id, period start) -> text,
+    `data_quality.card_caveats`) gives a row whose latest value leaves out member practices its caveat, as the
+    Overview's card has it.
     """
     comparators = _comparators(comparator)
     by_measure = dict(tuple(series.groupby("measure", sort=False))) if not series.empty else {}
@@ -214,6 +219,8 @@ def board_rows(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFr
             row = replace(row, practice_range=found or (None, None, 0, 0), trend=(), variation=None,
                           assurance=None, why_points=None, withheld=None, comparator=None, comparator_org=None,
                           verdict=Verdict("not_compared", reason="1.00 at PCN level by construction"))
+        if caveats and row.latest_period is not None:
+            row = replace(row, caveat=caveats.get((measure.id, row.latest_period)))
         rows.append(row)
     return rows
 

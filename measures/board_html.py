@@ -1,119 +1,33 @@
-"""The board view as one HTML string: three family columns of compact rows, icons and sparklines as SVG images.
+"""The board view as one HTML string: three family columns of compact rows, meeting mode and its measure screens.
 
 Streamlit's `st.html` sanitises with DOMPurify, which drops inline `<svg>` elements (and `target`), but keeps
-`<style>`, links and `<img>` with a `data:` URI: so each icon and sparkline is a small SVG drawn into an image.
-Every text that comes from a catalogue file, the database or a user is escaped here.
+`<style>`, links and `<img>` with a `data:` URI: so each icon and sparkline is a small SVG drawn into an image
+(`measures.board_svg`), and the style sheets are `measures.board_style`. Every text that comes from a catalogue
+file, the database or a user is escaped here.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from . import charts, detail, suppression
+from . import detail, suppression
 from .board import CONFIDENCE, METHOD_NAMES, BoardRow
+from .board_style import BIG_ICON, MEETING_PAGE_STYLE, MEETING_STYLE, ROOT_ID, STYLE, VERDICT_COLOURS
+from .board_svg import (EMPTY_ICON_COLOUR, ICON_COLOURS, ICON_SIZE, MUTED_COLOUR, SPARK_HEIGHT, SPARK_WIDTH,
+                        TEXT_COLOUR, TREND_COLOUR, _data_uri, icon_colour, icon_letter, icon_svg, sparkline_svg)
 from .catalogue import FAMILIES, FAMILY_LABELS
 
-ROOT_ID = "pcn-board"
-
-ICON_COLOURS = charts.ICON_COLOURS
-EMPTY_ICON_COLOUR = "#AEB7BD"
-TEXT_COLOUR = charts.NHS_TEXT
-MUTED_COLOUR = charts.NHS_DARK_GREY
-TREND_COLOUR = charts.NHS_MID_GREY
-
-# The Compare page's Fingertips colours; text on each chosen for contrast.
-VERDICT_COLOURS = {outcome: charts.BENCHMARK_COLOURS[outcome]
-                   for outcome in ("better", "similar", "worse", "higher", "lower")}
-_VERDICT_TEXT_COLOURS = {"better": "#FFFFFF", "similar": TEXT_COLOUR, "worse": TEXT_COLOUR,
-                         "higher": TEXT_COLOUR, "lower": "#FFFFFF"}
-
-ICON_SIZE = 26
-SPARK_WIDTH, SPARK_HEIGHT = 88, 26
-NARROW_SPARK_WIDTH = 56  # on a phone the name needs the width more than the trend does
+# The drawing and the style sheets live beside this module; pages and the board pack import them from here.
+__all__ = ["ROOT_ID", "STEP_ID", "STYLE", "MEETING_STYLE", "MEETING_PAGE_STYLE", "VERDICT_COLOURS", "ICON_COLOURS",
+           "EMPTY_ICON_COLOUR", "ICON_SIZE", "MUTED_COLOUR", "SPARK_HEIGHT", "SPARK_WIDTH", "TEXT_COLOUR",
+           "TREND_COLOUR", "BIG_ICON", "icon_colour", "icon_letter", "icon_svg", "sparkline_svg", "assurance_alt",
+           "variation_alt", "verdict_html", "caveat_html", "row_html", "meeting_row_html", "legend_html", "meeting_legend_html",
+           "board_html", "measure_link", "heading_html", "step_head_html", "step_reading_html"]
 
 
 def _e(text) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _data_uri(svg: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-def icon_colour(kind: str | None) -> str:
-    if not kind:
-        return EMPTY_ICON_COLOUR
-    group = kind if kind in ICON_COLOURS else kind.split("_")[0]
-    return ICON_COLOURS.get(group, charts.NHS_MID_GREY)
-
-
-def icon_letter(kind: str | None) -> str | None:
-    """H or L for special cause, P, F or ? for assurance, None for common cause (a wave) or no icon."""
-    if not kind or kind == "common_cause":
-        return None
-    letter = {"consistent_pass": "P", "consistent_fail": "F", "inconsistent": "?"}.get(kind)
-    return letter or ("H" if kind.endswith("high") else "L")
-
-
-def icon_svg(kind: str | None) -> str:
-    """The board pack's round icon as SVG: a coloured ring with a letter, or a wave for common cause."""
-    colour = icon_colour(kind)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{ICON_SIZE}" height="{ICON_SIZE}" '
-             f'viewBox="0 0 24 24">']
-    if not kind:  # a dashed empty ring keeps the column aligned where there is no icon
-        parts.append(f'<circle cx="12" cy="12" r="10" fill="none" stroke="{colour}" stroke-width="1.5" '
-                     'stroke-dasharray="3 2.5"/>')
-    else:
-        parts.append(f'<circle cx="12" cy="12" r="10.2" fill="#FFFFFF" stroke="{colour}" stroke-width="2.2"/>')
-        letter = icon_letter(kind)
-        if letter:
-            parts.append(f'<text x="12" y="16.6" text-anchor="middle" font-family="Arial, Helvetica, sans-serif" '
-                         f'font-size="13" font-weight="700" fill="{colour}">{_e(letter)}</text>')
-        else:
-            parts.append(f'<polyline points="5,13.5 7.3,10.5 9.6,13.5 11.9,10.5 14.2,13.5 16.5,10.5 18.8,13.5" '
-                         f'fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round" '
-                         'stroke-linecap="round"/>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def sparkline_svg(trend: Sequence[float | None]) -> str | None:
-    """The last points as one neutral grey line, broken where a value is suppressed; None under two values."""
-    shown = [v for v in trend if v is not None]
-    if len(shown) < 2:
-        return None
-    low, high = min(shown), max(shown)
-    span = (high - low) or 1.0
-    pad = 3
-    step = (SPARK_WIDTH - 2 * pad) / max(len(trend) - 1, 1)
-    segments, current = [], []
-    for index, value in enumerate(trend):
-        if value is None:
-            if current:
-                segments.append(current)
-            current = []
-            continue
-        y = SPARK_HEIGHT - pad - (value - low) / span * (SPARK_HEIGHT - 2 * pad) if high != low else SPARK_HEIGHT / 2
-        current.append((pad + index * step, y))
-    if current:
-        segments.append(current)
-    body = []
-    for segment in segments:
-        if len(segment) == 1:  # a lone value between gaps is a dot, not an invisible line
-            x, y = segment[0]
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.3" fill="{TREND_COLOUR}"/>')
-        else:
-            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-            body.append(f'<polyline points="{points}" fill="none" stroke="{TREND_COLOUR}" stroke-width="1.6" '
-                        'stroke-linejoin="round" stroke-linecap="round"/>')
-    if trend[-1] is not None:
-        x, y = segments[-1][-1]
-        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="{TREND_COLOUR}"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
-            f'viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" preserveAspectRatio="none">' + "".join(body) + "</svg>")
 
 
 ANNUAL_POINTS = "Annual: shown as a point, no icons"
@@ -200,6 +114,16 @@ def _trend_html(row: BoardRow) -> str:
             f'alt="Trend, last {len(row.trend)} periods">' if spark else '<span class="pcnb-spark"></span>')
 
 
+CAVEAT_TIP = "The latest value leaves out member practices with no figure for the period (see the Data page)"
+
+
+def caveat_html(row: BoardRow) -> str:
+    """The row's data caveat ("1 of 5 practices missing") in plain muted text, or nothing."""
+    if not row.caveat:
+        return ""
+    return f'<span class="pcnb-caveat" title="{_e(CAVEAT_TIP)}">{_e(row.caveat)}</span>'
+
+
 def row_html(row: BoardRow, pcn_code: str, href: str | None = None) -> str:
     """One measure as a link: name, latest value and period, ICB verdict, goal, icons and trend.
 
@@ -209,6 +133,8 @@ def row_html(row: BoardRow, pcn_code: str, href: str | None = None) -> str:
     value_class = "pcnb-value" + ("" if row.has_data else " pcnb-nodata")
     meta = [f'<span class="{value_class}">{_e(row.value_text)}</span> '
             f'<span class="pcnb-period">{_e(row.period_text)}</span>']
+    if row.caveat:
+        meta.append(caveat_html(row))
     comparison = verdict_html(row)
     if comparison:
         meta.append(comparison)
@@ -281,59 +207,6 @@ def legend_html(footnote: str | None) -> str:
 
 _AREAS = {"national_des": "national", "local_integration": "integration", "practice_support": "support"}
 
-STYLE = f"""
-/* Streamlit keeps 10rem under every page for a chat input; the board has none, and it must fit one screen. */
-[data-testid="stMainBlockContainer"]:has(#{ROOT_ID}) {{ padding-top: 4rem; padding-bottom: 1rem; }}
-.pcnb {{ container-type: inline-size; color: {TEXT_COLOUR}; font-size: 15px; line-height: 1.22; }}
-.pcnb * {{ box-sizing: border-box; }}
-.pcnb-head {{ display: flex; flex-wrap: wrap; align-items: baseline; column-gap: 14px; margin: 0 0 8px 0; }}
-.pcnb-head h1 {{ font-size: 28px; font-weight: 700; line-height: 1.2; margin: 0; padding: 0; color: {TEXT_COLOUR}; }}
-.pcnb-org {{ font-size: 15px; color: {MUTED_COLOUR}; }}
-.pcnb-heading .pcnb-head {{ margin: 0; }}
-.pcnb-cols {{ display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); grid-template-rows: auto 1fr;
-  grid-template-areas: "national integration support" "national legend legend"; gap: 0 20px; align-items: start; }}
-.pcnb-national {{ grid-area: national; }} .pcnb-integration {{ grid-area: integration; }}
-.pcnb-support {{ grid-area: support; }} .pcnb-legend {{ grid-area: legend; }}
-.pcnb-family h2 {{ font-size: 18px; font-weight: 700; line-height: 1.3; margin: 0; padding: 0 0 2px 0;
-  border-bottom: 2px solid {charts.NHS_BLUE}; color: {TEXT_COLOUR}; }}
-.pcnb-family ul {{ list-style: none; margin: 0; padding: 0; }}
-.pcnb-family li {{ margin: 0; padding: 0; }}
-.pcnb-family li::marker {{ content: none; }}
-.pcnb-row {{ display: grid; grid-template-columns: minmax(0, 1fr) auto {SPARK_WIDTH}px;
-  grid-template-areas: "name icons spark" "meta icons spark"; column-gap: 8px; align-items: center;
-  padding: 1px 4px; border-bottom: 1px solid {charts.NHS_PALE_GREY}; color: {TEXT_COLOUR};
-  text-decoration: none; }}
-.pcnb-row:hover, .pcnb-row:focus-visible {{ background: #F0F4F5; color: {TEXT_COLOUR}; text-decoration: none; }}
-.pcnb-row:focus-visible {{ outline: 3px solid {charts.NHS_WARM_YELLOW}; outline-offset: -1px; }}
-.pcnb-name {{ grid-area: name; font-size: 16px; font-weight: 600; overflow-wrap: anywhere; }}
-.pcnb-meta {{ grid-area: meta; font-size: 15px; color: {MUTED_COLOUR}; overflow-wrap: anywhere; }}
-.pcnb-value {{ font-size: 16px; font-weight: 700; font-variant-numeric: tabular-nums; color: {TEXT_COLOUR}; }}
-.pcnb-nodata {{ font-weight: 400; color: {MUTED_COLOUR}; }}
-.pcnb-icons {{ grid-area: icons; display: flex; gap: 3px; }}
-.pcnb-icon {{ display: block; width: {ICON_SIZE}px; height: {ICON_SIZE}px; }}
-.pcnb-spark {{ grid-area: spark; display: block; width: {SPARK_WIDTH}px; height: {SPARK_HEIGHT}px; }}
-.pcnb-icb {{ white-space: nowrap; }}
-.pcnb-verdict {{ display: inline-block; padding: 0 6px; border-radius: 9px; font-weight: 600; line-height: 1.25; }}
-""" + "".join(
-    f".pcnb-{outcome} {{ background: {colour}; color: {_VERDICT_TEXT_COLOURS[outcome]}; }}\n"
-    for outcome, colour in VERDICT_COLOURS.items()) + f"""
-.pcnb-not-compared {{ font-style: italic; }}
-.pcnb-legend {{ margin-top: 10px; padding-top: 6px; border-top: 1px solid {charts.NHS_PALE_GREY}; font-size: 15px;
-  color: {MUTED_COLOUR}; }}
-.pcnb-legend p {{ margin: 0 0 6px 0; }}
-.pcnb-legend-icon {{ display: inline-block; width: 18px; height: 18px; vertical-align: -4px; margin-right: 1px; }}
-/* Narrow screens: the families stack, then the trend narrows (after the rules they override). */
-@container (max-width: 860px) {{
-  .pcnb-cols {{ grid-template-columns: minmax(0, 1fr); grid-template-rows: none;
-    grid-template-areas: "national" "integration" "support" "legend"; gap: 14px; }}
-}}
-@container (max-width: 480px) {{
-  .pcnb-row {{ grid-template-columns: minmax(0, 1fr) auto {NARROW_SPARK_WIDTH}px; column-gap: 6px; }}
-  .pcnb-spark {{ width: {NARROW_SPARK_WIDTH}px; }}
-}}
-"""
-
-
 def board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote: str | None = None,
                meeting: bool = False, links: dict[str, str] | None = None, heading: bool = True) -> str:
     """The whole board: a `<style>`, the PCN's name, three family columns, and a legend naming the methods.
@@ -364,71 +237,6 @@ def board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote
 
 
 # --- meeting mode: type read from the back of a room, and one screen per measure needing attention ----------------
-
-MEETING_ICON = 30
-BIG_ICON = 64
-
-# Applied by the page in meeting mode: Streamlit's own text is sized in rem, so a larger root makes every
-# widget, banner and caption large too; the sidebar and its opening control are not drawn at all.
-MEETING_PAGE_STYLE = """
-html { font-size: 20px; }
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
-[data-testid="stSidebarCollapseButton"] { display: none !important; }
-[data-testid="stHeader"] { display: none; }
-[data-testid="stMainBlockContainer"][data-testid] { padding-top: 1rem !important; padding-bottom: 1rem; max-width: none; }
-[data-testid="stAlertContainer"] { padding-top: 0.5rem; padding-bottom: 0.5rem; }
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1rem; }
-/* Buttons, toggles and their shortcut hints are drawn at 0.875rem: in a meeting they are body text too. */
-[data-testid="stMain"] :is(button, button *, label, label *) { font-size: 1rem !important; }
-"""
-
-MEETING_STYLE = STYLE + f"""
-.pcnb-meeting {{ font-size: 20px; line-height: 1.25; }}
-.pcnb-meeting .pcnb-head h1 {{ font-size: 36px; }}
-.pcnb-meeting .pcnb-org {{ font-size: 20px; }}
-.pcnb-meeting .pcnb-cols {{ grid-template-rows: auto 1fr; gap: 0 28px; }}
-.pcnb-meeting .pcnb-family h2 {{ font-size: 24px; }}
-/* No sparkline in a meeting: the icons carry the chart's reading, and the names need the width. */
-.pcnb-meeting .pcnb-row {{ grid-template-columns: minmax(0, 1fr) auto auto auto;
-  grid-template-areas: "name value chip icons"; padding: 2px 4px; column-gap: 10px; }}
-.pcnb-meeting .pcnb-row .pcnb-spark {{ display: none; }}
-.pcnb-meeting .pcnb-name {{ font-size: 20px; }}
-.pcnb-meeting .pcnb-value {{ grid-area: value; font-size: 20px; text-align: right; }}
-.pcnb-meeting .pcnb-chip {{ grid-area: chip; min-width: 4.4em; text-align: center; }}
-.pcnb-meeting .pcnb-icon {{ width: {MEETING_ICON}px; height: {MEETING_ICON}px; }}
-.pcnb-meeting .pcnb-row[data-attention] .pcnb-name::after {{ content: " ›"; color: {MUTED_COLOUR}; }}
-.pcnb-meeting .pcnb-legend {{ font-size: 20px; }}
-.pcnb-meeting .pcnb-legend-icon {{ width: 24px; height: 24px; vertical-align: -5px; }}
-/* A laptop's screen: two columns, so that the names of large type keep a readable width. */
-@container (max-width: 1300px) {{
-  .pcnb-meeting .pcnb-cols {{ grid-template-columns: repeat(2, minmax(0, 1fr)); grid-template-rows: auto auto 1fr;
-    grid-template-areas: "national integration" "national support" "national legend"; gap: 0 24px; }}
-  .pcnb-meeting .pcnb-support {{ margin-top: 14px; }}
-}}
-@container (max-width: 860px) {{
-  .pcnb-meeting .pcnb-cols {{ grid-template-columns: minmax(0, 1fr); grid-template-rows: none;
-    grid-template-areas: "national" "integration" "support" "legend"; gap: 14px; }}
-}}
-@container (max-width: 480px) {{
-  .pcnb-meeting .pcnb-row {{ grid-template-columns: minmax(0, 1fr) auto auto;
-    grid-template-areas: "name name name" "value chip icons"; }}
-}}
-.pcnm {{ color: {TEXT_COLOUR}; font-size: 22px; line-height: 1.3; container-type: inline-size; }}
-.pcnm * {{ box-sizing: border-box; }}
-.pcnm h1 {{ font-size: 40px; font-weight: 700; line-height: 1.15; margin: 0; padding: 0; color: {TEXT_COLOUR}; }}
-.pcnm-family {{ font-size: 22px; color: {MUTED_COLOUR}; margin: 2px 0 10px 0; }}
-.pcnm-facts {{ display: flex; flex-wrap: wrap; align-items: center; gap: 10px 28px; }}
-.pcnm-value {{ font-size: 56px; font-weight: 700; line-height: 1; font-variant-numeric: tabular-nums; }}
-.pcnm-period {{ font-size: 22px; color: {MUTED_COLOUR}; }}
-.pcnm-icon {{ display: flex; align-items: center; gap: 10px; max-width: 24em; }}
-.pcnm-icon img {{ width: {BIG_ICON}px; height: {BIG_ICON}px; flex: none; }}
-.pcnm h2 {{ font-size: 26px; font-weight: 700; margin: 18px 0 6px 0; padding: 0; color: {TEXT_COLOUR}; }}
-.pcnm ul {{ margin: 0; padding-left: 1.1em; }}
-.pcnm li {{ margin: 0 0 6px 0; }}
-.pcnm p {{ margin: 0 0 8px 0; }}
-.pcnm-muted {{ color: {MUTED_COLOUR}; }}
-"""
-
 
 def meeting_legend_html(footnote: str | None) -> str:
     def icon(kind, alt):
@@ -486,6 +294,8 @@ def step_head_html(row: BoardRow, pcn_name: str) -> str:
             facts.append(f'<span class="pcnm-icon"><img src="{_data_uri(icon_svg(kind))}" width="{BIG_ICON}" '
                          f'height="{BIG_ICON}" alt=""><span>{_e(alt)}</span></span>')
     extra = []
+    if row.caveat:
+        extra.append(_e(row.caveat))
     if row.goal:
         extra.append(_e(row.goal))
     if row.comparator is not None:

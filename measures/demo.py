@@ -11,9 +11,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import demo_contract
+from . import board_summaries, demo_contract
+from .demo_history import LocalCodes, entered_values, record_local_values
+from .demo_neighbourhoods import add_demo_neighbourhoods
 from .demo_workforce import demo_workforce_roles, match_published_totals
 from .catalogue import Catalogue, Measure, compute_values, default_catalogue
+from .local.definitions import LOCAL_FAMILIES
+from .local.derived import DERIVED
+from .local.validation import ENTRY_COLUMNS
 from .store import Store, finish_import, set_meta, start_import
 
 DEMO_LABEL = "Synthetic demo data: fictional organisations and values, not real NHS figures."
@@ -239,7 +244,7 @@ SPECS: dict[str, Spec] = {
     "int_vcse_referrals_engaged_pct": Spec(0.66, 0.09, 0.001, 0.003, 0.0, 0.06, lambda c: c.scaled(0.0009, 0.3), 0.2, 1.0, 0.02),
     "int_care_home_admissions_per_1000_beds": Spec(60, 12, -0.05, 0.12, 0.0, 6, lambda c: c.scaled(0.0045, 0.4), 5, 150, 0.02),
     "ps_arrs_hours_per_1000_weighted": Spec(72, 18, 0.2, 0.3, 4, 10, lambda c: c.weighted, 10, 200, 0.01),
-    "ps_arrs_fair_share_ratio": Spec(0, 0),  # derived from ARRS hours: see _fair_share_ratio
+    "ps_arrs_fair_share_ratio": Spec(0, 0),  # derived from ARRS hours when they are recorded
     "ps_funding_per_weighted_patient": Spec(2.4, 0.6, 0.004, 0.01, 0.08, 0.3, lambda c: c.weighted, 0.2, 8, 0.01),
     "ps_shared_services_used": Spec(3.2, 1.2, 0.01, 0.02, 0.0, 0.8, None, 0, 12, 0.01),
     "ps_days_to_practice_payment": Spec(24, 8, -0.05, 0.1, 2.5, 5, lambda c: np.full(c.registered.shape, 2.0), 2, 90, 0.01),
@@ -308,15 +313,6 @@ def _draw(measure: Measure, spec: Spec, ctx: _Context) -> tuple[np.ndarray, np.n
     raise ValueError(f"demo has no generator for {measure.id} ({measure.type})")
 
 
-def _fair_share_ratio(hours: np.ndarray, pop: Population) -> tuple[np.ndarray, np.ndarray]:
-    """Hours each practice received against its weighted-population share of its PCN's hours that month."""
-    pcn_hours = pop.pcn_sum(hours)
-    pcn_weighted = pop.pcn_sum(pop.weighted)
-    months = np.arange(len(pop.months))[None, :]
-    fair = pcn_hours[pop.pcn_of_practice, months] * pop.weighted / pcn_weighted[pop.pcn_of_practice, months]
-    return hours, np.round(fair, 2)
-
-
 IIF_ACC_08 = "acc_08"
 IIF_YEAR = (date(2023, 4, 1), date(2024, 3, 31))  # ACC-08 was an IIF indicator in 2023/24 only
 
@@ -347,15 +343,27 @@ def _iif_acc_08(measure: Measure, pop: Population, rng: np.random.Generator) -> 
     return pd.concat(frames, ignore_index=True)
 
 
-def generate_observations(catalogue: Catalogue, pop: Population, rng: np.random.Generator) -> pd.DataFrame:
-    """Every measure for every organisation and month, practice rows plus their PCN sums, in the long shape."""
+OBSERVATION_COLUMNS = ["measure_id", "measure_version", "org_code", "org_level", "period_start", "period_end",
+                       "numerator", "denominator", "value", "basis"]
+
+
+def generate_observations(catalogue: Catalogue, pop: Population,
+                          rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every measure for every organisation and month: the published ones' observations and the local values entered.
+
+    Published measures come as observations, practice rows plus their PCN sums, in the long shape. Local measures
+    come as the values a PCN's editors enter (ENTRY_COLUMNS but `row`), to be recorded as they would be; their PCN
+    sums and derived measures follow from recording them.
+    """
     months = pop.months
     period_end = (months + pd.offsets.MonthEnd(0)).date
-    frames = []
+    frames, entered = [], []
     pcn_ctx = _Context(pop.pcn_sum(pop.registered), pop.pcn_sum(pop.weighted), rng)
     practice_ctx = _Context(pop.registered, pop.weighted, rng)
-    arrs_hours = None
-    derived_last = sorted(catalogue, key=lambda m: m.id == "ps_arrs_fair_share_ratio")
+    derived_last = sorted(catalogue, key=lambda m: m.id in DERIVED)
+    # Millions of local values: their codes as categories (one list for every measure), not strings row by row.
+    local_codes = LocalCodes(pd.Index([m.id for m in derived_last if m.family in LOCAL_FAMILIES]),
+                         pd.Index(np.concatenate([pop.pcn_codes, pop.practice_codes])), pd.Index(["pcn", "practice"]))
     for measure in derived_last:
         if measure.id == IIF_ACC_08:
             frames.append(_iif_acc_08(measure, pop, rng))
@@ -363,16 +371,17 @@ def generate_observations(catalogue: Catalogue, pop: Population, rng: np.random.
         spec = SPECS.get(measure.id)
         if spec is None:
             continue  # measures added to the catalogue after this demo was designed stay empty
-        if measure.id == "ps_arrs_fair_share_ratio":
-            num, den = _fair_share_ratio(arrs_hours, pop)
-        else:
-            ctx = practice_ctx if measure.level == "practice" else pcn_ctx
-            num, den = _draw(measure, spec, ctx)
-            if measure.id in CHANCE_ONLY:
-                num, den = _draw(measure, CHANCE_ONLY[measure.id], _own_context(ctx, measure.id))
-            if measure.id == "ps_arrs_hours_per_1000_weighted":
-                arrs_hours = num
+        if measure.id in DERIVED:
+            rng.random(pop.registered.shape)  # the draw it once made, so that every later value stays as it was
+            continue
+        ctx = practice_ctx if measure.level == "practice" else pcn_ctx
+        num, den = _draw(measure, spec, ctx)
+        if measure.id in CHANCE_ONLY:
+            num, den = _draw(measure, CHANCE_ONLY[measure.id], _own_context(ctx, measure.id))
         present = rng.random(num.shape) >= spec.missing
+        if measure.family in LOCAL_FAMILIES:
+            entered.append(entered_values(measure, pop, num, den, present, local_codes))
+            continue
         if measure.id in demo_contract.YEAR_TO_DATE:
             # Drawn above all the same, so that every other measure keeps the values it had.
             frames.append(demo_contract.year_to_date(measure, pop, rng))
@@ -401,7 +410,11 @@ def generate_observations(catalogue: Catalogue, pop: Population, rng: np.random.
                 "value": values[org_index, month_index],
                 "basis": basis,
             }))
-    return pd.concat(frames, ignore_index=True)
+    # A catalogue of local measures only (or none) still builds: empty frames of the same shape.
+    observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OBSERVATION_COLUMNS)
+    values = (pd.concat(entered, ignore_index=True) if entered
+              else pd.DataFrame(columns=[c for c in ENTRY_COLUMNS if c != "row"]))
+    return observations, values
 
 
 def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catalogue: Catalogue | None = None) -> dict:
@@ -411,7 +424,7 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
     catalogue = catalogue or default_catalogue()
     rng = np.random.default_rng(seed)
     pop = build_population(SCALES[scale], rng)
-    observations = generate_observations(catalogue, pop, rng)
+    observations, entered = generate_observations(catalogue, pop, rng)
     list_sizes = _list_sizes(pop)
     # After every other draw, so that adding staff by role left the other values as they were.
     workforce = match_published_totals(
@@ -433,10 +446,15 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
             con.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM incoming{order}")
             con.unregister("incoming")
         finish_import(con, import_id, rows_read=len(observations), rows_loaded=len(observations), rows_rejected=0)
-        record_demo_history(con)  # Locally recorded values with corrections (see the end of this file)
+        # Local values as the PCNs' editors record them, so History, the audit log and the Overview agree.
+        record_local_values(con, entered, {(m.id, m.version): m for m in catalogue}, LAST_MONTH)
+        add_demo_neighbourhoods(con, LAST_MONTH, seed)  # two synthetic neighbourhoods with recorded values
+        total = con.execute("SELECT count(*) FROM observations").fetchall()[0][0]
         set_meta(con, dataset="synthetic", dataset_label=DEMO_LABEL, demo_scale=scale, demo_seed=seed,
                  latest_period=str(LAST_MONTH))
-    return {"path": str(store.path), "scale": scale, "seed": seed, "observations": len(observations),
+        if scale == "demo":  # every board precomputed; national: `python -m measures.board_summaries` (minutes)
+            board_summaries.refresh_in(con, store.path)
+    return {"path": str(store.path), "scale": scale, "seed": seed, "observations": total,
             "practices": len(pop.practice_codes), "pcns": len(pop.pcn_codes), "months": len(pop.months)}
 
 
@@ -455,54 +473,3 @@ def _list_sizes(pop: Population) -> pd.DataFrame:
             "weighted_patients": np.round(weighted.ravel(), 1),
         }))
     return pd.concat(frames, ignore_index=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Locally recorded history: a few values submitted, then corrected, by the actor "demo",
-# so the Local measures page has an audit trail to show. Earlier values stay in value_audit.
-
-DEMO_ACTOR = "demo"
-_DEMO_HISTORY_PCNS = ("UZ0001", "UZ0002", "UZ0003")
-# (measure, level, how the first submission differed from the value finally agreed)
-_DEMO_CORRECTIONS = (
-    ("int_mdt_case_reviews", "pcn", lambda n, d: (n - 3 if n >= 3 else n + 2, d)),  # reviews missed, then added
-    ("int_proactive_care_plan_pct", "pcn", lambda n, d: (n - max(1, round(n * 0.1)) if n >= 1 else 1, d)),
-    ("ps_arrs_hours_per_1000_weighted", "practice", lambda n, d: (round(n * 1.15) + 5, d)),  # hours double-counted
-)
-
-
-def record_demo_history(con) -> int:
-    """Replay a first submission and a later correction for a few values of the last month; returns audit rows."""
-    from datetime import datetime
-
-    from .local import save_in, validate_in
-
-    period = LAST_MONTH
-    first_rows, final_rows = [], []
-    for pcn in _DEMO_HISTORY_PCNS:
-        for measure_id, level, first_submission in _DEMO_CORRECTIONS:
-            org_level = "pcn" if level == "pcn" else "practice"
-            found = con.execute(
-                """
-                SELECT o.org_code, o.numerator, o.denominator FROM observations o
-                WHERE o.measure_id = ? AND o.period_start = ? AND o.org_level = ?
-                  AND (o.org_code = ? OR o.org_code IN (
-                      SELECT child_code FROM memberships WHERE parent_code = ? AND parent_level = 'pcn'
-                        AND start_date <= ? AND (end_date IS NULL OR end_date >= ?)))
-                ORDER BY o.org_code LIMIT 1
-                """, [measure_id, period, org_level, pcn, pcn, period, period]).fetchall()
-            if not found:
-                continue  # that month's submission is one of the demo's missing ones
-            org, numerator, denominator = found[0]
-            first_n, first_d = first_submission(numerator, denominator)
-            for rows, (n, d) in ((first_rows, (first_n, first_d)), (final_rows, (numerator, denominator))):
-                rows.append((len(rows) + 2, {"measure_id": measure_id, "period_start": period, "org_code": org,
-                                             "numerator": n, "denominator": d}))
-    submitted = datetime(period.year + (period.month == 12), period.month % 12 + 1, 6, 9, 15)
-    corrected = submitted.replace(day=20, hour=14, minute=40)
-    count = 0
-    for rows, source, when in ((first_rows, "September returns (demo).csv", submitted),
-                               (final_rows, "in-app grid", corrected)):
-        batch = validate_in(con, rows, source, today=when.date())
-        count += save_in(con, batch, DEMO_ACTOR, at=when).changed
-    return count

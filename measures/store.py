@@ -9,16 +9,27 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import duckdb
 import pandas as pd
 
+from .schema import MIGRATIONS_DIR, collecting_imports, finish_import, migration_files, set_meta, start_import
+from .schema import migrate as _migrate
 from .snapshots import Pointer, Snapshots, TurnTimeout
+from .store_hooks import ConnectionReader, after_commit
+from .store_hooks import run_after_commit as _after_commit
+from .store_problems import StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed
+from .store_problems import first_line as _first_line
+from .store_problems import is_damage_text
+from .store_problems import is_lock_conflict as _is_lock_conflict
+from .store_problems import unusable_message as _unusable_message
+from .store_problems import write_failed_message as _write_failed_message
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+__all__ = ["Store", "ConnectionReader", "StoreBusy", "StoreDamaged", "StoreMissing", "StoreWriteFailed",
+           "Connection", "DatabaseError", "WRITE_CONFLICTS", "DEFAULT_DB", "MIGRATIONS_DIR", "after_commit",
+           "default_db_path", "finish_import", "migration_files", "set_meta", "start_import"]
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
 
 # Installing or autoloading extensions is impossible offline and costs seconds before failing.
@@ -32,38 +43,11 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
-class StoreBusy(RuntimeError):
-    """Another process kept the database locked for longer than we were willing to wait."""
-
-
-class StoreMissing(FileNotFoundError):
-    """The database file does not exist yet."""
-
-
-class StoreDamaged(RuntimeError):
-    """The database file cannot be used: not a DuckDB database, damaged or cut short, or not readable here.
-
-    The message names the file, says what DuckDB found and what to do; nothing in the file was changed.
-    """
-
-
-class StoreWriteFailed(RuntimeError):
-    """A save could not be committed (a full disk, a read-only file): nothing of it was saved."""
-
-
 _log = logging.getLogger(__name__)
 
 
 def default_db_path() -> Path:
     return Path(os.environ.get("PCN_DB") or DEFAULT_DB)
-
-
-def _is_lock_conflict(exc: Exception) -> bool:
-    text = str(exc)
-    # Within one process (the app's sessions are threads), DuckDB refuses a read-write connect while a read-only
-    # connection is open, and the reverse, with "a different configuration than existing connections".
-    return ("lock" in text.lower() or "Conflicting" in text or "already open" in text
-            or "different configuration than existing connections" in text)
 
 
 class _Held:
@@ -347,7 +331,7 @@ class Store:
         with self._turn():
             con = self._connect(read_only=False)
             try:
-                with self._naming_problems(writing=True):
+                with self._naming_problems(writing=True), collecting_imports() as started:
                     _migrate(con)
                     con.execute("BEGIN TRANSACTION")
                     try:
@@ -363,6 +347,7 @@ class Store:
                         raise
                     raise StoreWriteFailed(_write_failed_message(self.path, exc)) from exc
                 self._snapshots.mark_committed()
+                _after_commit(con, self.path, tuple(started))
                 _checkpoint_after_commit(con, self.path)
             finally:
                 _close_quietly(con)
@@ -456,10 +441,6 @@ def _close_quietly(con: duckdb.DuckDBPyConnection) -> None:
         _log.warning("closing the database connection failed: %s", _first_line(exc))
 
 
-def _first_line(exc: BaseException | str) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def _is_conflict(exc: duckdb.Error) -> bool:
     text = str(exc).lower()
     return isinstance(exc, duckdb.ConstraintException) or "conflict" in text or "duplicate key" in text
@@ -467,88 +448,7 @@ def _is_conflict(exc: duckdb.Error) -> bool:
 
 def _is_damage(exc: duckdb.Error, path: Path) -> bool:
     """Is this DuckDB's report of a damaged database file (not of a bad query or of another file)?"""
-    text = str(exc)
-    if "Corrupt database file" in text or "not a valid DuckDB database" in text:
-        return True
-    return "Could not read enough bytes" in text and path.name in text
-
-
-def _unusable_message(path: Path, problem: BaseException | str) -> str:
-    detail = _first_line(problem)
-    if "Permission denied" in detail or "Read-only file system" in detail:
-        return (f"{path} cannot be opened ({detail}). Nothing in it was changed. Check that this user "
-                "may read the file, and to save, write it and its folder.")
-    if "Could not read enough bytes" in detail:
-        detail += "; the file looks cut short, as by an interrupted copy or a disk that filled up"
-    return (f"{path} is not a DuckDB database or is damaged ({detail}). Nothing in it was changed. "
-            "Restore it from a backup; if it held only the synthetic demo, rebuild it with "
-            f"`python -m measures demo --db {path}` (this replaces the file).")
-
-
-def _write_failed_message(path: Path, problem: BaseException) -> str:
-    detail = _first_line(problem)
-    if "No space left on device" in detail:
-        cause = "The disk holding it is full: free some space"
-    elif "Permission denied" in detail or "Read-only file system" in detail:
-        cause = "This user may not write it: check the permissions of the file and its folder"
-    else:
-        cause = "The disk may be full or the file not writable: check both"
-    return f"Nothing was saved: {path} could not be written ({detail}). {cause}, then save again."
-
-
-def migration_files() -> list[tuple[int, str, Path]]:
-    found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        number, _, name = path.stem.partition("_")
-        found.append((int(number), name, path))
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise RuntimeError(f"migrations must be numbered 001, 002, … without gaps; found {numbers}")
-    return found
-
-
-def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
-    )
-    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
-    applied = []
-    for number, name, path in migration_files():
-        if number in done:
-            continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(path.read_text(encoding="utf-8"))
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, name, datetime.now().replace(microsecond=0)]
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        applied.append(number)
-    return applied
-
-
-def start_import(con: duckdb.DuckDBPyConnection, kind: str, **fields) -> int:
-    """Record the provenance row for an import inside the caller's transaction and return its id."""
-    import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
-    columns = ["import_id", "kind", "started_at", *fields]
-    values = [import_id, kind, datetime.now().replace(microsecond=0), *fields.values()]
-    placeholders = ", ".join("?" for _ in columns)
-    con.execute(f"INSERT INTO imports ({', '.join(columns)}) VALUES ({placeholders})", values)
-    return import_id
-
-
-def finish_import(con: duckdb.DuckDBPyConnection, import_id: int, **fields) -> None:
-    fields["finished_at"] = datetime.now().replace(microsecond=0)
-    assignments = ", ".join(f"{name} = ?" for name in fields)
-    con.execute(f"UPDATE imports SET {assignments} WHERE import_id = ?", [*fields.values(), import_id])
-
-
-def set_meta(con: duckdb.DuckDBPyConnection, **values: str) -> None:
-    for key, value in values.items():
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(value)])
+    return is_damage_text(str(exc), path)
 
 
 # Names for modules that run their own SQL on a connection from `reader` or `writer`, so that only this module

@@ -2,9 +2,11 @@
 
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
-from measures import board, board_html, charts, charts_money, detail, money_html, practice_view, suppression, ui
+from measures import (board, board_html, charts, charts_money, detail, money_html, neighbourhood_board, practice_view,
+                      suppression, ui)
 from measures.contract import default_rules
 from measures.contract.view import order_for_year, what_if_text
 from measures.practice_html import practice_html
@@ -12,10 +14,10 @@ from measures.practice_html import practice_html
 pcn = st.session_state["current_pcn"]
 meeting = ui.meeting_mode()
 catalogue = ui.query("local.catalogue_with_local", pcn["pcn"])
-series, comparator = ui.query("overview", pcn["pcn"])
 # The change points Measure detail recalculates limits from, so the board's icons are the chart's.
 rebases = ui.query("annotations.rebase_dates_by_measure", pcn["pcn"])
-rows = ui.board_rows(pcn["pcn"], catalogue, series, comparator, ui.query("practice_spread", pcn["pcn"]), rebases)
+# The PCN's stored board summary when it still describes the data (one read); else computed from its series.
+rows = ui.board_rows(pcn["pcn"], catalogue, rebases)
 
 # As the Overview: outside the PCN (and its ICB's analysts) only the periods it has published are shown.
 member = ui.reads_all_local(pcn["pcn"])
@@ -78,6 +80,23 @@ def board_screen() -> None:
     else:
         # One element for the whole board: 35 rows of Streamlit widgets take seconds to draw on a projector's laptop.
         st.html(board_html.board_html(shown, pcn, footnote=footnote, heading=False))
+        neighbourhoods_section()
+
+
+def neighbourhoods_section() -> None:
+    """The neighbourhoods the PCN works in, each with its integration measures, under a label saying what it spans."""
+    footprints = ui.query("neighbourhood_footprints", pcn["pcn"])
+    if not footprints:
+        return
+    everything = ui.query("local.catalogue_with_local")  # a PCN's own catalogue leaves neighbourhood measures out
+    read = {fp.code: [ui.query("series", m.id, fp.code)
+                      for m in neighbourhood_board.integration_measures(everything, fp.icb)] for fp in footprints}
+    found = neighbourhood_board.sections(footprints, everything, {code: pd.concat(frames) if frames else None
+                                                                  for code, frames in read.items()})
+    # Switched on in the sidebar, so the board alone still fits one projector screen; the label says what each spans.
+    if st.sidebar.toggle(ui.plain(" · ".join(section.label for section in found)), key="show_neighbourhoods",
+                         help="Show the integration measures of the neighbourhoods this PCN works in, under the board"):
+        st.html(neighbourhood_board.sections_html(found, pcn["pcn"]))
 
 
 def practices_screen(*, large: bool = False) -> None:
@@ -196,6 +215,7 @@ def measure_screen(row: board.BoardRow) -> None:
     """One measure, large: its name, value and icons, why it needs attention, its SPC chart and what it shows."""
     measure = row.measure
     st.html(board_html.step_head_html(row, pcn["pcn_name"]))
+    series, _ = ui.query("overview", pcn["pcn"])  # one measure's chart needs the series the summary left out
     reading = board.measure_reading(series, measure, rebase=rebases.get(measure.id))
     chart_column, text_column = st.columns([3, 2], gap="large")
     with chart_column:

@@ -1,5 +1,6 @@
-"""Reads that stay fast for every PCN in England: bounded to one PCN, computed once per data version, and the
-PCN picker and Compare areas' figures built once rather than on every rerun."""
+"""Reads that stay fast for every PCN in England: bounded to one PCN and computed once per data version.
+
+The PCN picker and Compare areas' figures are built once rather than on every rerun."""
 
 from datetime import date
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import access, local, queries, suppression
+from .. import access, board_summaries, local, queries, suppression
 from ..store import Store, StoreDamaged
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
 from .database import directory, store, store_problem
@@ -39,23 +39,61 @@ def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _board_rows(pcn_code: str, db_path: str, version: tuple, suppress_below: int, measures: tuple,
                 series: pd.DataFrame, comparator: pd.DataFrame, practice_spread: pd.DataFrame, rebases: tuple,
-                _catalogue, _rebases):
+                caveats: tuple, _catalogue, _rebases):
     # The frames are in the key, not just the PCN and data version: they are what this principal may read,
     # so two people with different rights never share rows. The catalogue is keyed by its measures' ids and
     # versions. Rows are frozen dataclasses, shared read-only between sessions.
     from .. import board
 
-    return board.board_rows(_catalogue, series, comparator, practice_spread=practice_spread, rebases=_rebases)
+    return board.board_rows(_catalogue, series, comparator, practice_spread=practice_spread, rebases=_rebases,
+                            caveats=dict(caveats))
 
 
-def board_rows(pcn_code: str, catalogue, series: pd.DataFrame, comparator: pd.DataFrame,
-               practice_spread: pd.DataFrame, rebases: dict) -> list:
-    """`measures.board.board_rows`, computed once per PCN, data version and what the principal may read."""
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _stored_board_rows(pcn_code: str, db_path: str, version: tuple, suppress_below: int, audience: str,
+                       measures: tuple, rebases: tuple, _catalogue, _rebases):
+    # Rows as stored for everyone of the audience; what the principal may not read is taken out on every call.
+    return board_summaries.read(Store(db_path), pcn_code, audience, suppress_below, _catalogue, _rebases)
+
+
+def _keys(catalogue, rebases: dict) -> tuple[tuple, tuple]:
+    return (tuple((m.id, m.version) for m in catalogue),
+            tuple(sorted((k, tuple(v)) for k, v in (rebases or {}).items())))
+
+
+def stored_board_rows(pcn_code: str, catalogue, rebases: dict) -> list | None:
+    """The PCN's board rows from its stored summary, for the signed-in principal; None when none is usable."""
     db = store()
-    measures = tuple((m.id, m.version) for m in catalogue)
-    rebase_key = tuple(sorted((k, tuple(v)) for k, v in (rebases or {}).items()))
+    who, facts = principal(), directory()
+    measures, rebase_key = _keys(catalogue, rebases)
+    try:
+        rows = _stored_board_rows(pcn_code, str(db.path), db.data_version(), suppress_below(),
+                                  board_summaries.audience_of(who, pcn_code, facts), measures, rebase_key,
+                                  catalogue, rebases)
+    except StoreDamaged as problem:
+        store_problem(problem)
+    return None if rows is None else board_summaries.for_principal(rows, who, pcn_code, facts)
+
+
+def live_board_rows(pcn_code: str, catalogue, rebases: dict) -> list:
+    """`measures.board.board_rows` from the named reads, computed once per PCN, data version and what the
+    principal may read."""
+    from .. import data_quality
+
+    db = store()
+    series, comparator = query("overview", pcn_code)
+    practice_spread = query("practice_spread", pcn_code)
+    caveats = data_quality.card_caveats(query("data_quality.practice_completeness", pcn_code))
+    measures, rebase_key = _keys(catalogue, rebases)
     return _board_rows(pcn_code, str(db.path), db.data_version(), suppress_below(), measures, series, comparator,
-                       practice_spread, rebase_key, catalogue, rebases)
+                       practice_spread, rebase_key, tuple(sorted(caveats.items())), catalogue, rebases)
+
+
+def board_rows(pcn_code: str, catalogue, rebases: dict) -> list:
+    """The PCN's board rows for the signed-in principal: its stored summary when it still describes the data
+    (one read), else computed from the Overview's reads."""
+    rows = stored_board_rows(pcn_code, catalogue, rebases)
+    return rows if rows is not None else live_board_rows(pcn_code, catalogue, rebases)
 
 
 def query(name: str, *args):

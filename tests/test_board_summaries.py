@@ -1,0 +1,118 @@
+"""Board summaries: stored rows are the rows the board computes live, for every PCN and reader; saves refresh them."""
+
+import shutil
+from datetime import date
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from measures import access, annotations, board_summaries, local, queries, suppression
+from measures.store import Store, finish_import, start_import
+from tests import apptest
+from tests.conftest import ROOT
+
+SEPT = date(2026, 9, 1)
+REVIEWS = "int_mdt_case_reviews"  # local, PCN level, a count
+ADMIN = access.principal_for("admin@example.nhs.uk", access.parse_access(ROOT / "data" / "access.example.yaml"))
+
+# Every PCN of the demo, read both ways in one run of the app's own reads for the signed-in reader.
+BOTH_WAYS = """
+import streamlit as st
+from measures import board_summaries, queries, ui
+from measures.ui import reads
+
+found = {}
+for code in queries.pcns(ui.store())["pcn"]:
+    catalogue = ui.query("local.catalogue_with_local", code)
+    rebases = ui.query("annotations.rebase_dates_by_measure", code)
+    stored = reads.stored_board_rows(code, catalogue, rebases)
+    live = reads.live_board_rows(code, catalogue, rebases)
+    found[code] = (None if stored is None else board_summaries.encode(stored), board_summaries.encode(live),
+                   stored is not None and all(a.measure is b.measure for a, b in zip(stored, live)),
+                   live)
+st.session_state["found"] = found
+"""
+
+
+def read_both_ways(email: str | None) -> dict:
+    at = AppTest.from_string(BOTH_WAYS, default_timeout=120)
+    if email:
+        at.secrets["auth"] = apptest.AUTH
+        at.user = {"is_logged_in": True, "email": email, "name": "Reader"}
+    at.run()
+    assert not at.exception, at.exception
+    return at.session_state["found"]
+
+
+@pytest.fixture
+def published_db(access_db):
+    """The demo with the example access file, one PCN's latest local period published and its summary refreshed."""
+    local.publish_period(access_db, ADMIN, "UZ0002", SEPT)
+    board_summaries.refresh(access_db, ["UZ0002"])
+    return access_db
+
+
+@pytest.mark.parametrize("email", [None, "viewer@example.nhs.uk", "analyst-elsewhere@example.nhs.uk"])
+def test_the_stored_board_of_every_pcn_is_the_board_computed_live_for_every_reader(published_db, email):
+    found = read_both_ways(email)
+    assert len(found) == 12
+    for code, (stored, live, same_measures, _) in found.items():
+        assert stored is not None, f"{code} has no usable stored board"
+        assert stored == live, f"{code}: the stored rows differ from the rows computed live for {email}"
+        assert same_measures
+    rows = [row for *_, live_rows in found.values() for row in live_rows]
+    # What the comparison covered: suppressed values, data caveats, and (for readers outside) ICB comparators of
+    # local measures held back and local rows only where a period is published.
+    if email is None:
+        assert any(row.latest_suppressed or row.suppressed_points for row in rows)
+        assert any(row.caveat for row in rows)
+    if email == "analyst-elsewhere@example.nhs.uk":
+        assert not any(row.comparator is not None for row in rows if access.is_local_measure(row.measure.id))
+        shown = [row for row in found["UZ0002"][3] if row.measure.family != "national_des" and row.has_data]
+        assert shown and {row.latest_period for row in shown} == {SEPT}
+        assert not any(row.has_data for row in found["UZ0003"][3] if row.measure.family != "national_des")
+
+
+def stored_rows(store: Store, pcn: str) -> list | None:
+    return board_summaries.read(store, pcn, board_summaries.MEMBERS, suppression.threshold(),
+                                local.catalogue_with_local(store, pcn), annotations.rebase_dates_by_measure(store, pcn))
+
+
+def test_a_save_refreshes_the_stored_board_of_the_pcn_it_touched(demo_db, tmp_path):
+    path = tmp_path / "saved.duckdb"
+    shutil.copy(demo_db, path)
+    store = Store(path)
+    assert stored_rows(store, "UZ0001") is not None and stored_rows(store, "UZ0002") is not None
+    rows = [(2, {"measure_id": REVIEWS, "period_start": "2026-09-01", "org_code": "UZ0001", "numerator": 97})]
+    local.save(store, local.validate_rows(store, rows, "reviews.csv", today=date(2026, 10, 15)), "Sam")
+    refreshed = stored_rows(store, "UZ0001")
+    assert refreshed is not None, "the PCN saved for has a stored board again, in the copy the save published"
+    live = board_summaries.compute(store, "UZ0001", board_summaries.MEMBERS, suppression.threshold())
+    assert board_summaries.encode(refreshed) == board_summaries.encode(live)
+    assert next(row for row in refreshed if row.measure.id == REVIEWS).latest_value == 97
+    # Another PCN of the ICB: its comparator pools the saved value, so its stored board is no longer used.
+    assert stored_rows(store, "UZ0002") is None
+
+
+def test_a_board_nobody_opened_reads_its_summary_and_computes_nothing(app_env, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed live")
+
+    from measures.ui import reads
+
+    monkeypatch.setattr(reads, "live_board_rows", refuse)
+    monkeypatch.setattr(queries, "overview", refuse)
+    at = apptest.open_app(pcn="UZ0007")
+    body = next(h.proto.body for h in at.get("html") if 'id="pcn-board"' in h.proto.body)
+    assert "measure?measure=acc_08&amp;pcn=UZ0007" in body
+
+
+def test_a_write_the_summary_does_not_know_of_falls_back_to_the_live_board(demo_db, tmp_path):
+    path = tmp_path / "imported.duckdb"
+    shutil.copy(demo_db, path)
+    store = Store(path)
+    with store.writer() as con:  # any import of published data may change every board
+        finish_import(con, start_import(con, "publication", publication="test"), rows_read=0)
+    assert stored_rows(store, "UZ0001") is None
+    board_summaries.refresh(store, ["UZ0001"])
+    assert stored_rows(store, "UZ0001") is not None
