@@ -26,6 +26,8 @@ class Result:
     note: str = ""
     unit: str = "s"
     value: float | None = None  # for results that are not timings (e.g. rows/s)
+    floor: float | None = None  # seconds of the same work done the cheapest way, measured in the same run
+    ratio_target: float | None = None  # the most the median may be, as a multiple of `floor`
 
     @property
     def median(self) -> float:
@@ -48,7 +50,15 @@ class Result:
             else:
                 target = f"≤ {self.target:,.1f} s".replace(".0 s", " s")
             target += f" ({met})"
-        return f"| {self.name} | {shown} | {len(self.runs) or ''} | {spread} | {target} | {self.note} |"
+        note = self.note
+        if self.floor:
+            ratio = self.median / self.floor
+            floor = f"{self.floor * 1000:,.0f} ms" if self.floor < 1 else f"{self.floor:,.1f} s"
+            note = f"**{ratio:.1f}×** its floor of {floor}" + (f"; {note}" if note else "")
+            if self.ratio_target is not None:
+                met = "met" if ratio <= self.ratio_target else "**missed**"
+                target = f"≤ {self.ratio_target:g}× floor ({met})"
+        return f"| {self.name} | {shown} | {len(self.runs) or ''} | {spread} | {target} | {note} |"
 
 
 def timed(fn: Callable[[], object], repeat: int, warmup: int = 0) -> list[float]:
