@@ -30,3 +30,15 @@ def open_app(page: str | None = None, *, pcn: str | None = None, email: str | No
         at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def table_with(at: AppTest, column: str):
+    """The one st.dataframe showing `column` (AppTest finds read-only tables by content, not by key)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def texts(elements) -> str:
+    """The text of a run's elements of one kind (its captions, warnings, markdown), one per line."""
+    return "\n".join(str(e.value) for e in elements)

@@ -9,6 +9,7 @@ from measures import access, data_quality, local
 from measures.store import Store
 from tests import apptest
 from tests.conftest import ROOT
+from tests.apptest import texts
 
 EXAMPLE = ROOT / "data" / "access.example.yaml"
 LOCAL_CARD = "MDT case reviews"  # int_mdt_case_reviews: a local integration measure every demo PCN records
@@ -22,10 +23,6 @@ def db(access_db) -> Store:
 
 def open_app(email=None, pcn="UZ0001", page="pages/pcn_overview.py", signed_in=True, claims=None, **params) -> AppTest:
     return apptest.open_app(page, pcn=pcn, email=email, signed_in=signed_in, claims=claims, **params)
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def card(at, label):

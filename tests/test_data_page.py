@@ -22,6 +22,7 @@ from measures.store import Store
 from tests import apptest
 from tests.conftest import ROOT, SAMPLES
 from tests.test_import_publications import FILES
+from tests.apptest import table_with, texts
 
 PAGE = "pages/data_quality.py"
 PCN = "UZ0003"  # Ashvale PCN: practices Z00005 to Z00008 and Z00012 in September 2026
@@ -59,16 +60,6 @@ def gapped(gapped_db, tmp_path, monkeypatch) -> Store:
     monkeypatch.setenv("PCN_DB", str(path))
     monkeypatch.setenv(data_quality.TODAY_SETTING, "2026-10-20")
     return Store(path)
-
-
-def table_with(at, column: str) -> pd.DataFrame:
-    found = [d.value for d in at.dataframe if column in d.value.columns]
-    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
-    return found[0]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def status_of(at, short: str) -> str:

@@ -19,6 +19,7 @@ from measures.store import Store
 from tests import apptest
 from tests.conftest import SAMPLES
 from tests.test_import_publications import FILES
+from tests.apptest import table_with, texts
 
 PAGE = "pages/data_quality.py"
 DEMO_PCN = "UZ0003"
@@ -27,16 +28,6 @@ REAL_MONTH = date(2025, 10, 1)
 APPOINTMENTS_CSV = SAMPLES / "appointments_practice_level_72Q_Oct2025.csv"
 UNMAPPED = ("Unmapped", "Inconsistent Mapping")
 SHARE = "Unmapped or inconsistently mapped category (%)"
-
-
-def table_with(at, column: str) -> pd.DataFrame:
-    found = [d.value for d in at.dataframe if column in d.value.columns]
-    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
-    return found[0]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def insert_coverage(store: Store, rows) -> None:

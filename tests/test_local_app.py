@@ -14,6 +14,7 @@ from measures.catalogue import parse_measure
 from measures.store import Store
 from tests import apptest
 from tests.conftest import ROOT
+from tests.apptest import table_with, texts
 
 APP = str(ROOT / "app.py")
 HOURS = "ps_arrs_hours_per_1000_weighted"
@@ -51,15 +52,6 @@ def edit_grid(at, rows: dict, check=True) -> AppTest:
         at.button(key="preview_grid").click().run()
     assert not at.exception, at.exception
     return at
-
-
-def table_with(at, column):
-    """The st.dataframe showing a column (AppTest finds read-only tables by content, not by key)."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
-
-
-def texts(elements) -> str:
-    return "\n".join(e.value for e in elements)
 
 
 def test_the_page_is_in_the_navigation_and_shows_the_pcns_local_measures(db):

@@ -1,13 +1,8 @@
 """The board view of a PCN shows the integration measures of its neighbourhoods, labelled, to those who may read them."""
 
-import shutil
-
-import pytest
-
 from measures import neighbourhood_board
 from measures.neighbourhoods import Footprint
 from tests import apptest
-from tests.conftest import ROOT
 
 BOARD = "pages/board_view.py"
 
@@ -48,16 +43,7 @@ def test_part_of_a_large_pcn_is_said_so_and_a_pcn_outside_any_has_no_section(app
     assert not [t for t in thornbury.toggle if t.key == "show_neighbourhoods"]
 
 
-@pytest.fixture
-def signed_in_db(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv("PCN_ACCESS", str(ROOT / "data" / "access.example.yaml"))
-    return path
-
-
-def test_the_neighbourhoods_unpublished_values_follow_its_pcns_access(signed_in_db):
+def test_the_neighbourhoods_unpublished_values_follow_its_pcns_access(access_db):
     # viewer@ views UZ0001, a PCN of Riverside: Riverside's values are shown on UZ0001's board.
     member = shown_neighbourhoods(apptest.open_app(BOARD, pcn="UZ0001", email="viewer@example.nhs.uk"))
     assert 'data-measure="nbh_mdt_partner_attendance_pct"' in hood_sections(member)

@@ -19,7 +19,8 @@ Role = Literal["viewer", "editor", "icb_analyst", "administrator"]
 ROLE_LABELS = {"viewer": "Viewer", "editor": "Editor", "icb_analyst": "ICB analyst", "administrator": "Administrator"}
 
 _PCN = re.compile(r"^U[A-Z0-9]{5}$")
-_ICB = re.compile(r"^(Q[A-Z0-9]{2}|[A-Z0-9]{5})$")
+# An ICB code: Q and two characters, or five characters after the 2026 mergers (also read by other files).
+ICB_CODE = re.compile(r"^(Q[A-Z0-9]{2}|[A-Z0-9]{5})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -27,12 +28,13 @@ class AccessFileError(ValueError):
     """The access file cannot be used; the message names the file and the field."""
 
 
+class StrictModel(BaseModel):
+    """A settings file's part: unknown fields refused (a misspelt key is a mistake, not ignored), values frozen."""
 
-class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Grant(_Strict):
+class Grant(StrictModel):
     """One role with its scope: `pcns` for viewers and editors, `icbs` for ICB analysts, none for administrators."""
 
     role: Role
@@ -57,7 +59,7 @@ class Grant(_Strict):
     @field_validator("icbs")
     @classmethod
     def _icb_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [code for code in value if not _ICB.match(str(code))]
+        bad = [code for code in value if not ICB_CODE.match(str(code))]
         if bad:
             raise ValueError(f"ICB codes look like QHM (or a 5-character code); got {', '.join(map(repr, bad))}")
         return tuple(value)
@@ -83,7 +85,7 @@ class Grant(_Strict):
         return ROLE_LABELS[self.role] + (f" of {scope}" if scope else "")
 
 
-class AccessFile(_Strict):
+class AccessFile(StrictModel):
     """The whole file: users by email and identity-provider groups by name, each with a list of grants."""
 
     version: Literal[1] = 1

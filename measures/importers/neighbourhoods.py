@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 
+from ..access.files import ICB_CODE, StrictModel
 from ..store import Connection, Store
 from ..text import shorten, shown
 
@@ -21,16 +22,11 @@ LEVEL = "neighbourhood"  # parent_level of a neighbourhood's rows in `membership
 
 # A neighbourhood code is the ICB's own: letters, digits and hyphens, e.g. QZZ-RIVERSIDE.
 _CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,29}$")
-_ICB = re.compile(r"^(Q[A-Z0-9]{2}|[A-Z0-9]{5})$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class NeighbourhoodFileError(ValueError):
     """The neighbourhood file cannot be loaded; each line names the file and the field, and nothing was changed."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _as_day(value):
@@ -42,7 +38,7 @@ def _as_day(value):
     raise ValueError(f"{shown(value)} is not a date; write it as YYYY-MM-DD, for example 2026-04-01")
 
 
-class Member(_Strict):
+class Member(StrictModel):
     """One PCN (all its practices on each day) or one practice, a member from `start` to `end` (blank: still is)."""
 
     pcn: str | None = None
@@ -77,7 +73,7 @@ class Member(_Strict):
         return "pcn" if self.pcn else "practice"
 
 
-class Neighbourhood(_Strict):
+class Neighbourhood(StrictModel):
     code: str
     name: str
     members: tuple[Member, ...]
@@ -107,7 +103,7 @@ class Neighbourhood(_Strict):
         return value
 
 
-class NeighbourhoodFile(_Strict):
+class NeighbourhoodFile(StrictModel):
     """The whole file: one ICB and every one of its neighbourhoods (the file replaces what the ICB had)."""
 
     version: int = 1
@@ -125,7 +121,7 @@ class NeighbourhoodFile(_Strict):
     @classmethod
     def _icb(cls, value):
         text = str(value).strip().upper()
-        if not _ICB.match(text):
+        if not ICB_CODE.match(text):
             raise ValueError(f"{shown(value)} is not an ICB code (like QHM, or a 5-character code)")
         return text
 
