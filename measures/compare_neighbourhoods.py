@@ -16,6 +16,8 @@ from .store import Store
 COLUMNS = ["org", "name", "sub_icb_name", "icb", "version", "period_start", "period_end", "numerator", "denominator",
            "value", "list_size", "practices"]
 TABLE_NAMES = {"PCN code": "Neighbourhood code", "PCN": "Neighbourhood", "Place": "ICB"}
+# What the neighbourhoods are compared with, as it reads mid-sentence ("compared with the neighbourhoods together").
+COMPARATOR_LABEL = "the neighbourhoods together"
 
 
 def measures(catalogue: Iterable[Measure], icb: str) -> Catalogue:

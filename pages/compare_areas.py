@@ -78,8 +78,8 @@ if level == "neighbourhood":
         st.warning(ui.plain(note), icon=":material/warning:")
     own = [fp.code for fp in ui.query("neighbourhood_footprints", pcn["pcn"])]
     ui.show_figure(ui.cached_figure(charts.ranked_bar, frame, measure=compared, highlight=own[0] if own else None,
-                                    comparator_label="The neighbourhoods together", comparator_value=comparator,
-                                    period=period, area_label=f"Neighbourhoods of {pcn['icb_name']}",
+                                    comparator_label=compare_neighbourhoods.COMPARATOR_LABEL,
+                                    comparator_value=comparator, period=period, area_label=f"Neighbourhoods of {pcn['icb_name']}",
                                     interval_text=comparison.interval_text(), intervals=comparison.intervals),
                    key="neighbourhood_ranked_chart")
     show_table(compare_neighbourhoods.table(compare.comparison_table(frame, compared)), name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date
 
@@ -11,16 +12,22 @@ import plotly.graph_objects as go
 
 from .. import suppression
 from ..catalogue import Measure
-from .screens import _WRAP, _fit_to_narrow_screens, _wrapped
+from .screens import _WRAP, FOOTNOTE_EDGE_PIXELS, TEMPLATE_LEFT_PIXELS, _fit_to_narrow_screens, _wrapped, text_pixels
 from .style import (BENCHMARK_COLOURS, BENCHMARK_LABELS, NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_LIGHT_BLUE,
                     NHS_MID_GREY, NHS_ORANGE, NHS_TEXT, axis_title, chart_text, hover_text, titled)
 
 NAMED_BARS_MAX = 60
+# The bars' names are 12 px; Plotly's automargin leaves about 12 px beside the widest (measured in Chromium).
+NAME_FONT_PIXELS, NAME_PAD_PIXELS = 12, 12
 NOT_COMPARED_COLOUR = "#8A9BB0"
 
 
 def _legend_line(label: str, dash: str, width: float = 2) -> go.Scatter:
-    """A legend entry for a reference line drawn with add_hline / add_vline (which have none of their own)."""
+    """A legend entry for a reference line drawn with add_hline / add_vline (which have none of their own).
+
+    A comparator's label is written as it reads mid-sentence ("the neighbourhoods together"); an entry starts
+    with a capital."""
+    label = label[:1].upper() + label[1:]
     return go.Scatter(x=[None], y=[None], mode="lines", name=chart_text(label), hoverinfo="skip",
                       line=dict(color=NHS_TEXT, dash=dash, width=width))
 
@@ -101,8 +108,8 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
     # Past a few dozen PCNs names cannot be read: draw a caterpillar chart and leave names to the hover.
     # Keyed by code (names repeat across England), labelled by name.
     codes = frame["org"].map(chart_text).tolist()
-    fig.update_yaxes(categoryorder="array", categoryarray=codes, tickmode="array",
-                     tickvals=codes, ticktext=frame["name"].map(chart_text).tolist(), tickfont=dict(size=12),
+    fig.update_yaxes(categoryorder="array", categoryarray=codes, tickmode="array", tickvals=codes,
+                     ticktext=frame["name"].map(chart_text).tolist(), tickfont=dict(size=NAME_FONT_PIXELS),
                      showticklabels=not many, title_text=f"{len(frame):,} PCNs, ranked" if many else None)
     fig.update_xaxes(title_text=axis_title(measure), range=x_range)
     title = f"{measure.label}: {area_label}, {pd.Timestamp(period):%b %Y}"
@@ -110,13 +117,16 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
     footnotes = [*_suppression_notes(hidden), *notes]
     fig = titled(fig, title, subtitle, source or measure.source.publication, period, footnotes)
     labels = [t.name for t in fig.data if t.showlegend is not False and t.name]
-    # The PCN names push the plot right; the footnote starts back near the figure's edge (12 px names, ~5.8 px a
-    # character, plus the ticks).
-    names = 0 if many or frame.empty else min(int(frame["name"].astype(str).str.len().max()), 45)
-    plot_left = max(72.0, 5.8 * names + 26)
+    # The names push the plot right. The left margin is set to the widest name as drawn, so the footnote can be
+    # moved back by exactly the margin: were the names to need more room, the plot and the footnote would move
+    # right together, never the footnote past the figure's edge.
+    names = [] if many else [str(name) for name in frame["name"].dropna()]
+    plot_left = math.ceil(max([text_pixels(name, NAME_FONT_PIXELS) for name in names], default=0) + NAME_PAD_PIXELS)
+    plot_left = max(plot_left, TEMPLATE_LEFT_PIXELS)
+    fig.update_layout(margin=dict(l=plot_left))
     return _fit_to_narrow_screens(fig, title, subtitle, _footnote_lines(source or measure.source.publication, period,
                                                                         footnotes), labels,
-                                  footnote_shift=4 - plot_left)
+                                  footnote_shift=FOOTNOTE_EDGE_PIXELS - plot_left)
 
 
 # How a PCN sits on the funnel: beyond 99.8%, beyond 95% only, or within, and on which side.

@@ -32,7 +32,12 @@ _ARIAL_WIDTHS = (
     556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722,
     500, 500, 500, 334, 260, 334, 584)
 _SENTENCE_BREAKS = (":", ";", ",", ".")
-FOOTNOTE_SHIFT_PIXELS = -68  # from the plot's left edge (about 72 px in) to the figure's, so a line has room
+# The footnote is moved from the plot's left edge back to near the figure's, so a line has room. The plot's edge is
+# at least the left margin in (automargin only widens it), so a shift of no more than the margin, less this edge,
+# keeps the footnote on the figure whatever the axis labels need.
+FOOTNOTE_EDGE_PIXELS = 4
+TEMPLATE_LEFT_PIXELS = pio.templates[TEMPLATE_NAME].layout.margin.l
+FOOTNOTE_SHIFT_PIXELS = FOOTNOTE_EDGE_PIXELS - TEMPLATE_LEFT_PIXELS
 FOOTNOTE_FONT_PIXELS = 10.5  # the suppression footnote, kept whole, then fits a phone
 
 
@@ -111,7 +116,8 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
 
     Title and subtitle wrap onto more lines (the plot moves down); the footnote wraps and sits below as many
     legend rows as the legend needs at that width; notes dated on the chart wrap to fit beside their line. The
-    plot area keeps its size, so axes read the same.
+    plot area keeps its size, so axes read the same. `footnote_shift` moves the footnote left from the plot's edge,
+    at most to FOOTNOTE_EDGE_PIXELS inside the figure's.
     """
     title_lines = _fitted(title, TITLE_PIXELS, TITLE_FONT_PIXELS)
     subtitle_lines = _fitted(subtitle, TITLE_PIXELS, SUBTITLE_FONT_PIXELS)
@@ -140,9 +146,11 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
         legend=dict(y=-legend_offset / plot_pixels))
     footnote = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
                 and str(a.text).startswith("Source:")]
+    left = margin.l if margin.l is not None else TEMPLATE_LEFT_PIXELS
+    shift = max(footnote_shift, FOOTNOTE_EDGE_PIXELS - left)  # never back past the figure's edge
     for annotation in footnote:
         annotation.update(text="<br>".join(chart_text(line) for line in note_lines), y=-footnote_offset / plot_pixels,
-                          xshift=footnote_shift, font=dict(size=FOOTNOTE_FONT_PIXELS))
+                          xshift=shift, font=dict(size=FOOTNOTE_FONT_PIXELS))
     _fit_chart_notes(fig)
     return fig
 
