@@ -417,8 +417,13 @@ def generate_observations(catalogue: Catalogue, pop: Population,
     return observations, values
 
 
-def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catalogue: Catalogue | None = None) -> dict:
-    """Build the synthetic demo database at db_path, replacing any file there atomically."""
+def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catalogue: Catalogue | None = None,
+               precompute_boards: bool = True) -> dict:
+    """Build the synthetic demo database at db_path, replacing any file there atomically.
+
+    `precompute_boards=False` leaves the board summaries out (boards are then computed when opened): they are most
+    of a demo-scale build's time, and derived from the data, so a check of the data alone need not wait for them.
+    """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     catalogue = catalogue or default_catalogue()
@@ -452,7 +457,7 @@ def build_demo(db_path: Path | str, scale: str = "demo", seed: int = 2026, catal
         total = con.execute("SELECT count(*) FROM observations").fetchall()[0][0]
         set_meta(con, dataset="synthetic", dataset_label=DEMO_LABEL, demo_scale=scale, demo_seed=seed,
                  latest_period=str(LAST_MONTH))
-        if scale == "demo":  # every board precomputed; national: `python -m measures.board_summaries` (minutes)
+        if scale == "demo" and precompute_boards:  # every board precomputed; national: `python -m measures.board_summaries` (minutes)
             board_summaries.refresh_in(con, store.path)
     return {"path": str(store.path), "scale": scale, "seed": seed, "observations": total,
             "practices": len(pop.practice_codes), "pcns": len(pop.pcn_codes), "months": len(pop.months)}
