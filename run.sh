@@ -43,7 +43,8 @@ case "${1:-}" in
   test)
     setup
     shift
-    exec .venv/bin/python -m pytest "$@"
+    # Two workers, one per core of CI's machine; PCN_TEST_WORKERS=0 runs in one process (as for a debugger).
+    exec .venv/bin/python -m pytest -n "${PCN_TEST_WORKERS:-2}" --dist loadfile "$@"
     ;;
   bench)
     setup
