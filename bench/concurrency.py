@@ -8,6 +8,7 @@ server and not twenty browsers. `python -m bench.concurrency [DB] [SESSIONS]` pr
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import math
 import os
 import statistics
@@ -141,7 +142,10 @@ async def _sessions(server: Server, pcns: list[str], page: str = "") -> tuple[li
 def open_sessions(server: Server, pcns: list[str], page: str = "") -> tuple[list[Opened], float]:
     """`pcns` opened by as many new sessions at once (the same code twice: two sessions on it); raises if the app
     showed an exception in any of them."""
-    opened, wall = asyncio.run(_sessions(server, pcns, page))
+    # A thread of its own: asyncio.run refuses to start where an event loop is already running (Playwright's sync
+    # API keeps one in the calling thread while a browser is open, as in a test process that also drives Chromium).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        opened, wall = pool.submit(asyncio.run, _sessions(server, pcns, page)).result()
     failed = [f"{run.pcn}: {problem}" for run in opened for problem in run.exceptions]
     if failed:
         raise RuntimeError("the app failed in a session: " + "; ".join(failed[:5]))
