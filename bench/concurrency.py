@@ -14,14 +14,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .harness import ROOT, WORK, Result
+from .harness import WORK, Result
 
 SESSIONS = 20
 ALONE = 3  # PCNs not yet viewed opened one at a time first: a run with nothing else on the server
@@ -53,26 +52,11 @@ class Opened:
 @contextmanager
 def serve(db_path: str | os.PathLike) -> Iterator[Server]:
     """`streamlit run app.py` on 127.0.0.1 in open demo mode, as `./run.sh app` starts it; stopped on leaving."""
-    from measures.ui import SERVE
-    from tests.browser import free_port, stop, wait_until_up
+    from tests.browser import started_app
 
-    port = free_port()
-    env = {**os.environ, "PCN_DB": str(db_path), "PCN_ACCESS": ""}  # open demo mode, whatever this checkout has
-    log = Path(tempfile.mkdtemp(prefix="pcn-bench-")) / "streamlit.log"
-    with log.open("w") as out:  # a file, not a pipe: a pipe nobody reads fills up and blocks the server
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVE, "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base}/_stcore/health", process, "streamlit", log)
+    # Open demo mode, whatever access file this checkout has.
+    with started_app(db_path, {"PCN_ACCESS": ""}) as (base, process, _):
         yield Server(base, process.pid)
-    finally:
-        stop(process)
-        log.unlink(missing_ok=True)
-        log.parent.rmdir()
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:

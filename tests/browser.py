@@ -168,8 +168,10 @@ def wait_until_up(url: str, process: subprocess.Popen, what: str, log: Path, tim
     raise RuntimeError(f"{what} did not start within {timeout:.0f} s: " + log.read_text(errors="replace")[-2000:])
 
 
-def serve_app(db_path, extra_env=None, extra_args=()):
-    """Start the app on 127.0.0.1 (`extra_args`: more `streamlit run` options); yields its base URL, then stops it.
+@contextlib.contextmanager
+def started_app(db_path, extra_env=None, extra_args=()):
+    """`streamlit run app.py` on 127.0.0.1 for `db_path` (`extra_args`: more `streamlit run` options); yields its base
+    URL, process and log file, and stops it on leaving.
 
     Its output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server mid-test.
     """
@@ -186,10 +188,16 @@ def serve_app(db_path, extra_env=None, extra_args=()):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/_stcore/health", process, "streamlit", log)
-        yield base
+        yield base, process, log
     finally:
         stop(process)
         shutil.rmtree(log_folder, ignore_errors=True)
+
+
+def serve_app(db_path, extra_env=None, extra_args=()):
+    """Start the app on 127.0.0.1 (see `started_app`); yields its base URL, then stops it (a fixture's generator)."""
+    with started_app(db_path, extra_env, extra_args) as (base, _, _):
+        yield base
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from playwright.sync_api import expect
 
 from measures.importers import import_publications
 from measures.store import Store
-from tests.browser import SERVE, free_port, new_tab, stop, visit, wait_until_up
+from tests.browser import new_tab, started_app, visit
 from tests.conftest import ROOT, SAMPLES
 
 PCN = "U00254"
@@ -84,26 +83,9 @@ def assert_no_read_waited(logs: list[Path]) -> None:
         assert slowest["took"] < LONGEST_READ, f"{log.name}: a read took {slowest['took']:.2f} s"
 
 
-@contextlib.contextmanager
 def app_server(db: Path):
-    """`streamlit run` on 127.0.0.1 for `db`; yields its base URL and process, and stops it."""
-    port = free_port()
-    folder = Path(tempfile.mkdtemp(prefix="pcn-snapshots-"))
-    log = folder / "streamlit.log"
-    env = {**os.environ, "PCN_DB": str(db), "PCN_ACCESS": ""}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVE, "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base}/_stcore/health", process, "streamlit", log)
-        yield base, process, log
-    finally:
-        stop(process)
-        shutil.rmtree(folder, ignore_errors=True)
+    """`streamlit run` on 127.0.0.1 for `db` in open demo mode; yields its base URL, process and log, and stops it."""
+    return started_app(db, {"PCN_ACCESS": ""})
 
 
 def open_files(pid: int) -> set[Path]:
