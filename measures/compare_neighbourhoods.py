@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import access, suppression
 from .catalogue import Catalogue, Measure, compute_values
-from .neighbourhoods import LEVEL, neighbourhoods, practice_spans, sum_of_practices
+from .neighbourhoods import LEVEL, board_measures, neighbourhoods, practice_spans, sum_of_practices
 from .store import Store
 
 COLUMNS = ["org", "name", "sub_icb_name", "icb", "version", "period_start", "period_end", "numerator", "denominator",
@@ -22,8 +22,7 @@ COMPARATOR_LABEL = "the neighbourhoods together"
 
 def measures(catalogue: Iterable[Measure], icb: str) -> Catalogue:
     """What neighbourhoods can be compared on: measures recorded for them, and practice-level measures (summed)."""
-    return Catalogue(tuple(m for m in catalogue if m.status != "retired" and m.scope in ("national", icb)
-                           and m.level in (LEVEL, "practice")))
+    return board_measures(catalogue, icb)
 
 
 def periods(store: Store, measure: Measure, icb: str) -> list[date]:

@@ -172,3 +172,61 @@ def footprints_from(hoods: pd.DataFrame, held: pd.DataFrame, pcn_members: pd.Dat
         whole = tuple(p for p in pcns if sum(of_pcn.get(x) == p for x in practices) == size.get(p, 0))
         found.append(Footprint(row.neighbourhood, row.name, row.icb, tuple(pcns), whole, len(practices)))
     return found
+
+
+# --- a neighbourhood's own board: which measures, and every series at once -------------------------------------
+
+
+def board_measures(catalogue, icb: str):
+    """What a neighbourhood is shown and compared on: measures recorded for neighbourhoods, and practice-level
+    measures (summed over its practices); national or set by its ICB, not retired."""
+    from .catalogue import Catalogue
+
+    return Catalogue(tuple(m for m in catalogue if m.status != "retired" and m.scope in ("national", icb)
+                           and m.level in (LEVEL, "practice")))
+
+
+def board_rows_read(store: Store, code: str, measure_ids: list[str]) -> pd.DataFrame:
+    """Every value a neighbourhood's board adds up, in one read: its own recorded rows (org = the neighbourhood)
+    and its member practices' rows of each period whose last day the practice was a member on (org = the practice).
+
+    Tidy rows, unfiltered: read them through the access filter (each practice's row as its PCN's, the
+    neighbourhood's as the neighbourhood's) before `board_series` sums them.
+    """
+    if not has_neighbourhoods(store) or not measure_ids:
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    return store.query(
+        f"""
+        WITH spans AS (SELECT * FROM ({_PRACTICES}) WHERE neighbourhood = $code)
+        SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org,
+               o.period_start, o.period_end, o.numerator, o.denominator, o.value
+        FROM observations o
+        WHERE o.measure_id IN (SELECT unnest($ids)) AND o.org_level = 'neighbourhood' AND o.org_code = $code
+        UNION ALL
+        SELECT o.measure_id, o.measure_version, o.org_code, o.period_start, o.period_end, o.numerator,
+               o.denominator, o.value
+        FROM observations o
+        WHERE o.measure_id IN (SELECT unnest($ids)) AND o.org_level = 'practice'
+          AND EXISTS (SELECT 1 FROM spans s WHERE s.practice = o.org_code AND s.start_date <= o.period_end
+                      AND (s.end_date IS NULL OR s.end_date >= o.period_end))
+        ORDER BY 1, 2, 4, 3
+        """, {"code": code, "ids": list(measure_ids)})
+
+
+def board_series(rows: pd.DataFrame, measures, code: str) -> pd.DataFrame:
+    """Every board measure's series for the neighbourhood (pure): its recorded values of a neighbourhood-level
+    measure, the sums of its practices of a practice-level one. Tidy shape plus `practices`."""
+    columns = SERIES_COLUMNS + ["practices"]
+    frames = []
+    for measure in measures:
+        own = rows[rows["measure"] == measure.id] if rows is not None and len(rows) else None
+        if own is None or own.empty:
+            continue
+        if measure.level == LEVEL:
+            frames.append(own[own["org"] == code].assign(practices=float("nan")))
+        elif measure.level == "practice":
+            frames.append(sum_of_practices(own[own["org"] != code], measure, code))
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
