@@ -1,5 +1,6 @@
 """Opening the app headless through AppTest: on a page, with query parameters, signed in or not."""
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -42,3 +43,14 @@ def table_with(at: AppTest, column: str):
 def texts(elements) -> str:
     """The text of a run's elements of one kind (its captions, warnings, markdown), one per line."""
     return "\n".join(str(e.value) for e in elements)
+
+
+def shown_text(element) -> pd.DataFrame:
+    """What an st.dataframe drawn from a pandas Styler shows in each cell (its display text, not its values)."""
+    import io
+
+    import pyarrow as pa
+
+    arrow = element.proto.arrow_data
+    assert arrow.HasField("styler"), "the table was not drawn with display text"
+    return pa.ipc.open_stream(io.BytesIO(arrow.styler.display_values)).read_all().to_pandas()

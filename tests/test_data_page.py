@@ -91,6 +91,18 @@ def test_the_same_publication_is_up_to_date_while_its_next_file_is_not_yet_due(g
     assert "Practice-to-PCN map: no file loaded yet" in set(publications["Status"])  # the demo has no map file
 
 
+def test_a_publication_not_loaded_shows_empty_cells_not_the_word_none(gapped):
+    at = apptest.open_app(PAGE, pcn=PCN)
+    element = next(d for d in at.dataframe if "Status" in d.value.columns)
+    publications, shown = element.value, apptest.shown_text(element)
+    missing = publications.index[publications["Status"] == "Practice-to-PCN map: no file loaded yet"][0]
+    assert pd.isna(publications.loc[missing, "Rows read"])
+    assert shown.loc[missing, "Rows read"] == "" and shown.loc[missing, "File vintage"] == ""
+    loaded = publications.index[publications["Publication"] == APPOINTMENTS.name][0]
+    assert shown.loc[loaded, "Rows read"] == f"{publications.loc[loaded, 'Rows read']:.0f}"
+    assert not shown.isin(["None", "nan", "NaT", "<NA>"]).any().any()
+
+
 def test_staleness_reads_as_months_behind_for_the_publications_cadence():
     iif = next(p for p in data_quality.PUBLICATIONS if p.short == "IIF indicators")
     on = date(2026, 12, 1)

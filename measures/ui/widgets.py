@@ -96,6 +96,41 @@ def spc_badges(variation: str | None, assurance: str | None) -> None:
         st.badge(ASSURANCE_TEXT[assurance], color=_BADGE_COLOURS[assurance], icon=":material/flag:")
 
 
+# A Styler sends every cell's display text, so it is kept to tables short enough for that to cost little.
+BLANK_MISSING_MAX_ROWS = 500
+
+
+def _number_text(value) -> str:
+    if pd.isna(value):
+        return ""
+    number = float(value)
+    if number.is_integer():
+        return f"{number:.0f}"
+    return f"{number:.4f}".rstrip("0").rstrip(".")
+
+
+def blank_missing(frame: pd.DataFrame) -> dict:
+    """Display formatters for the columns holding missing values: blank where missing, the rest as written
+    (whole numbers without a decimal point, others to at most 4 decimals)."""
+    formatters = {}
+    for column in frame.columns:
+        if not frame[column].isna().any():
+            continue
+        if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+            formatters[column] = _number_text
+        else:
+            formatters[column] = _other_text
+    return formatters
+
+
+def _other_text(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}" if value == value.normalize() else f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
+
+
 def table(frame: pd.DataFrame, *, key: str | None = None, formats: dict[str, str] | None = None) -> None:
     """A table on screen, with a footnote when it holds suppressed rows; the `suppressed` flag is not shown.
 
@@ -104,6 +139,8 @@ def table(frame: pd.DataFrame, *, key: str | None = None, formats: dict[str, str
     flagged = frame[suppression.FLAG].astype(bool) if suppression.FLAG in frame else pd.Series(False, index=frame.index)
     columns = [c for c in frame.columns if c != suppression.FLAG]
     shown = frame
+    if formats is None and len(frame) <= BLANK_MISSING_MAX_ROWS and (blanks := blank_missing(frame[columns])):
+        shown = frame.style.format(blanks)  # Streamlit writes "None" in an empty cell; a board reads it as a value
     if formats is not None:  # a Styler's display text: cheap for a short table, slow for England's 1,300 PCNs
         shown = frame.style
         for column, pattern in formats.items():
