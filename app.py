@@ -25,6 +25,7 @@ def board_by_name():
 navigation = st.navigation([
     board_view,
     st.Page(board_by_name, title="Board view", url_path="board", visibility="hidden"),
+    st.Page("pages/neighbourhood_board.py", title="Neighbourhood board", icon=":material/hub:", url_path="neighbourhood"),
     st.Page("pages/pcn_overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=False),
     st.Page("pages/measure_detail.py", title="Measure detail", icon=":material/show_chart:", url_path="measure"),
     st.Page("pages/compare_areas.py", title="Compare areas", icon=":material/leaderboard:", url_path="compare"),

@@ -88,12 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     _as_argument(hoods)
     # --- board-pack (board papers; the work is in measures.boardpack) ---
     pack = commands.add_parser(
-        "board-pack", help="write a board pack for one PCN as PowerPoint, Word or PDF",
-        description="Write a board pack for one PCN: a cover, a summary matrix of every measure (latest value, "
-                    "target or threshold, Making Data Count variation and assurance, trend), a page per measure "
-                    "needing attention with its SPC chart and a plain-English reading, and the definitions and "
-                    "data sources. The format follows the file name: .pptx, .docx or .pdf.")
-    pack.add_argument("--pcn", required=True, help="PCN code, e.g. U00254")
+        "board-pack", help="write a board pack for one PCN or neighbourhood as PowerPoint, Word or PDF",
+        description="Write a board pack for one PCN or neighbourhood: a cover, a summary matrix of every measure "
+                    "(latest value, target or threshold, Making Data Count variation and assurance, trend), a page "
+                    "per measure needing attention with its SPC chart and a plain-English reading, and the "
+                    "definitions and data sources. A neighbourhood's measures are those recorded for it and the "
+                    "sums of its member practices. The format follows the file name: .pptx, .docx or .pdf.")
+    whose = pack.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--pcn", help="PCN code, e.g. U00254")
+    whose.add_argument("--neighbourhood", metavar="CODE",
+                       help="neighbourhood code, as the ICB's neighbourhood file gives it (e.g. QZZ-RIVERSIDE)")
     pack.add_argument("--period", default=None, metavar="YYYY-MM",
                       help="read the data as of this month, ignoring later ones (default: the latest month)")
     _db_argument(pack)
@@ -303,16 +307,18 @@ def _board_pack(args) -> int:
     _check_out(args.out)  # a wrong folder, name or suffix is refused before any work
     boardpack.format_of(args.out)
     store, who = Store(args.db), _principal(args)
+    code, kind = (args.pcn, "pcn") if args.pcn is not None else (args.neighbourhood, "neighbourhood")
     started = time.perf_counter()
     try:
-        pack = boardpack.write_pack(store, args.pcn, args.out, args.period, principal=who)
+        pack = boardpack.write_pack(store, code, args.out, args.period, principal=who,
+                                    neighbourhood=kind == "neighbourhood")
     except access.AccessDenied as problem:
-        raise _refused(store, who, f"board pack {shorten(args.pcn)}", problem) from None
+        raise _refused(store, who, f"board pack {shorten(code)}", problem) from None
     wrote = (f"Wrote {args.out}: board pack for {pack.cover.pcn_name} ({pack.cover.pcn_code}), data to "
              f"{pack.cover.period_label}; {len(pack.summary)} measures, {len(pack.exceptions)} needing attention, "
              f"in {time.perf_counter() - started:.1f} s")
     try:
-        access.write_log_event(store, who, "export", args.out.name, f"pcn={args.pcn}", via="cli")
+        access.write_log_event(store, who, "export", args.out.name, f"{kind}={code}", via="cli")
     except (StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed) as problem:
         # An export the access log does not record is a gap in the audit trail. The file is kept (deleting it
         # would not undo the reading, and the person may need it), but the command fails, so that a script or a

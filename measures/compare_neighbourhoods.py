@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import access, suppression
 from .catalogue import Catalogue, Measure, compute_values
-from .neighbourhoods import LEVEL, board_measures, neighbourhoods, practice_spans, sum_of_practices
+from .neighbourhoods import LEVEL, board_measures, neighbourhoods, readable, practice_spans, sum_of_practices
 from .store import Store
 
 COLUMNS = ["org", "name", "sub_icb_name", "icb", "version", "period_start", "period_end", "numerator", "denominator",
@@ -46,7 +46,8 @@ def values(store: Store, measure: Measure, icb: str, period: date, principal: ac
 
     A neighbourhood-level measure is its recorded value, readable as the neighbourhood's (its PCNs, its ICB's
     analysts; everyone once published). A practice-level one is the sum of its practices on the period's last day,
-    of only the practice values the principal reads. `list_size` is the sum of those practices' latest list sizes.
+    shown to its members, and to anyone else once every one of those practice values is readable
+    (`neighbourhoods.readable`). `list_size` is the sum of those practices' latest list sizes.
     """
     hoods = neighbourhoods(store, icb)
     if hoods.empty:
@@ -66,7 +67,6 @@ def values(store: Store, measure: Measure, icb: str, period: date, principal: ac
             "SELECT o.org_code AS org, o.measure_id AS measure, o.measure_version AS version, o.period_start, "
             "o.period_end, o.numerator, o.denominator, o.value FROM observations o WHERE o.measure_id = ? "
             "AND o.org_level = 'practice' AND o.period_start = ?", [measure.id, period])
-        rows = access.filter_rows(rows, principal, directory)
         frames = []
         for code in codes:
             own = spans[spans["neighbourhood"] == code]
@@ -75,7 +75,8 @@ def values(store: Store, measure: Measure, icb: str, period: date, principal: ac
                 continue
             held = own[(pd.to_datetime(own["start_date"]) <= end)
                        & (own["end_date"].isna() | (pd.to_datetime(own["end_date"]) >= end))]
-            frames.append(sum_of_practices(rows[rows["org"].isin(set(held["practice"]))], measure, code))
+            members = readable(rows[rows["org"].isin(set(held["practice"]))], principal, directory, code)
+            frames.append(sum_of_practices(members, measure, code))
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     sizes = _list_sizes(store, spans, period)
     frame = frame.merge(hoods.rename(columns={"neighbourhood": "org"}), on="org", how="inner")

@@ -1,4 +1,4 @@
-"""The neighbourhoods beside a PCN's board: each one's integration measures as board rows, labelled and in HTML."""
+"""A neighbourhood's board rows, and their HTML: on its own board, and beside the board of each PCN it reaches."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from . import board, board_html
-from .catalogue import Measure
-from .neighbourhoods import LEVEL, Footprint
+from . import board, board_html, suppression
+from .board_svg import _data_uri, icon_svg
+from .catalogue import FAMILIES, FAMILY_LABELS, Measure
+from .detail import MIN_POINTS_FOR_LIMITS
+from .neighbourhoods import LEVEL, Footprint, board_series
 
 FAMILY = "local_integration"
 
@@ -45,9 +47,13 @@ def sections(footprints: Iterable[Footprint], catalogue: Iterable[Measure],
         measures = integration_measures(catalogue, footprint.icb)
         frame = series.get(footprint.code)
         frame = frame if frame is not None else pd.DataFrame(columns=["measure"])
-        rows = [row for row in board.board_rows(measures, frame, None) if row.has_data]
-        found.append(Section(footprint, tuple(rows), len(measures)))
+        found.append(section(footprint, board.board_rows(measures, frame, None), len(measures)))
     return found
+
+
+def section(footprint: Footprint, rows: Iterable[board.BoardRow], measures: int) -> Section:
+    """A neighbourhood's section from its board rows (`board_rows`): those with values, of `measures` set."""
+    return Section(footprint, tuple(row for row in rows if row.has_data), measures)
 
 
 def _e(text) -> str:
@@ -57,6 +63,11 @@ def _e(text) -> str:
 def compare_link(measure_id: str, pcn_code: str) -> str:
     """Compare areas for the measure, across the neighbourhoods of the PCN's ICB."""
     return "compare?" + urlencode({"measure": measure_id, "pcn": pcn_code, "level": LEVEL})
+
+
+def board_link(code: str, pcn_code: str) -> str:
+    """The neighbourhood's own board, with the PCN kept (its ICB's neighbourhoods are the ones offered)."""
+    return "neighbourhood?" + urlencode({"neighbourhood": code, "pcn": pcn_code})
 
 
 def section_html(section: Section, pcn_code: str) -> str:
@@ -70,13 +81,17 @@ def section_html(section: Section, pcn_code: str) -> str:
     else:
         items = '<li class="pcnb-empty">No integration measure is set for the neighbourhood yet.</li>'
     return (f'<section class="pcnb-family pcnb-neighbourhood" data-neighbourhood="{_e(footprint.code)}">'
-            f"<h2>{_e(section.label)}</h2>"
+            f'<h2><a class="pcnb-hood-link" href="{_e(board_link(footprint.code, pcn_code))}" '
+            f'title="The neighbourhood\'s own board">{_e(section.label)}</a></h2>'
             f'<p class="pcnb-org">{_e(footprint.code)} · PCNs: {_e(", ".join(footprint.pcns))}</p>'
             f"<ul>{items}</ul></section>")
 
 
 _STYLE = """
+.pcnb-method { margin: 2px 0 0 0; font-size: 14px; }
 .pcnb-hoods { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 8px 20px; }
+.pcnb-hood-link { color: inherit; text-decoration: underline 1px; text-underline-offset: 3px; }
+.pcnb-hood-link:hover, .pcnb-hood-link:focus-visible { text-decoration-thickness: 2px; }
 .pcnb-hoods .pcnb-org { margin: 2px 0 4px 0; font-size: 14px; }
 """
 
@@ -86,3 +101,101 @@ def sections_html(found: Iterable[Section], pcn_code: str) -> str:
     parts = "".join(section_html(section, pcn_code) for section in found)
     return (f"<style>{board_html.STYLE}{_STYLE}</style>"
             f'<div class="pcnb"><div class="pcnb-hoods">{parts}</div></div>')
+
+
+# --- a neighbourhood's own board ------------------------------------------------------------------------------
+
+
+def picker_order(hoods: pd.DataFrame, own: Iterable[str]) -> list[str]:
+    """The ICB's neighbourhoods (`neighbourhoods.neighbourhoods`, by name) with those in `own` first."""
+    own = set(own)
+    codes = list(hoods["neighbourhood"])
+    return [c for c in codes if c in own] + [c for c in codes if c not in own]
+
+def practice_spread(rows: pd.DataFrame, measures: Iterable[Measure], code: str) -> pd.DataFrame:
+    """For each measure whose PCN value is 1 by construction, its member practices' values in the latest period
+    of the neighbourhood's sum (as `queries.practice_spread` has a PCN's): the board shows their range instead."""
+    columns = ["measure", "version", "org", "period_start", "numerator", "denominator", "value"]
+    wanted = [m.id for m in measures if board.pcn_value_is_one(m)]
+    own = rows[rows["measure"].isin(wanted) & (rows["org"] != code) & rows["value"].notna()] if len(rows) else rows
+    if own is None or own.empty:
+        return pd.DataFrame(columns=columns)
+    latest = own.groupby("measure")["period_start"].transform("max")
+    return own[own["period_start"] == latest][columns].reset_index(drop=True)
+
+
+def board_rows(measures, rows: pd.DataFrame, code: str, rules: Mapping, below: int) -> list[board.BoardRow]:
+    """The neighbourhood's board rows from the raw rows the reader may read (`neighbourhoods.readable`): each practice-level
+    measure the sum of its practices, each neighbourhood-level one its recorded values; small numbers suppressed
+    as a PCN's are (a sum also where its practices would give one of them away). No comparator."""
+    series = suppression.suppress(board_series(rows, measures, code), rules, below=below)
+    practices = rows[rows["org"] != code].assign(pcn=code) if len(rows) else rows.assign(pcn=None)
+    series = suppression.suppress_totals(series, practices, rules, below=below)
+    spread = suppression.suppress(practice_spread(rows, measures, code), rules,
+                                  secondary=("measure", "version", "period_start"), below=below)
+    return board.board_rows(measures, series, None, practice_spread=spread)
+
+
+METHOD = ("Practice-level measures: the sum of the member practices' numerators and denominators at each "
+          "period's last day, and the value they give; neighbourhood measures: the values recorded for it.")
+
+
+def heading_html(footprint: Footprint | None, code: str, name: str, pcn_names: Mapping[str, str]) -> str:
+    """The neighbourhood's label, code, member PCNs by name, its practices today, and how its values are made."""
+    label = footprint.label if footprint is not None else (
+        name if name.lower().endswith("neighbourhood") else f"{name} neighbourhood")
+    if footprint is None:
+        reach = "no member practices today"
+    else:
+        pcns = ", ".join(f"{pcn_names.get(p, p)} ({p}{'' if p in footprint.whole_pcns else ', in part'})"
+                         for p in footprint.pcns)
+        count = footprint.practices
+        reach = f"PCNs: {pcns} · {count} practice{'s' if count != 1 else ''} today"
+    return (f"<style>{board_html.STYLE}{_STYLE}</style>"
+            f'<div class="pcnb pcnb-heading" data-neighbourhood="{_e(code)}"><div class="pcnb-head">'
+            f'<h1>{_e(label)}</h1><span class="pcnb-org">{_e(code)} · {_e(reach)}</span></div>'
+            f'<p class="pcnb-org pcnb-method">{_e(METHOD)}</p></div>')
+
+
+def legend_html(footnote: str | None) -> str:
+    """The icons in words and how the values are made; a neighbourhood is not compared with the ICB here."""
+    def icon(kind, alt):
+        return (f'<img class="pcnb-legend-icon" src="{_data_uri(icon_svg(kind))}" width="18" height="18" '
+                f'alt="{_e(alt)}">')
+
+    lines = [
+        "Variation (Making Data Count XmR chart, NHSRplotthedots rules): "
+        f"{icon('common_cause', 'common cause')} common cause · "
+        f"{icon('improvement_high', 'improvement high')}{icon('improvement_low', 'improvement low')} "
+        "special cause improvement · "
+        f"{icon('concern_high', 'concern high')}{icon('concern_low', 'concern low')} concern · "
+        f"{icon('neutral_high', 'neutral high')} no direction is better. "
+        f"Assurance against the target: {icon('consistent_pass', 'passing')} passing · "
+        f"{icon('consistent_fail', 'failing')} failing · {icon('inconsistent', 'hit and miss')} hit and miss · "
+        f"{icon(None, 'none')} none (annual, fewer than {MIN_POINTS_FOR_LIMITS} points, or no target that year).",
+        "Not compared with the ICB here: select a measure to compare the ICB's neighbourhoods (Compare areas). "
+        "Trend: the last 24 periods.",
+    ]
+    if footnote:
+        lines.append(_e(footnote))
+    return '<div class="pcnb-legend">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
+
+
+def own_board_html(rows_by_family: Mapping[str, list[board.BoardRow]], pcn_code: str, *,
+               footnote: str | None = None) -> str:
+    """The neighbourhood's board as the PCN board draws its own: three family columns and a legend, each row
+    leading to Compare areas across the ICB's neighbourhoods (the PCN in `pcn_code` keeps the ICB chosen)."""
+    suppressed = any(row.latest_suppressed or row.suppressed_points
+                     for rows in rows_by_family.values() for row in rows)
+    columns = []
+    for family in FAMILIES:
+        rows = rows_by_family.get(family, [])
+        items = "".join(board_html.row_html(row, pcn_code, compare_link(row.measure.id, pcn_code))
+                        for row in rows) or '<li class="pcnb-empty">No measures shown.</li>'
+        area = {"national_des": "national", "local_integration": "integration"}.get(family, "support")
+        columns.append(f'<section class="pcnb-family pcnb-{area}" data-family="{_e(family)}">'
+                       f"<h2>{_e(FAMILY_LABELS[family])}</h2><ul>{items}</ul></section>")
+    legend = legend_html((suppression.footnote() if footnote is None else footnote) if suppressed else None)
+    return (f"<style>{board_html.STYLE}{_STYLE}</style>"
+            f'<div class="pcnb" id="{board_html.ROOT_ID}"><div class="pcnb-cols">{"".join(columns)}{legend}</div>'
+            "</div>")

@@ -213,6 +213,33 @@ def board_rows_read(store: Store, code: str, measure_ids: list[str]) -> pd.DataF
         """, {"code": code, "ids": list(measure_ids)})
 
 
+_PERIOD = ["measure", "version", "period_start"]
+
+
+def readable(rows: pd.DataFrame, principal, directory, code: str) -> pd.DataFrame:
+    """The raw rows (`board_rows_read`) a principal's view of the neighbourhood adds up.
+
+    Its members (the people of its PCNs, its ICB's analysts, administrators) read them all: a sum over its
+    practices is the neighbourhood's own value, read by the neighbourhood's rules. Anyone else reads only whole
+    periods all of whose rows they may read: a sum of only the practices whose PCNs have published would read as
+    the neighbourhood's value, and it is not.
+    """
+    from . import access
+
+    if rows is None or rows.empty or principal.is_admin or access.member_of(principal, code, directory):
+        return rows
+    return whole_periods(rows, access.readable_mask(rows, principal, directory))
+
+
+def whole_periods(rows: pd.DataFrame, readable_rows: pd.Series) -> pd.DataFrame:
+    """The rows of every (measure, version, period) all of whose rows are readable (`readable_rows`, aligned)."""
+    if rows.empty or bool(readable_rows.all()):
+        return rows
+    hidden = rows.loc[~readable_rows.to_numpy(), _PERIOD].drop_duplicates().assign(_hidden=True)
+    keep = rows[_PERIOD].merge(hidden, on=_PERIOD, how="left")["_hidden"].isna().to_numpy()
+    return rows[keep]
+
+
 def board_series(rows: pd.DataFrame, measures, code: str) -> pd.DataFrame:
     """Every board measure's series for the neighbourhood (pure): its recorded values of a neighbourhood-level
     measure, the sums of its practices of a practice-level one. Tidy shape plus `practices`."""

@@ -2,7 +2,6 @@
 
 from urllib.parse import urlencode
 
-import pandas as pd
 import streamlit as st
 
 from measures import (board, board_html, charts, charts_money, detail, money_html, neighbourhood_board, practice_view,
@@ -89,10 +88,10 @@ def neighbourhoods_section() -> None:
     if not footprints:
         return
     everything = ui.query("local.catalogue_with_local")  # a PCN's own catalogue leaves neighbourhood measures out
-    read = {fp.code: [ui.query("series", m.id, fp.code)
-                      for m in neighbourhood_board.integration_measures(everything, fp.icb)] for fp in footprints}
-    found = neighbourhood_board.sections(footprints, everything, {code: pd.concat(frames) if frames else None
-                                                                  for code, frames in read.items()})
+    found = []
+    for fp in footprints:
+        measures = neighbourhood_board.integration_measures(everything, fp.icb)
+        found.append(neighbourhood_board.section(fp, ui.neighbourhood_board_rows(fp.code, measures), len(measures)))
     # Switched on in the sidebar, so the board alone still fits one projector screen; the label says what each spans.
     if st.sidebar.toggle(ui.plain(" · ".join(section.label for section in found)), key="show_neighbourhoods",
                          help="Show the integration measures of the neighbourhoods this PCN works in, under the board"):

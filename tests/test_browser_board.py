@@ -102,6 +102,23 @@ def test_a_row_opens_measure_detail_for_that_measure_and_pcn(app_url, chromium):
         expect(tab.get_by_text("DNA rate for Riverside PCN was")).to_be_visible()  # the chart's narrative
 
 
+def test_a_neighbourhoods_label_opens_its_own_board_on_one_screen(app_url, chromium):
+    with open_board(chromium, app_url, 1920, 1080) as tab:
+        tab.get_by_text("Riverside neighbourhood: 3 PCNs").first.click()  # the sidebar switch shows the section
+        settled(tab)
+        tab.locator('.pcnb-neighbourhood[data-neighbourhood="QZZ-RIVERSIDE"] .pcnb-hood-link').click()
+        expect(tab).to_have_url(re.compile(r"/neighbourhood\?.*neighbourhood=QZZ-RIVERSIDE"))
+        settle(tab)
+        assert f"pcn={PCN}" in tab.url
+        expect(tab.locator(".pcnb-heading h1")).to_have_text("Riverside neighbourhood: 3 PCNs")
+        height = page_height(tab)
+        assert height <= PAGE_LIMIT, f"the neighbourhood's board is {height}px tall at 1920×1080"
+        rows = tab.locator(".pcnb-row")
+        assert rows.count() > 10
+        last = rows.nth(rows.count() - 1).bounding_box()
+        assert last["y"] + last["height"] <= PAGE_LIMIT
+
+
 @pytest.mark.parametrize("width, height", [(1280, 720), (390, 844)])
 def test_on_smaller_screens_nothing_overlaps_or_runs_off_the_side(app_url, chromium, width, height):
     with open_board(chromium, app_url, width, height) as tab:

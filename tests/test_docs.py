@@ -37,7 +37,7 @@ def test_every_option_of_every_command_is_in_its_row(name, option):
 def test_every_page_of_the_app_is_in_the_pages_table():
     app = (ROOT / "app.py").read_text(encoding="utf-8")
     pages = re.findall(r'title="([^"]+)".*url_path="([a-z]+)"', app)
-    assert len(pages) == 6
+    assert len(pages) == 7
     for title, path in pages:
         assert re.search(rf"^\| {re.escape(title)} \| `/", README, flags=re.MULTILINE), f"no row for {title}"
 

@@ -106,22 +106,52 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
     series = suppression.suppress_with_totals(  # a PCN total that its practices would give away is hidden too
         suppression.suppress(series, rules), lambda *read: suppression.practice_values(store, *read), rules,
         [pcn_code])
+    series, as_of = up_to(series, as_of)
+    cover = Cover(
+        pcn_name=hierarchy["pcn_name"], pcn_code=pcn_code, icb_name=_text(hierarchy.get("icb_name")),
+        icb_code=_text(hierarchy.get("icb")), sub_icb_name=_text(hierarchy.get("sub_icb_name")), period=as_of,
+        produced=produced or date.today(), dataset_label=dataset_label(store),
+    )
+    return assemble(store, cover, catalogue, series, chart_images=chart_images,
+                    practices=practice_page(store, pcn_code, catalogue, as_of),
+                    money=_money_page(store, pcn_code, as_of), data=data_page(store, pcn_code, cover.produced))
+
+
+def up_to(series: pd.DataFrame, as_of: date | None) -> tuple[pd.DataFrame, date]:
+    """The series without months after `as_of`, and the month the pack is read as of (None: the latest with data)."""
     if not series.empty:
         series = series.assign(period_start=pd.to_datetime(series["period_start"]))
         if as_of is not None:
             series = series[series["period_start"] <= pd.Timestamp(as_of)]
     if as_of is None:
         as_of = series["period_start"].max().date().replace(day=1) if not series.empty else date.today().replace(day=1)
-    meta = queries.meta(store)
-    cover = Cover(
-        pcn_name=hierarchy["pcn_name"], pcn_code=pcn_code, icb_name=_text(hierarchy.get("icb_name")),
-        icb_code=_text(hierarchy.get("icb")), sub_icb_name=_text(hierarchy.get("sub_icb_name")), period=as_of,
-        produced=produced or date.today(),
-        dataset_label=(meta.get("dataset_label") or "Synthetic demo data") if meta.get("dataset") == "synthetic" else None,
-    )
+    return series, as_of
 
+
+def dataset_label(store: Store) -> str | None:
+    """The cover's synthetic-data label, when the database holds synthetic data."""
+    meta = queries.meta(store)
+    return (meta.get("dataset_label") or "Synthetic demo data") if meta.get("dataset") == "synthetic" else None
+
+
+def assemble(store: Store, cover: Cover, catalogue: Catalogue, series: pd.DataFrame, *, chart_images: bool = True,
+             practices: PracticePage | None = None, money: MoneyPage | None = None,
+             data: DataPage | None = None) -> BoardPack:
+    """The pack of the organisation on the cover from its series (read, access-filtered and suppressed already):
+    a summary row and a definition per measure, and an exception page per measure needing attention."""
     by_measure = dict(tuple(series.groupby("measure", sort=False))) if not series.empty else {}
-    rebases = _rebases(store, pcn_code)
+    no_data = f"No data for this {cover.noun} yet"
+    rows, pending, definitions = _measure_pages(catalogue, by_measure, _rebases(store, cover.pcn_code), cover.period,
+                                                no_data)
+    exceptions = _exception_pages(store, cover, pending, chart_images)
+    return BoardPack(cover=cover, summary=tuple(rows), exceptions=tuple(exceptions),
+                     definitions=tuple(definitions), sources=tuple(_sources(catalogue, by_measure, no_data)),
+                     practices=practices, money=money, data=data)
+
+
+def _measure_pages(catalogue: Catalogue, by_measure: dict, rebases: dict, as_of: date,
+                   no_data: str) -> tuple[list[SummaryRow], list, list[Definition]]:
+    """Each measure's summary row and definition, and what the exception page of each needing attention shows."""
     rows, pending, definitions = [], [], []
     for measure in catalogue:
         if measure.status == "retired":
@@ -161,16 +191,10 @@ def build_pack(store: Store, pcn_code: str, period: str | date | None = None, *,
             unit=f"{measure.unit}; {DIRECTION_TEXT[measure.improvement_direction]}",
             goal=goal_text(measure, latest_period or as_of), source=measure.source.publication,
             publisher=measure.source.publisher, landing_page=measure.source.landing_page,
-            data_to=f"Data to {period_label(latest_period, latest['period_end'])}" if latest_period
-            else "No data for this PCN yet",
+            data_to=f"Data to {period_label(latest_period, latest['period_end'])}" if latest_period else no_data,
             caveats=tuple(measure.caveats),
         ))
-
-    exceptions = _exception_pages(store, cover, pending, chart_images)
-    return BoardPack(cover=cover, summary=tuple(rows), exceptions=tuple(exceptions),
-                     definitions=tuple(definitions), sources=tuple(_sources(catalogue, by_measure)),
-                     practices=practice_page(store, pcn_code, catalogue, as_of), money=_money_page(store, pcn_code, as_of),
-                     data=data_page(store, pcn_code, cover.produced))
+    return rows, pending, definitions
 
 
 def data_page(store: Store, pcn_code: str, day: date) -> DataPage:
@@ -285,7 +309,7 @@ def _rebase_reasons(store: Store, measure_id: str, pcn_code: str) -> dict:
     return dict(zip(found["period_start"], found["reason"]))
 
 
-def _sources(catalogue: Catalogue, by_measure: dict) -> list[DataSource]:
+def _sources(catalogue: Catalogue, by_measure: dict, no_data: str) -> list[DataSource]:
     grouped: dict[str, list[Measure]] = {}
     for measure in catalogue:
         if measure.status != "retired":
@@ -296,5 +320,5 @@ def _sources(catalogue: Catalogue, by_measure: dict) -> list[DataSource]:
         sources.append(DataSource(
             publication=publication, publisher=measures[0].source.publisher,
             landing_page=measures[0].source.landing_page, measures=len(measures),
-            data_to=f"Data to {month_label(max(latest))}" if latest else "No data for this PCN yet"))
+            data_to=f"Data to {month_label(max(latest))}" if latest else no_data))
     return sorted(sources, key=lambda s: s.publication)

@@ -44,7 +44,7 @@ METHOD_NOTE = ("Variation and assurance follow NHS England's Making Data Count (
 
 @dataclass(frozen=True)
 class Cover:
-    pcn_name: str
+    pcn_name: str  # the organisation as the pack names it: "Thornbury PCN", "Riverside neighbourhood"
     pcn_code: str
     icb_name: str | None
     icb_code: str | None
@@ -52,17 +52,25 @@ class Cover:
     period: date
     produced: date
     dataset_label: str | None  # set when the database holds synthetic data
+    org_kind: str = "PCN"  # what the organisation is: "PCN" or "Neighbourhood"
+    org_name: str | None = None  # its own name on the first line, when that differs from `pcn_name`
+    extra_lines: tuple[str, ...] = ()  # said under the first line: a neighbourhood's footprint and member PCNs
 
     @property
     def title(self) -> str:
         return f"Board pack: {self.pcn_name}"
 
     @property
+    def noun(self) -> str:
+        """The kind mid-sentence: "this PCN", "this neighbourhood"."""
+        return self.org_kind if self.org_kind.isupper() else self.org_kind.lower()
+
+    @property
     def period_label(self) -> str:
         return f"{self.period:%B %Y}"
 
     def lines(self) -> list[str]:
-        lines = [f"PCN: {self.pcn_name} ({self.pcn_code})"]
+        lines = [f"{self.org_kind}: {self.org_name or self.pcn_name} ({self.pcn_code})", *self.extra_lines]
         if self.icb_name:
             lines.append(f"ICB: {self.icb_name} ({self.icb_code})")
         if self.sub_icb_name:

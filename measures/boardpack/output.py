@@ -11,6 +11,7 @@ from ..text import shown
 from .build import build_pack
 from .docx import render_docx
 from .model import BoardPack
+from .neighbourhood import build_neighbourhood_pack
 from .pdf import render_pdf
 from .pptx import render_pptx
 
@@ -38,10 +39,12 @@ def format_of(path: Path | str) -> str:
 
 
 def write_pack(store: Store, pcn_code: str, out: Path | str, period: str | date | None = None,
-               *, produced: date | None = None, principal: access.Principal = access.OPEN) -> BoardPack:
-    """Build the pack and write it in the format its file name ends with."""
+               *, produced: date | None = None, principal: access.Principal = access.OPEN,
+               neighbourhood: bool = False) -> BoardPack:
+    """Build the pack (of a neighbourhood, with `neighbourhood`) and write it in the format its file name ends with."""
     fmt = format_of(out)
-    pack = build_pack(store, pcn_code, period, produced=produced, principal=principal)
+    build = build_neighbourhood_pack if neighbourhood else build_pack
+    pack = build(store, pcn_code, period, produced=produced, principal=principal)
     data = render(pack, fmt)
     # A folder is never created: a mistyped path would silently put the pack where nobody looks for it.
     if not Path(out).parent.is_dir():

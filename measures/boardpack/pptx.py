@@ -122,8 +122,9 @@ def _pptx_cover(deck, pack: BoardPack) -> None:
     band.fill.solid()
     band.fill.fore_color.rgb = _pptx_colour(charts.NHS_BLUE)
     band.line.fill.background()
-    _pptx_text(slide, Inches(0.5), Inches(3.3), Inches(12.3), Inches(2.4),
-               [(line, Pt(20), False) for line in pack.cover.lines()])
+    lines = pack.cover.lines()
+    size = Pt(20) if len(lines) <= 5 else Pt(15)  # a neighbourhood's footprint and PCNs fit above the label
+    _pptx_text(slide, Inches(0.5), Inches(3.3), Inches(12.3), Inches(2.4), [(line, size, False) for line in lines])
     if pack.cover.dataset_label:
         label = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(0.5), Inches(5.9), Inches(12.3), Inches(0.8))
         label.fill.solid()

@@ -14,10 +14,12 @@ from .definitions import (
     catalogue_with_local,
     define_measure,
     definition_history,
+    icb_neighbourhood_count,
     measure_form_defaults,
     measure_from_form,
     measure_versions,
     measure_yaml,
+    neighbourhood_measures,
     recordable_measures,
 )
 from .periods import FIRST_PERIOD, applies_to, is_period_start, period_end, periods_ending, recent_periods

@@ -21,6 +21,9 @@ LOCAL_PUBLICATION = "Locally recorded by the PCN"
 
 # Changing any of these changes what a value means, so it makes a new version of the measure.
 MEANING_FIELDS = ("numerator", "denominator", "type", "level", "multiplier")
+# A neighbourhood (measures.neighbourhoods) is measured on integration, by a measure its ICB sets.
+NEIGHBOURHOOD_LEVEL = "neighbourhood"
+NEIGHBOURHOOD_FAMILY = "local_integration"
 
 
 class DefinitionError(ValueError):
@@ -266,6 +269,23 @@ def definition_history(store: Store, measure_id: str) -> pd.DataFrame:
         "WHERE measure_id = ? ORDER BY revision", [measure_id])
 
 
+def icb_neighbourhood_count(store: Store, icb: str) -> int:
+    """How many neighbourhoods the ICB has defined (0 in a store made before neighbourhoods existed)."""
+    with store.reader() as con:
+        if not _has_table(con, "neighbourhoods"):
+            return 0
+        return con.execute("SELECT count(*) FROM neighbourhoods WHERE icb_code = ?", [icb]).fetchall()[0][0]
+
+
+def neighbourhood_measures(store: Store, icb: str) -> list[Measure]:
+    """The measures defined in the app for the ICB's neighbourhoods, not retired (the Define form changes them)."""
+    with store.reader() as con:
+        app_ids = _app_ids(_definitions(con))
+        catalogue = _catalogue_in(con)
+    return [m for m in catalogue if m.id in app_ids and m.level == NEIGHBOURHOOD_LEVEL and m.scope == icb
+            and m.status != "retired"]
+
+
 def app_defined_ids(store: Store) -> list[str]:
     with store.reader() as con:
         return sorted(_app_ids(_definitions(con)))
@@ -294,8 +314,17 @@ def define_measure(store: Store, measure: Measure, actor: str, *, at: datetime |
     if measure.id in default_catalogue().ids():
         raise DefinitionError({"id": f"{measure.id!r} is a built-in measure (measures/catalogue/{measure.id}.yaml); "
                                      "change that file, which is version-controlled, or choose another id"})
+    if measure.level == NEIGHBOURHOOD_LEVEL and measure.family != NEIGHBOURHOOD_FAMILY:
+        raise DefinitionError({"level": "a neighbourhood is measured on integration with its partners: choose the "
+                                        "integration family, or the PCN or practice level"})
 
     def write(con) -> Defined:
+        if measure.level == NEIGHBOURHOOD_LEVEL:
+            # Recorded for each neighbourhood of one ICB, and shown beside its PCNs' boards, so the ICB sets it.
+            held = con.execute("SELECT org_level FROM organisations WHERE org_code = ?", [measure.scope]).fetchall()
+            if not held or held[0][0] != "icb":
+                raise DefinitionError({"scope": f"a neighbourhood measure is set by the ICB whose neighbourhoods "
+                                                f"record it, not {measure.scope}; choose the ICB under Set by"})
         row = con.execute("SELECT version, yaml FROM local_measures WHERE measure_id = ? "
                           "ORDER BY revision DESC LIMIT 1", [measure.id]).fetchall()
         row = row[0] if row else None

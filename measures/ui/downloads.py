@@ -10,22 +10,24 @@ import streamlit as st
 from .. import access
 from ..store import Store
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
-from .database import store
+from .database import directory, store
 from .identity import principal
 from .reads import reads_all_local
 
 
-def _logged_export(file_name: str, make):
+def _logged_export(file_name: str, make, detail: str | None = None):
     """Wrap a download's data callable so that each file handed out is written to the access log.
 
-    Who and which database are read now: the callable runs later, on a thread with no script context.
+    Who and which database are read now: the callable runs later, on a thread with no script context. The log
+    names the current PCN unless `detail` says what the file is of.
     """
     who, db = principal(), store()
     pcn = (st.session_state.get("current_pcn") or {}).get("pcn")
+    detail = detail or (f"pcn={pcn}" if pcn else None)
 
     def data() -> bytes:
         payload = make()
-        access.log_event(db, who, "export", file_name, f"pcn={pcn}" if pcn else None)
+        access.log_event(db, who, "export", file_name, detail)
         return payload
 
     return data
@@ -67,78 +69,103 @@ def download_table(frame: pd.DataFrame, name: str, *, key: str | None = None) ->
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _pack_periods(db_path: str, version: tuple, pcn_code: str) -> list:
+def _pack_periods(db_path: str, version: tuple, code: str, neighbourhood: bool = False) -> list:
     from .. import boardpack
 
-    return boardpack.available_periods(Store(db_path), pcn_code)
+    periods = boardpack.neighbourhood_periods if neighbourhood else boardpack.available_periods
+    return periods(Store(db_path), code)
 
 
 _PACKS: dict[tuple, object] = {}
 _PACKS_LOCK = threading.Lock()  # download callables run on their own threads
 
 
-def _board_pack(db_path: str, version: tuple, pcn_code: str, period, who: access.Principal) -> object:
+def _board_pack(db_path: str, version: tuple, code: str, period, who: access.Principal,
+                neighbourhood: bool = False) -> object:
     """The pack model, kept for the latest few choices: a second format reuses the exported charts.
 
-    The cache is shared between sessions, so the reader's right to the pack is checked before every use.
+    The cache is shared between sessions, so the reader's right to the pack is checked before every use; all who
+    may read a pack read the same one (a PCN's or a neighbourhood's members read all its values).
     """
     from .. import boardpack
 
     if not who.is_admin:
-        access.require_local(who, pcn_code, access.directory(Store(db_path)), "board pack")
-    cache_key = (db_path, version, pcn_code, period)
+        access.require_local(who, code, access.directory(Store(db_path)), "board pack")
+    cache_key = (db_path, version, code, period, neighbourhood)
+    build = boardpack.build_neighbourhood_pack if neighbourhood else boardpack.build_pack
     with _PACKS_LOCK:
         if cache_key not in _PACKS:
             while len(_PACKS) >= 4:
                 _PACKS.pop(next(iter(_PACKS)))
-            _PACKS[cache_key] = boardpack.build_pack(Store(db_path), pcn_code, period, principal=who)
+            _PACKS[cache_key] = build(Store(db_path), code, period, principal=who)
         return _PACKS[cache_key]
 
 
 def board_pack_sidebar(pcn: dict) -> None:
     """The sidebar's Board pack section: a format, a period, and a download built when it is clicked."""
+    _pack_sidebar(pcn["pcn"], "Board pack", "board_pack", neighbourhood=False,
+                  refusal=f"Board packs of {plain(pcn['pcn_name'])} are for its own viewers and editors, analysts of "
+                          "its ICB and administrators.", no_data="No data for this PCN yet.")
+
+
+def neighbourhood_pack_sidebar(code: str, name: str) -> None:
+    """The sidebar's board pack of a neighbourhood: a format, a period, and a download built when it is clicked."""
+    pcns = ", ".join(sorted(directory().neighbourhood_pcns.get(code, ())))
+    _pack_sidebar(code, f"Board pack: {plain(name)}", "neighbourhood_pack", neighbourhood=True,
+                  refusal=f"Board packs of {plain(name)} are for the viewers and editors of its PCNs"
+                          f"{f' ({plain(pcns)})' if pcns else ''}, analysts of its ICB and administrators.",
+                  no_data="No data for this neighbourhood yet.")
+
+
+def _pack_sidebar(code: str, title: str, key: str, *, neighbourhood: bool, refusal: str, no_data: str) -> None:
+    """A sidebar expander offering the pack of `code`, its widgets keyed from `key`: members only, as a pack holds
+    the local values of every period."""
     from .. import boardpack, exports
 
     db = store()
     path, version = str(db.path), db.data_version()
-    periods = _pack_periods(path, version, pcn["pcn"])
-    with st.sidebar.expander("Board pack", icon=":material/slideshow:"):
-        if not reads_all_local(pcn["pcn"]):  # A pack holds the PCN's local values in every period
-            st.markdown(f"Board packs of {plain(pcn['pcn_name'])} are for its own viewers and editors, analysts of its "
-                        "ICB and administrators.")
+    periods = _pack_periods(path, version, code, neighbourhood)
+    with st.sidebar.expander(title, icon=":material/slideshow:"):
+        if not reads_all_local(code):
+            st.markdown(refusal)
             return
         # Plain markdown, not st.caption: pages and their tests read the first caption as the page's own.
         if not periods:
-            st.markdown("No data for this PCN yet.")
+            st.markdown(no_data)
             return
         fmt = st.radio("Format", list(boardpack.FORMATS), format_func=boardpack.FORMAT_LABELS.get,
-                       horizontal=True, key="board_pack_format")
+                       horizontal=True, key=f"{key}_format")
         period = st.selectbox("Data as of", periods, format_func=lambda d: d.strftime("%b %Y"),
-                              key="board_pack_period", help="Later months are left out, as if the pack were "
-                                                            "produced at the end of this month.")
+                              key=f"{key}_period", help="Later months are left out, as if the pack were "
+                                                        "produced at the end of this month.")
         st.markdown("Cover, summary matrix, a page per measure needing attention, definitions and sources.")
-        stem = f"board-pack-{pcn['pcn'].lower()}-{period:%Y-%m}"
+        stem = f"board-pack-{code.lower()}-{period:%Y-%m}"
+        detail = f"neighbourhood={code}" if neighbourhood else None
 
         who = principal()  # read here: the download callables run later, on a thread of their own
 
+        def pack() -> object:
+            return _board_pack(path, version, code, period, who, neighbourhood)
+
         def pack_file() -> bytes:
-            return boardpack.render(_board_pack(path, version, pcn["pcn"], period, who), fmt)
+            return boardpack.render(pack(), fmt)
 
         def summary_csv() -> bytes:
-            return exports.to_csv_bytes(_board_pack(path, version, pcn["pcn"], period, who).summary_frame())
+            return exports.to_csv_bytes(pack().summary_frame())
 
         def summary_xlsx() -> bytes:
-            return exports.to_xlsx_bytes(_board_pack(path, version, pcn["pcn"], period, who).summary_frame(),
-                                         "summary")
+            return exports.to_xlsx_bytes(pack().summary_frame(), "summary")
 
         st.download_button(f"Download board pack ({boardpack.FORMAT_LABELS[fmt]})",
-                           data=_logged_export(f"{stem}.{fmt}", pack_file), file_name=f"{stem}.{fmt}", mime=boardpack.FORMATS[fmt], key="board_pack_download",
+                           data=_logged_export(f"{stem}.{fmt}", pack_file, detail), file_name=f"{stem}.{fmt}",
+                           mime=boardpack.FORMATS[fmt], key=f"{key}_download",
                            on_click="ignore", type="primary", icon=":material/download:", width="stretch")
         with st.container(horizontal=True, gap="small"):
-            st.download_button("Summary CSV", data=_logged_export(f"{stem}-summary.csv", summary_csv), file_name=f"{stem}-summary.csv",
-                               mime=exports.TABLE_FORMATS["csv"], key="board_pack_summary_csv", on_click="ignore",
-                               type="tertiary", icon=":material/download:")
-            st.download_button("Summary XLSX", data=_logged_export(f"{stem}-summary.xlsx", summary_xlsx),
-                               file_name=f"{stem}-summary.xlsx",
-                               mime=exports.TABLE_FORMATS["xlsx"], key="board_pack_summary_xlsx",
-                               on_click="ignore", type="tertiary", icon=":material/download:")
+            st.download_button("Summary CSV", data=_logged_export(f"{stem}-summary.csv", summary_csv, detail),
+                               file_name=f"{stem}-summary.csv", mime=exports.TABLE_FORMATS["csv"],
+                               key=f"{key}_summary_csv", on_click="ignore", type="tertiary",
+                               icon=":material/download:")
+            st.download_button("Summary XLSX", data=_logged_export(f"{stem}-summary.xlsx", summary_xlsx, detail),
+                               file_name=f"{stem}-summary.xlsx", mime=exports.TABLE_FORMATS["xlsx"],
+                               key=f"{key}_summary_xlsx", on_click="ignore", type="tertiary",
+                               icon=":material/download:")

@@ -15,6 +15,27 @@ _FIELDS = ("id", "name", "short_name", "description", "family", "level", "type",
            "scope", "status", "tags", "caveats", "targets", "thresholds", "publication", "publisher")
 _COMPARISON_NAMES = {"wilson": "Wilson score interval", "byar": "Byar's method", "dobson": "Dobson's method",
                      "normal": "normal interval", "none": "no interval (ranked only)"}
+_LEVEL_NAMES = {"pcn": "PCN", "practice": "Practice", "neighbourhood": "Neighbourhood"}
+
+
+def _levels(page: LocalPage) -> tuple[list[str], str | None]:
+    """The levels offered, and why Neighbourhood is not among them (None when it is).
+
+    A neighbourhood measure is recorded for each neighbourhood of the ICB, so the ICB sets it, and only those who
+    may define the ICB's measures (administrators) are offered it, and only once the ICB has neighbourhoods.
+    """
+    pcn, levels = page.pcn, ["pcn", "practice"]
+    icb = pcn.get("icb")
+    if not icb:
+        return levels, "Neighbourhood is not offered as a level: this PCN belongs to no ICB in the data."
+    icb_text = f"{plain(pcn.get('icb_name') or icb)} ({plain(icb)})"
+    if not query("local.icb_neighbourhood_count", icb):
+        return levels, (f"Neighbourhood is not offered as a level: {icb_text} has no neighbourhoods yet (an "
+                        "administrator defines them, in the app or with a neighbourhood file).")
+    if not access.can_define(page.who, icb, page.code):
+        return levels, (f"Neighbourhood is not offered as a level: a neighbourhood measure is set by {icb_text}, and "
+                        f"only administrators define an ICB's measures. Your access: {plain(page.who.roles_text)}.")
+    return levels + ["neighbourhood"], None
 
 
 def _define(page: LocalPage, prefix: str) -> None:
@@ -45,6 +66,11 @@ def show(page: LocalPage) -> None:
     """Pick a measure defined in the app (or a new one), fill in the form, check and save it."""
     pcn, code, by_id = page.pcn, page.code, page.by_id
     in_scope_app = [i for i in query("local.app_defined_ids") if i in by_id]
+    if pcn.get("icb"):  # the ICB's neighbourhood measures, which the PCN's own catalogue leaves out
+        hood_measures = {m.id: m for m in query("local.neighbourhood_measures", pcn["icb"])}
+        in_scope_app += [i for i in sorted(hood_measures) if i not in by_id]
+        by_id = {**by_id, **hood_measures}
+    levels, no_neighbourhood = _levels(page)
     choice = st.selectbox("Measure to define or change", ["(a new measure)", *in_scope_app], key="define_choice")
     if choice == "(a new measure)":
         defaults = {"family": "local_integration", "level": "pcn", "type": "proportion", "multiplier": 100.0,
@@ -75,11 +101,18 @@ def show(page: LocalPage) -> None:
         left, middle, right = st.columns(3)
         left.selectbox("Family", local.LOCAL_FAMILIES, format_func=FAMILY_LABELS.get, key=f"{prefix}family",
                        index=local.LOCAL_FAMILIES.index(defaults["family"]))
-        middle.selectbox("Level", ["pcn", "practice"], index=["pcn", "practice"].index(defaults["level"]),
-                         key=f"{prefix}level")
+        if defaults["level"] not in levels:  # a measure defined earlier keeps its level on the form
+            levels = levels + [defaults["level"]]
+        middle.selectbox("Level", levels, index=levels.index(defaults["level"]), key=f"{prefix}level",
+                         format_func=_LEVEL_NAMES.get,
+                         help="Neighbourhood: recorded for each of the ICB's neighbourhoods (integration measures, "
+                              "set by the ICB)" if "neighbourhood" in levels else None)
         types = ["proportion", "rate", "count", "mean", "currency", "ratio"]
         right.selectbox("Type", types, index=types.index(defaults["type"]), key=f"{prefix}type")
+        if no_neighbourhood:
+            st.caption(no_neighbourhood)
         _field_error("family")
+        _field_error("level")
         _field_error("type")
         st.text_area("Numerator: what is counted", defaults.get("numerator", ""), key=f"{prefix}numerator")
         _field_error("numerator")
@@ -147,5 +180,9 @@ def show(page: LocalPage) -> None:
                 f"changed; values recorded under version {result.previous_version} keep it)",
                 "updated": f"Saved changes to version {saved.version}", "unchanged": "Nothing changed"}[result.outcome]
         st.success(f"{verb}: {plain(saved.name)} ({plain(saved.id)}).", icon=":material/check_circle:")
+        if saved.level == "neighbourhood":
+            st.info(f"It is recorded for each neighbourhood of {plain(saved.scope)} (a file's org_code is the "
+                    "neighbourhood's code) and shown beside the boards of the neighbourhood's PCNs.",
+                    icon=":material/hub:")
         st.download_button("Download as YAML", local.measure_yaml(saved), file_name=f"{saved.id}.yaml",
                            mime="application/x-yaml", key="download_saved_yaml", icon=":material/download:")

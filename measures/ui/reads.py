@@ -89,6 +89,41 @@ def live_board_rows(pcn_code: str, catalogue, rebases: dict) -> list:
                        practice_spread, rebase_key, tuple(sorted(caveats.items())), catalogue, rebases)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _neighbourhood_read(code: str, db_path: str, version: tuple, measure_ids: tuple) -> pd.DataFrame:
+    from .. import neighbourhoods
+
+    return neighbourhoods.board_rows_read(Store(db_path), code, list(measure_ids))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _neighbourhood_board_rows(code: str, db_path: str, version: tuple, suppress_below: int, measures: tuple,
+                              readable: pd.DataFrame, _catalogue):
+    # As `_board_rows`: the rows the principal may read are in the key, so people with different rights never
+    # share a board; the measures are keyed by their ids and versions.
+    from .. import neighbourhood_board
+
+    return neighbourhood_board.board_rows(_catalogue, readable, code, _suppression_rules(db_path, version),
+                                          suppress_below)
+
+
+def neighbourhood_board_rows(code: str, catalogue) -> list:
+    """A neighbourhood's board rows for the signed-in principal, a row per measure of `catalogue` (practice-level
+    ones summed over its practices): its raw rows read once per data version, the board computed once per data
+    version and what the principal may read. Outside its PCNs and ICB's analysts, only whole readable periods."""
+    from .. import neighbourhoods
+
+    db = store()
+    version = db.data_version()
+    try:
+        rows = _neighbourhood_read(code, str(db.path), version, tuple(m.id for m in catalogue))
+    except StoreDamaged as problem:
+        store_problem(problem)
+    rows = neighbourhoods.readable(rows, principal(), directory(), code)
+    return _neighbourhood_board_rows(code, str(db.path), version, suppress_below(),
+                                     tuple((m.id, m.version) for m in catalogue), rows, catalogue)
+
+
 def board_rows(pcn_code: str, catalogue, rebases: dict) -> list:
     """The PCN's board rows for the signed-in principal: its stored summary when it still describes the data
     (one read), else computed from the Overview's reads."""
