@@ -160,7 +160,7 @@ def meeting_row_html(row: BoardRow, href: str) -> str:
     if row.verdict.compared:
         verdict = f'<span class="pcnb-verdict pcnb-{_e(row.verdict.outcome)}">{_e(row.verdict.outcome)}</span>'
     flag = ' data-attention="true"' if row.reasons else ""
-    tip = f"{measure.name}, {row.period_text}" + ("" if not row.reasons else " · Needs attention: "
+    tip = f"{measure.name}, {row.period_text or row.value_text}" + ("" if not row.reasons else " · Needs attention: "
                                                   + "; ".join(row.reasons))
     return (
         f'<li><a class="pcnb-row" href="{_e(href)}" title="{_e(tip)}" data-measure="{_e(measure.id)}"{flag}>'
@@ -172,7 +172,8 @@ def meeting_row_html(row: BoardRow, href: str) -> str:
     )
 
 
-def legend_html(footnote: str | None) -> str:
+def legend_html(footnote: str | None, comparison: str | None = None) -> str:
+    """The board's icons and methods in words; `comparison` replaces the line on the comparison with the ICB."""
     def icon(kind, alt):
         return (f'<img class="pcnb-legend-icon" src="{_data_uri(icon_svg(kind))}" width="18" height="18" '
                 f'alt="{_e(alt)}">')
@@ -200,12 +201,28 @@ def legend_html(footnote: str | None) -> str:
         "method needs age bands): not compared. Trend: the last 24 periods. "
         "Select a measure for its chart and definition.",
     ]
+    if comparison is not None:
+        lines[1] = _e(comparison)
     if footnote:
         lines.append(_e(footnote))
     return '<div class="pcnb-legend">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
 
 
 _AREAS = {"national_des": "national", "local_integration": "integration", "practice_support": "support"}
+
+
+def family_columns_html(rows_by_family: dict[str, list[BoardRow]], pcn_code: str,
+                        links: dict[str, str] | None = None) -> list[str]:
+    """A board's three family columns, one `<section>` each; `links` as `board_html` takes them."""
+    columns = []
+    for family in FAMILIES:
+        rows = rows_by_family.get(family, [])
+        items = "".join(row_html(row, pcn_code, (links or {}).get(row.measure.id)) for row in rows) or (
+            '<li class="pcnb-empty">No measures shown.</li>')
+        columns.append(f'<section class="pcnb-family pcnb-{_AREAS[family]}" data-family="{_e(family)}">'
+                       f"<h2>{_e(FAMILY_LABELS[family])}</h2><ul>{items}</ul></section>")
+    return columns
+
 
 def board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote: str | None = None,
                meeting: bool = False, links: dict[str, str] | None = None, heading: bool = True) -> str:
@@ -220,13 +237,7 @@ def board_html(rows_by_family: dict[str, list[BoardRow]], pcn: dict, *, footnote
     if meeting:
         return _meeting_board_html(rows_by_family, pcn, footnote=footnote, links=links or {})
     footnote = _footnote_if_suppressed(rows_by_family, footnote)
-    columns = []
-    for family in FAMILIES:
-        rows = rows_by_family.get(family, [])
-        items = "".join(row_html(row, pcn["pcn"], (links or {}).get(row.measure.id)) for row in rows) or (
-            '<li class="pcnb-empty">No measures shown.</li>')
-        columns.append(f'<section class="pcnb-family pcnb-{_AREAS[family]}" data-family="{_e(family)}">'
-                       f"<h2>{_e(FAMILY_LABELS[family])}</h2><ul>{items}</ul></section>")
+    columns = family_columns_html(rows_by_family, pcn["pcn"], links)
     places = " · ".join(_e(part) for part in (pcn["pcn"], pcn.get("sub_icb_name"), pcn.get("icb_name"))
                         if part and part == part)
     head = (f'<div class="pcnb-head"><h1>{_e(pcn["pcn_name"])}</h1><span class="pcnb-org">{places}</span></div>'

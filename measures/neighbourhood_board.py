@@ -10,10 +10,8 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from . import board, board_html, suppression
-from .board_svg import _data_uri, icon_svg
-from .catalogue import FAMILIES, FAMILY_LABELS, Measure
-from .detail import MIN_POINTS_FOR_LIMITS
-from .neighbourhoods import LEVEL, Footprint, board_series
+from .catalogue import Measure
+from .neighbourhoods import LEVEL, READ_AS_PRACTICE, Footprint, board_series
 
 FAMILY = "local_integration"
 
@@ -112,27 +110,47 @@ def picker_order(hoods: pd.DataFrame, own: Iterable[str]) -> list[str]:
     codes = list(hoods["neighbourhood"])
     return [c for c in codes if c in own] + [c for c in codes if c not in own]
 
+
 def practice_spread(rows: pd.DataFrame, measures: Iterable[Measure], code: str) -> pd.DataFrame:
     """For each measure whose PCN value is 1 by construction, its member practices' values in the latest period
-    of the neighbourhood's sum (as `queries.practice_spread` has a PCN's): the board shows their range instead."""
+    of the neighbourhood's sum (as `queries.practice_spread` has a PCN's): the board shows their range instead.
+
+    Rows carry `neighbourhoods.READ_AS_PRACTICE` when `rows` do: `board_rows` hides those the reader may not
+    read as their PCN's.
+    """
     columns = ["measure", "version", "org", "period_start", "numerator", "denominator", "value"]
     wanted = [m.id for m in measures if board.pcn_value_is_one(m)]
-    own = rows[rows["measure"].isin(wanted) & (rows["org"] != code) & rows["value"].notna()] if len(rows) else rows
-    if own is None or own.empty:
+    if rows is None or rows.empty or not wanted:
         return pd.DataFrame(columns=columns)
-    latest = own.groupby("measure")["period_start"].transform("max")
-    return own[own["period_start"] == latest][columns].reset_index(drop=True)
+    practices = rows[rows["measure"].isin(wanted) & (rows["org"] != code) & rows["value"].notna()]
+    if practices.empty:
+        return pd.DataFrame(columns=columns)
+    latest = practices[practices["period_start"] == practices.groupby("measure")["period_start"].transform("max")]
+    return latest[[*columns, *([READ_AS_PRACTICE] if READ_AS_PRACTICE in latest else [])]].reset_index(drop=True)
+
+
+def suppressed_series(rows: pd.DataFrame, measures, code: str, rules: Mapping,
+                      below: int | None = None) -> pd.DataFrame:
+    """`neighbourhoods.board_series` of the raw rows the reader may read, small numbers suppressed as a PCN's
+    are: a sum also where its practices would give one of them away (`below`: the threshold, None the setting)."""
+    series = suppression.suppress(board_series(rows, measures, code), rules, below=below)
+    practices = rows[rows["org"] != code].assign(pcn=code) if len(rows) else rows.assign(pcn=None)
+    return suppression.suppress_totals(series, practices, rules, below=below)
 
 
 def board_rows(measures, rows: pd.DataFrame, code: str, rules: Mapping, below: int) -> list[board.BoardRow]:
-    """The neighbourhood's board rows from the raw rows the reader may read (`neighbourhoods.readable`): each practice-level
-    measure the sum of its practices, each neighbourhood-level one its recorded values; small numbers suppressed
-    as a PCN's are (a sum also where its practices would give one of them away). No comparator."""
-    series = suppression.suppress(board_series(rows, measures, code), rules, below=below)
-    practices = rows[rows["org"] != code].assign(pcn=code) if len(rows) else rows.assign(pcn=None)
-    series = suppression.suppress_totals(series, practices, rules, below=below)
+    """The neighbourhood's board rows from the raw rows the reader may read (`neighbourhoods.readable`): each
+    practice-level measure the sum of its practices, each neighbourhood-level one its recorded values
+    (`suppressed_series`). No comparator."""
+    series = suppressed_series(rows, measures, code, rules, below)
     spread = suppression.suppress(practice_spread(rows, measures, code), rules,
                                   secondary=("measure", "version", "period_start"), below=below)
+    if READ_AS_PRACTICE in spread:
+        # A single practice's value is its PCN's, not the neighbourhood's: one the reader may not read as its
+        # PCN's is left out of the range, as a suppressed one is ("across 4 of 10 practices").
+        unread = ~spread[READ_AS_PRACTICE].astype(bool)
+        spread = spread.assign(**{suppression.FLAG: spread[suppression.FLAG].astype(bool) | unread,
+                                  "value": spread["value"].where(~unread)})
     return board.board_rows(measures, series, None, practice_spread=spread)
 
 
@@ -157,45 +175,21 @@ def heading_html(footprint: Footprint | None, code: str, name: str, pcn_names: M
             f'<p class="pcnb-org pcnb-method">{_e(METHOD)}</p></div>')
 
 
-def legend_html(footnote: str | None) -> str:
-    """The icons in words and how the values are made; a neighbourhood is not compared with the ICB here."""
-    def icon(kind, alt):
-        return (f'<img class="pcnb-legend-icon" src="{_data_uri(icon_svg(kind))}" width="18" height="18" '
-                f'alt="{_e(alt)}">')
-
-    lines = [
-        "Variation (Making Data Count XmR chart, NHSRplotthedots rules): "
-        f"{icon('common_cause', 'common cause')} common cause · "
-        f"{icon('improvement_high', 'improvement high')}{icon('improvement_low', 'improvement low')} "
-        "special cause improvement · "
-        f"{icon('concern_high', 'concern high')}{icon('concern_low', 'concern low')} concern · "
-        f"{icon('neutral_high', 'neutral high')} no direction is better. "
-        f"Assurance against the target: {icon('consistent_pass', 'passing')} passing · "
-        f"{icon('consistent_fail', 'failing')} failing · {icon('inconsistent', 'hit and miss')} hit and miss · "
-        f"{icon(None, 'none')} none (annual, fewer than {MIN_POINTS_FOR_LIMITS} points, or no target that year).",
-        "Not compared with the ICB here: select a measure to compare the ICB's neighbourhoods (Compare areas). "
-        "Trend: the last 24 periods.",
-    ]
-    if footnote:
-        lines.append(_e(footnote))
-    return '<div class="pcnb-legend">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
+COMPARISON = ("Not compared with the ICB here: select a measure to compare the ICB's neighbourhoods (Compare "
+              "areas). Trend: the last 24 periods.")
 
 
 def own_board_html(rows_by_family: Mapping[str, list[board.BoardRow]], pcn_code: str, *,
-               footnote: str | None = None) -> str:
+                   footnote: str | None = None) -> str:
     """The neighbourhood's board as the PCN board draws its own: three family columns and a legend, each row
     leading to Compare areas across the ICB's neighbourhoods (the PCN in `pcn_code` keeps the ICB chosen)."""
     suppressed = any(row.latest_suppressed or row.suppressed_points
                      for rows in rows_by_family.values() for row in rows)
-    columns = []
-    for family in FAMILIES:
-        rows = rows_by_family.get(family, [])
-        items = "".join(board_html.row_html(row, pcn_code, compare_link(row.measure.id, pcn_code))
-                        for row in rows) or '<li class="pcnb-empty">No measures shown.</li>'
-        area = {"national_des": "national", "local_integration": "integration"}.get(family, "support")
-        columns.append(f'<section class="pcnb-family pcnb-{area}" data-family="{_e(family)}">'
-                       f"<h2>{_e(FAMILY_LABELS[family])}</h2><ul>{items}</ul></section>")
-    legend = legend_html((suppression.footnote() if footnote is None else footnote) if suppressed else None)
+    links = {row.measure.id: compare_link(row.measure.id, pcn_code)
+             for rows in rows_by_family.values() for row in rows}
+    columns = board_html.family_columns_html(dict(rows_by_family), pcn_code, links)
+    footnote = (suppression.footnote() if footnote is None else footnote) if suppressed else None
+    legend = board_html.legend_html(footnote, COMPARISON)
     return (f"<style>{board_html.STYLE}{_STYLE}</style>"
             f'<div class="pcnb" id="{board_html.ROOT_ID}"><div class="pcnb-cols">{"".join(columns)}{legend}</div>'
             "</div>")

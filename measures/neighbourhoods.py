@@ -214,6 +214,8 @@ def board_rows_read(store: Store, code: str, measure_ids: list[str]) -> pd.DataF
 
 
 _PERIOD = ["measure", "version", "period_start"]
+# Set on the rows `readable` gives a member who may not read every one of them as its PCN's value.
+READ_AS_PRACTICE = "read_as_practice"
 
 
 def readable(rows: pd.DataFrame, principal, directory, code: str) -> pd.DataFrame:
@@ -223,12 +225,19 @@ def readable(rows: pd.DataFrame, principal, directory, code: str) -> pd.DataFram
     practices is the neighbourhood's own value, read by the neighbourhood's rules. Anyone else reads only whole
     periods all of whose rows they may read: a sum of only the practices whose PCNs have published would read as
     the neighbourhood's value, and it is not.
+
+    A practice's own value is its PCN's, not the neighbourhood's: where a member may not read every row by its
+    PCN's rules, the rows carry READ_AS_PRACTICE (True where they may), so that what shows single practices
+    (the range on `neighbourhood_board.board_rows`) leaves out those they may not.
     """
     from . import access
 
-    if rows is None or rows.empty or principal.is_admin or access.member_of(principal, code, directory):
+    if rows is None or rows.empty or principal.is_admin:
         return rows
-    return whole_periods(rows, access.readable_mask(rows, principal, directory))
+    mask = access.readable_mask(rows, principal, directory)
+    if access.member_of(principal, code, directory):
+        return rows if bool(mask.all()) else rows.assign(**{READ_AS_PRACTICE: mask.to_numpy()})
+    return whole_periods(rows, mask)
 
 
 def whole_periods(rows: pd.DataFrame, readable_rows: pd.Series) -> pd.DataFrame:

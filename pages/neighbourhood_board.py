@@ -6,16 +6,17 @@ from measures import board, neighbourhood_board, neighbourhoods, suppression, ui
 from measures.ui import neighbourhood_define
 
 pcn = st.session_state["current_pcn"]
-icb = pcn.get("icb") if isinstance(pcn.get("icb"), str) else None
+icb = pcn.get("icb") if isinstance(pcn.get("icb"), str) else None  # a PCN of no ICB in the data has NaN
+icb_name = pcn.get("icb_name") if isinstance(pcn.get("icb_name"), str) else None
 hoods = ui.query("neighbourhood_list", icb) if icb else None
 
 if hoods is None or hoods.empty:
-    ui.empty_state(f"No neighbourhoods are defined for {ui.plain(pcn.get('icb_name') or 'this PCN’s ICB')} yet. An "
+    ui.empty_state(f"No neighbourhoods are defined for {ui.plain(icb_name or 'this PCN’s ICB')} yet. An "
                    "ICB defines its neighbourhoods (a code, a name and their member PCNs or practices, with dates) "
                    "in a file, which an administrator loads with `python -m measures neighbourhoods FILE` (or "
                    "enters here, in the app).")
 else:
-    # The neighbourhoods the PCN works in first, then the rest of its ICB's, by name.
+    # The PCN's own neighbourhoods first, so that the picker opens on one it works in.
     own = [fp.code for fp in ui.query("neighbourhood_footprints", pcn["pcn"])]
     codes = neighbourhood_board.picker_order(hoods, own)
     names = dict(zip(hoods["neighbourhood"], hoods["name"]))
@@ -42,4 +43,4 @@ else:
     ui.neighbourhood_pack_sidebar(code, names[code])
 
 if icb:  # administrators only: the ICB's neighbourhoods as a table to edit (nothing for anyone else)
-    neighbourhood_define.define_section(icb)
+    neighbourhood_define.define_section(icb, icb_name)

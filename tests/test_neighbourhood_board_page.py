@@ -121,7 +121,9 @@ def test_outside_its_pcns_only_published_periods_are_shown(access_db):
         measure.format_value(june["numerator"] / june["denominator"] * measure.multiplier), "Jun 2026")
     assert row_of(shown, "dna_rate") is not None
     assert row_of(shown, "ps_training_supervision_hours") is None  # its PCNs published nothing
-    assert any("Not shown to you" in e.value and "QZZ-RIVERSIDE" in e.value for e in outsider.error)
+    assert any("Not shown to you" in e.value and "QZZ-RIVERSIDE" in e.value
+               and "A neighbourhood's local values are shown to the viewers and editors of its PCNs" in e.value
+               for e in outsider.error)
     # A viewer of one of its PCNs reads every period, of every PCN's practices.
     member = apptest.open_app(PAGE, pcn="UZ0001", email="viewer@example.nhs.uk")
     shown = the_board(member)
@@ -163,6 +165,39 @@ def test_a_sum_reaches_outsiders_only_once_every_pcn_of_the_neighbourhood_has_pu
         [hours, june, RIVERSIDE_PCNS])["n"].iloc[0]
     assert compared()["QZZ-RIVERSIDE"] == pytest.approx(whole)
     assert outsiders_rows()["numerator"].sum() == pytest.approx(whole)
+
+
+def test_a_member_of_one_pcn_sees_the_range_of_only_the_practices_it_may_read(access_db):
+    # A sum over its practices is the neighbourhood's value; a single practice's value is its own PCN's.
+    from measures import access
+    from measures.local.publishing import publish_period
+
+    fair_share = "ps_arrs_fair_share_ratio"
+    latest = access_db.query("SELECT max(period_start) AS p FROM observations WHERE measure_id = ?",
+                             [fair_share])["p"].iloc[0]
+    ratios = access_db.query(
+        "SELECT m.parent_code AS pcn, o.value FROM observations o JOIN memberships m ON m.child_code = o.org_code "
+        "AND m.parent_level = 'pcn' AND m.start_date <= o.period_end AND (m.end_date IS NULL OR m.end_date >= "
+        "o.period_end) WHERE o.measure_id = ? AND o.period_start = ? AND list_contains(?, m.parent_code)",
+        [fair_share, latest, RIVERSIDE_PCNS])
+    measure = local_catalogue(access_db).get(fair_share)
+
+    def spread(values):
+        return f"{measure.format_value(values.min())}–{measure.format_value(values.max())}×"
+
+    def shown_to(email):
+        return value_in(row_of(the_board(apptest.open_app(PAGE, pcn="UZ0001", email=email,
+                                                          neighbourhood="QZZ-RIVERSIDE")), fair_share))
+
+    everyone, own = ratios["value"], ratios.loc[ratios["pcn"] == "UZ0001", "value"]
+    assert spread(own) != spread(everyone)  # else the test below could not tell them apart
+    assert shown_to("analyst@example.nhs.uk") == (spread(everyone), f"across {len(everyone)} practices, {latest:%b %Y}")
+    # A viewer of UZ0001 alone: the practices of UZ0002 and UZ0003 are theirs to publish.
+    assert shown_to("viewer@example.nhs.uk") == (spread(own), f"across {len(own)} of {len(everyone)} practices, "
+                                                              f"{latest:%b %Y}")
+    for pcn in RIVERSIDE_PCNS[1:]:
+        publish_period(access_db, access.OPEN, pcn, latest)
+    assert shown_to("viewer@example.nhs.uk")[0] == spread(everyone)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from measures.store import Store
 from tests import apptest
 from tests.apptest import texts
 from tests.conftest import ROOT
+from tests.hoods import without_neighbourhoods
 from tests.tables import assert_unchanged, fingerprint
 
 ACCESS = ROOT / "data" / "access.example.yaml"
@@ -27,18 +28,6 @@ def db(demo_db, tmp_path, monkeypatch) -> Store:
     monkeypatch.setenv("PCN_DB", str(path))
     monkeypatch.setenv("PCN_ACCESS", str(ACCESS))
     return Store(path)
-
-
-def without_neighbourhoods(store: Store) -> Store:
-    """The store with no neighbourhoods at all: their members, values and measures gone too."""
-    with store.writer() as con:
-        codes = [code for (code,) in con.execute("SELECT neighbourhood_code FROM neighbourhoods").fetchall()]
-        con.execute("DELETE FROM memberships WHERE parent_level = 'neighbourhood'")
-        con.execute("DELETE FROM neighbourhoods")
-        for table in ("recorded_values", "observations", "value_audit"):
-            con.execute(f"DELETE FROM {table} WHERE org_code IN (SELECT unnest(?))", [codes])
-        con.execute("DELETE FROM local_measures WHERE measure_id LIKE 'nbh\\_%' ESCAPE '\\'")
-    return store
 
 
 def _section(icb):
@@ -261,6 +250,14 @@ def test_an_icb_without_neighbourhoods_gets_an_empty_table_to_fill_in(db):
     assert held(db) == ([["QZZ-WEIR", "Weir", "QZZ"]],
                         [["QZZ-WEIR", "pcn", "UZ0004", "2026-04-01", ""],
                          ["QZZ-WEIR", "practice", "Z00020", "2026-04-01", "2026-09-30"]])
+
+
+def test_the_neighbourhood_page_names_the_icb_and_shows_blank_cells_blank(db):
+    at = apptest.open_app("pages/neighbourhood_board.py", pcn="UZ0001")  # open demo mode: an administrator
+    said = texts(at.markdown)
+    assert "Each row is one member of a neighbourhood of NHS Synthetic Valley ICB (QZZ)" in said.replace("\\", "")
+    editor = at.data_editor[0].proto  # a blank End reads as "still a member", not as None
+    assert editor.HasField("placeholder") and editor.placeholder == ""
 
 
 def test_a_store_without_a_neighbourhoods_table_gets_an_empty_table_and_a_clear_refusal(db):

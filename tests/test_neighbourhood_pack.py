@@ -93,6 +93,7 @@ def test_cover_names_the_neighbourhood_its_footprint_member_pcns_icb_and_period(
         f"Neighbourhood: Riverside ({RIVERSIDE})",
         "Riverside neighbourhood: 3 PCNs",
         "PCNs: " + ", ".join(f"{names[code]} ({code})" for code in sorted(RIVERSIDE_PCNS)),
+        "Values: the sums of its member practices at each period's end, or recorded for the neighbourhood",
         "ICB: NHS Synthetic Valley ICB (QZZ)",
         f"Place: {queries.pcn(store, RIVERSIDE_PCNS[0])['sub_icb_name']}",
         "Period: data to September 2026",

@@ -10,6 +10,7 @@ import pytest
 from measures.importers.neighbourhoods import NeighbourhoodFileError, load_file, parse_file
 from measures.store import Store
 from tests.conftest import ROOT
+from tests.hoods import without_neighbourhoods
 from tests.tables import assert_unchanged, fingerprint
 
 GOOD = """\
@@ -35,15 +36,7 @@ def store(demo_db, tmp_path) -> Store:
     """A copy of the demo without its own neighbourhoods, their measures and values: each test defines its own."""
     path = tmp_path / "hoods.duckdb"
     shutil.copy(demo_db, path)
-    store = Store(path)
-    with store.writer() as con:
-        codes = [code for (code,) in con.execute("SELECT neighbourhood_code FROM neighbourhoods").fetchall()]
-        con.execute("DELETE FROM memberships WHERE parent_level = 'neighbourhood'")
-        con.execute("DELETE FROM neighbourhoods")
-        for table in ("recorded_values", "observations", "value_audit"):
-            con.execute(f"DELETE FROM {table} WHERE org_code IN (SELECT unnest(?))", [codes])
-        con.execute("DELETE FROM local_measures WHERE measure_id LIKE 'nbh\\_%' ESCAPE '\\'")
-    return store
+    return without_neighbourhoods(Store(path))
 
 
 def write(tmp_path, text: str, name: str = "neighbourhoods.yaml"):

@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from .. import access, neighbourhoods, queries, suppression
+from .. import access, neighbourhood_board, neighbourhoods, queries, suppression
 from ..catalogue import Catalogue
 from ..store import Store
 from ..text import shown
@@ -14,6 +14,7 @@ from .build import assemble, dataset_label, parse_period, up_to
 from .model import BoardPack, Cover
 
 KIND = "Neighbourhood"
+VALUES = "Values: the sums of its member practices at each period's end, or recorded for the neighbourhood"
 
 
 def _neighbourhood(store: Store, code: str) -> dict:
@@ -58,12 +59,8 @@ def build_neighbourhood_pack(store: Store, code: str, period: str | date | None 
     # Only its members get here, and they read every value of its board (`neighbourhoods.readable`).
     rows = neighbourhoods.readable(neighbourhoods.board_rows_read(store, code, catalogue.ids()), principal,
                                    directory, code)
-    # The pack is read outside the app, so small numbers are suppressed here as for a PCN's pack; a sum its
-    # practices would give away is hidden too.
-    rules = suppression.rules(catalogue)
-    series = suppression.suppress_totals(
-        suppression.suppress(neighbourhoods.board_series(rows, catalogue, code), rules),
-        rows[rows["org"] != code].assign(pcn=code), rules)
+    # The pack is read outside the app, so small numbers are suppressed here as on its board.
+    series = neighbourhood_board.suppressed_series(rows, catalogue, code, suppression.rules(catalogue))
     series, as_of = up_to(series, parse_period(period))
     return assemble(store, _cover(store, hood, as_of, produced or date.today()),
                     catalogue, series, chart_images=chart_images)
@@ -80,6 +77,7 @@ def _cover(store: Store, hood: dict, as_of: date, produced: date) -> Cover:
         lines = [footprint.label, "PCNs: " + ", ".join(f"{r.pcn_name} ({r.pcn})" for r in members.itertuples())]
     else:
         lines = [f"PCNs: none on {day.day} {day:%B %Y}"]
+    lines.append(VALUES)  # what a reader of the pack alone would otherwise take for a PCN's own figures
     icb_names = pcns.loc[pcns["icb"] == hood["icb"], "icb_name"].dropna()
     places = members["sub_icb_name"].dropna().unique()
     return Cover(

@@ -20,7 +20,8 @@ def _columns() -> dict:
             heading["neighbourhood_code"], max_chars=30,
             help="The ICB's own code for it: letters, digits and hyphens, e.g. QZZ-RIVERSIDE"),
         "name": st.column_config.TextColumn(
-            heading["name"], max_chars=120, help="On one row of the neighbourhood (or the same on each of its rows)"),
+            heading["name"], max_chars=120, width="medium",
+            help="On one row of the neighbourhood (or the same on each of its rows)"),
         "member_kind": st.column_config.SelectboxColumn(
             heading["member_kind"], options=_KINDS, help="pcn: every practice the PCN has on each day; "
                                                          "practice: that practice alone"),
@@ -39,7 +40,7 @@ def _problems(problem: Exception) -> None:
              + "\n".join(f"- {plain(line)}" for line in lines), icon=":material/error:")
 
 
-def define_section(icb_code: str) -> None:
+def define_section(icb_code: str, icb_name: str | None = None) -> None:
     """For administrators, the ICB's neighbourhoods and their dated members as an editable table: Check it, Save it
     (the same checks and loading as a neighbourhood file, all or nothing), or download it as that file.
 
@@ -49,22 +50,23 @@ def define_section(icb_code: str) -> None:
     if not who.is_admin or not icb_code:  # a PCN of no ICB in the data has no ICB to define them for
         return
     db = store()
+    icb = f"{icb_name} ({icb_code})" if icb_name else icb_code
     round_key = f"hood_define_round:{icb_code}"
     with st.expander("Define this ICB's neighbourhoods", icon=":material/edit_location_alt:"):
         if flash := st.session_state.pop(f"hood_define_flash:{icb_code}", None):
             st.success(flash, icon=":material/check_circle:")
         held = hood_file.held_file(db, icb_code)
-        st.markdown(f"Each row is one member of a neighbourhood of {plain(icb_code)}: a whole PCN or one practice, "
+        st.markdown(f"Each row is one member of a neighbourhood of {plain(icb)}: a whole PCN or one practice, "
                     "from its start date to its end date (blank while it still is). Give a neighbourhood's name on "
                     "one of its rows. Saving makes the table the ICB's neighbourhoods, as loading a neighbourhood "
                     "file does; a neighbourhood with recorded values stays (end its members' dates instead).")
         if not held.neighbourhoods:
-            st.info(f"{plain(icb_code)} has no neighbourhoods yet: add a row for each member.",
+            st.info(f"{plain(icb)} has no neighbourhoods yet: add a row for each member.",
                     icon=":material/info:")
         edited = st.data_editor(
             hood_file.table_rows(held), key=f"hood_table:{icb_code}:{st.session_state.get(round_key, 0)}",
             num_rows="dynamic", hide_index=True, width="stretch", column_order=list(hood_file.TABLE_COLUMNS),
-            column_config=_columns())
+            column_config=_columns(), placeholder="")  # a blank End reads as "still a member", not as None
         st.caption("Problems are named by row (counted from 1 at the top) and column. Nothing is checked while "
                    "you type, and nothing is saved until every row is right.")
         rows = edited.to_dict("records")

@@ -187,10 +187,11 @@ def _for_principal(name: str, result, args: tuple):
 
 def refuse(pcn: str, what: str, *, show: bool = True) -> None:
     """Say on screen why something is not shown, and log the refusal once per session and target."""
-    who = principal()
+    who, facts = principal(), directory()
+    kind = "neighbourhood" if facts.is_neighbourhood(pcn) else "PCN"
     if show:
-        st.error(f"**Not shown to you: {plain(what)}.** A PCN's local values are shown to "
-                 f"{plain(access.who_may_read(pcn, directory()))}. You are signed in as {plain(who.actor)} "
+        st.error(f"**Not shown to you: {plain(what)}.** A {kind}'s local values are shown to "
+                 f"{plain(access.who_may_read(pcn, facts))}. You are signed in as {plain(who.actor)} "
                  f"({plain(who.roles_text)}).", icon=":material/lock:")
     logged = st.session_state.setdefault("_refusals_logged", set())
     if (pcn, what) not in logged:
