@@ -31,6 +31,31 @@ def ready_national_db() -> tuple[str, float | None]:
     return path, time.perf_counter() - started
 
 
+def ready_summaries(path: str) -> float | None:
+    """Every PCN's board summary in the store at `path`, computed first (`python -m measures.board_summaries`, one
+    process per core) unless they are there and current; with the seconds that took.
+
+    They are not part of the national demo build: at national scale they take about a minute on two cores, twice
+    the build's own target, and an import or publication would recompute them the same way."""
+    import time
+
+    from measures import annotations, board_summaries, local, queries, suppression
+    from measures.store import Store
+
+    store = Store(path)
+    codes = queries.pcns(store)["pcn"]
+    for code in (codes.iloc[0], codes.iloc[-1]):
+        if board_summaries.read(store, code, board_summaries.MEMBERS, suppression.threshold(),
+                                local.catalogue_with_local(store, code),
+                                annotations.rebase_dates_by_measure(store, code)) is None:
+            break
+    else:
+        return None
+    started = time.perf_counter()
+    board_summaries.refresh(store)
+    return time.perf_counter() - started
+
+
 def run() -> list[Result]:
     from measures.catalogue import default_catalogue
     from measures.demo import build_demo

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 
 from . import compare, detail, stats, suppression
-from .boardpack import attention_reasons
 from .catalogue import FAMILIES, Catalogue, Measure, financial_year_of
-from .overview import goal_text, month_label, practice_ranges
+from .overview import covers_financial_year, goal_text, month_label
 
 TREND_POINTS = 24
 CONFIDENCE = 0.95  # the level `judge` reads from compare.with_intervals (its 95% columns)
@@ -102,17 +101,32 @@ def judge(measure: Measure, numerator: float | None, denominator: float | None, 
     if numerator < 0 or (method == "wilson" and numerator > denominator):  # an overspend has no Wilson interval
         return Verdict("not_compared", reason="the numerator and denominator give no interval")
     try:
-        bounds = compare.with_intervals(pd.DataFrame({"numerator": [float(numerator)],
-                                                      "denominator": [float(denominator)]}), measure, method=method)
+        lower, upper = _interval_95(measure, method, float(numerator), float(denominator))
     except ValueError:
         return Verdict("not_compared", reason="the numerator and denominator give no interval")
-    lower, upper = float(bounds["lower_95"].iloc[0]), float(bounds["upper_95"].iloc[0])
     if np.isnan(lower) or np.isnan(upper):
         return Verdict("not_compared", reason="the numerator and denominator give no interval")
     outcome = str(stats.benchmark(float(value), lower, upper, float(comparator), measure.improvement_direction))
     if outcome == "not_compared":
         return Verdict(outcome, reason="the interval is undefined")
     return Verdict(outcome, method, lower, upper)
+
+
+def _interval_95(measure: Measure, method: str, numerator: float, denominator: float) -> tuple[float, float]:
+    """The 95% interval `compare.with_intervals` gives one value that `judge` has found usable (a numerator of
+    0 or more over a denominator above 0, a proportion no more than 1), by the same arithmetic without its table:
+    the board judges some 30 values per PCN, and the table cost more than the interval."""
+    x, n = np.array([numerator]), np.array([denominator])
+    if method == "wilson" and measure.type == "proportion":
+        low, high = stats.wilson_ci(x, n, compare.LEVELS["95"])
+        return (float((np.asarray(low) * measure.multiplier)[0]), float((np.asarray(high) * measure.multiplier)[0]))
+    if method == "byar":
+        low, high = stats.poisson_ci(x, compare.LEVELS["95"], method="auto")
+        if measure.type == "count":
+            return float(np.asarray(low, dtype=float)[0]), float(np.asarray(high, dtype=float)[0])
+        return (float((np.asarray(low) / n * measure.multiplier)[0]),
+                float((np.asarray(high) / n * measure.multiplier)[0]))
+    return float("nan"), float("nan")
 
 
 def _missing(number) -> bool:
@@ -161,18 +175,18 @@ class BoardRow:
             return f"{self.measure.format_value(low)}–{self.measure.format_value(high)}×"
         if self.latest_suppressed:
             return suppression.MARK
-        return self.measure.format_value(self.latest_value) if self.has_data else "No data"
+        return self.measure.format_value(self.latest_value) if self.has_data else "No data yet"
 
     @property
     def period_text(self) -> str:
         if self.latest_period is None:
-            when = "no submission yet"
+            when = ""  # the value already says "No data yet"
         else:
             when = financial_year_of(self.latest_period) if self.yearly else month_label(self.latest_period)
         if self.practice_range is not None:
             _, _, shown, hidden = self.practice_range
             counted = f"{shown} of {shown + hidden}" if hidden else f"{shown}"
-            return f"across {counted} practice{'' if shown + hidden == 1 else 's'}, {when}"
+            return f"across {counted} practice{'' if shown + hidden == 1 else 's'}" + (f", {when}" if when else "")
         return when
 
     @property
@@ -207,15 +221,15 @@ def board_rows(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFr
     Overview's card has it.
     """
     comparators = _comparators(comparator)
-    by_measure = dict(tuple(series.groupby("measure", sort=False))) if not series.empty else {}
-    ranges = _practice_ranges(practice_spread)
+    by_measure = _Columns.of(series)
+    ranges = _PracticeRanges(practice_spread)
     rows = []
     for measure in catalogue:
         if measure.status == "retired":
             continue
-        row = _row(measure, by_measure.get(measure.id), comparators, (rebases or {}).get(measure.id))
+        row = _row(measure, by_measure, comparators, (rebases or {}).get(measure.id))
         if pcn_value_is_one(measure) and row.latest_period is not None:
-            found = ranges.get((measure.id, pd.Timestamp(row.latest_period)))
+            found = ranges.get(measure.id, row.latest_period)
             row = replace(row, practice_range=found or (None, None, 0, 0), trend=(), variation=None,
                           assurance=None, why_points=None, withheld=None, comparator=None, comparator_org=None,
                           verdict=Verdict("not_compared", reason="1.00 at PCN level by construction"))
@@ -243,13 +257,31 @@ def measure_reading(series: pd.DataFrame, measure: Measure,
     return detail.read(rows, measure, rebase=list(rebase) if rebase else None)
 
 
-def _practice_ranges(practice_spread: pd.DataFrame | None) -> dict:
-    if practice_spread is None or practice_spread.empty:
-        return {}
-    return {(row.measure, pd.Timestamp(row.period_start)):
-            (None if pd.isna(row.practice_min) else float(row.practice_min),
-             None if pd.isna(row.practice_max) else float(row.practice_max), int(row.practices), int(row.suppressed))
-            for row in practice_ranges(practice_spread).itertuples()}
+class _PracticeRanges:
+    """`overview.practice_ranges` of one measure and period, on demand: the board needs it only for the few
+    measures whose PCN value is 1 by construction, at their latest period."""
+
+    def __init__(self, practice_spread: pd.DataFrame | None):
+        self.empty = practice_spread is None or practice_spread.empty
+        if self.empty:
+            return
+        hidden = (practice_spread[suppression.FLAG].astype(bool).to_numpy() if suppression.FLAG in practice_spread
+                  else np.zeros(len(practice_spread), dtype=bool))
+        self.measure = practice_spread["measure"].to_numpy()
+        self.start = pd.to_datetime(practice_spread["period_start"]).to_numpy("datetime64[ns]")
+        self.shown = np.where(hidden, np.nan, practice_spread["value"].to_numpy(dtype="float64", na_value=np.nan))
+        self.hidden = hidden
+
+    def get(self, measure_id: str, day: date) -> tuple[float | None, float | None, int, int] | None:
+        if self.empty:
+            return None
+        rows = (self.measure == measure_id) & (self.start == pd.Timestamp(day).to_datetime64())
+        if not rows.any():
+            return None
+        shown = self.shown[rows]
+        counted = shown[~np.isnan(shown)]
+        low, high = (float(counted.min()), float(counted.max())) if len(counted) else (None, None)
+        return low, high, int(len(counted)), int(self.hidden[rows].sum())
 
 
 def by_family(rows: list[BoardRow]) -> dict[str, list[BoardRow]]:
@@ -268,27 +300,125 @@ def _comparators(comparator: pd.DataFrame | None) -> dict:
                                                    comparator["comparator"], comparator["comparator_org"])}
 
 
-def _row(measure: Measure, series: pd.DataFrame | None, comparators: dict,
+@dataclass(frozen=True)
+class _Columns:
+    """A PCN's series as arrays, with each measure's row positions in the order the series has them: the board
+    reads 30-odd short series per PCN, and per-series DataFrames cost more than the readings themselves."""
+
+    frame: pd.DataFrame
+    positions: Mapping[str, np.ndarray]
+    version: np.ndarray
+    start: np.ndarray  # datetime64[ns]
+    numerator: np.ndarray
+    denominator: np.ndarray
+    value: np.ndarray
+    hidden: np.ndarray  # suppressed as a small number
+
+    @classmethod
+    def of(cls, series: pd.DataFrame) -> "_Columns | None":
+        if series is None or series.empty:
+            return None
+
+        def floats(name: str) -> np.ndarray:
+            return series[name].to_numpy(dtype="float64", na_value=np.nan)
+
+        hidden = (series[suppression.FLAG].fillna(False).astype(bool).to_numpy() if suppression.FLAG in series
+                  else np.zeros(len(series), dtype=bool))
+        return cls(series, series.reset_index(drop=True).groupby("measure", sort=False).indices,
+                   series["version"].to_numpy(), pd.to_datetime(series["period_start"]).to_numpy("datetime64[ns]"),
+                   floats("numerator"), floats("denominator"), floats("value"), hidden)
+
+    def latest_version(self, measure_id: str) -> np.ndarray | None:
+        """The positions `detail.latest_version(..., keep_suppressed=True)` keeps of the measure, by period
+        (stable); None when it has none."""
+        at = self.positions.get(measure_id)
+        if at is None or not len(at):
+            return None
+        at = np.asarray(at)
+        versions = self.version[at]
+        at = at[(versions == versions.max()) & (~np.isnan(self.value[at]) | self.hidden[at])]
+        if not len(at):
+            return None
+        return at[np.argsort(self.start[at], kind="stable")]
+
+
+@dataclass(frozen=True)
+class _Icons:
+    """What the board takes from a measure's reading (`detail.Reading`): its icons and how it is read."""
+
+    variation: str | None
+    assurance: str | None
+    why_points: str | None = None
+    withheld: str | None = None
+    yearly: bool = False
+
+
+_STEPS = {"monthly": 1, "quarterly": 3}  # detail.FREQUENCIES in months: month starts, quarters from January
+
+
+def _reading(columns: _Columns, at: np.ndarray, measure: Measure, rebase: Sequence[date] | None) -> _Icons | None:
+    """`detail.read` of the rows at `at` (the latest version, by period), as far as the board uses it.
+
+    The same steps on arrays: shown values, suppressed periods as gaps, missing periods added on the measure's
+    calendar, change points moved to the next shown period, and `stats.xmr_icons` for the limits and rules."""
+    shown = at[~np.isnan(columns.value[at])]
+    if not len(shown):
+        return None
+    dates, values = columns.start[shown], columns.value[shown]
+    latest_day = pd.Timestamp(dates.max()).date()
+    if measure.frequency == "annual" or len(shown) < detail.MIN_POINTS_FOR_LIMITS:
+        yearly = measure.frequency == "annual" and "period_end" in columns.frame and all(
+            covers_financial_year(start, end) for start, end in
+            zip(pd.to_datetime(columns.frame["period_start"].iloc[shown]), columns.frame["period_end"].iloc[shown]))
+        return _Icons(None, None, "annual" if measure.frequency == "annual" else "short", yearly=yearly)
+    hidden = columns.start[at[columns.hidden[at]]]
+    if len(np.unique(dates)) < len(dates) or len(np.unique(hidden)) < len(hidden):
+        # Two values of one period: as detail.read reads them (it says why it cannot).
+        reading = detail.read(columns.frame.iloc[at], measure, rebase=list(rebase) if rebase else None)
+        return _Icons(reading.variation, reading.assurance, reading.why_points, reading.withheld, reading.yearly)
+    gaps = hidden[~np.isin(hidden, dates)]
+    every = np.concatenate([dates, gaps])
+    step = _STEPS.get(measure.frequency)
+    if step:
+        months = every.astype("datetime64[M]")
+        on_calendar = (months.astype("datetime64[ns]") == every) & (months.astype(np.int64) % step == 0)
+        if on_calendar.all():  # else the rows are read as they are, as detail.read does
+            calendar = np.arange(months.min(), months.max() + 1, step).astype("datetime64[ns]")
+            gaps = np.concatenate([gaps, calendar[~np.isin(calendar, every)]])
+    filled_dates = np.concatenate([dates, gaps])
+    filled = np.concatenate([values, np.full(len(gaps), np.nan)])
+    order = np.argsort(filled_dates, kind="stable")
+    filled_dates, filled = filled_dates[order], filled[order]
+    rebases = detail._snapped_rebases(rebase, pd.Series(dates)) if rebase else ()
+    starts = np.isin(filled_dates, np.array([day.to_datetime64() for day in rebases], dtype="datetime64[ns]"))
+    variation, assurance = stats.xmr_icons(filled, starts, measure.improvement_direction,
+                                           detail.assurance_target(measure, latest_day))
+    withheld = None
+    if len(hidden) and len(hidden) / (len(hidden) + len(shown)) > detail.MAX_SUPPRESSED_SHARE:
+        withheld = (f"{len(hidden)} of {len(hidden) + len(shown)} values are suppressed as small numbers, too many "
+                    "for the limits to be read: no variation or assurance icon is given")
+        variation = assurance = None
+    return _Icons(variation, assurance, withheld=withheld)
+
+
+def _row(measure: Measure, columns: _Columns | None, comparators: dict,
          rebase: Sequence[date] | None = None) -> BoardRow:
-    if series is None or series.empty:
+    from .boardpack import attention_reasons  # here: the board pack's modules read the board's rows themselves
+
+    at = columns.latest_version(measure.id) if columns is not None else None
+    if at is None:
         return BoardRow(measure, verdict=judge(measure, None, None, None, None))
-    rows = detail.latest_version(series, keep_suppressed=True)
-    if rows.empty:
-        return BoardRow(measure, verdict=judge(measure, None, None, None, None))
-    rows = rows.assign(period_start=pd.to_datetime(rows["period_start"])).sort_values("period_start", kind="stable")
-    hidden = (rows[suppression.FLAG].fillna(False).astype(bool).to_numpy() if suppression.FLAG in rows
-              else np.zeros(len(rows), dtype=bool))
-    latest = rows.iloc[-1]
-    latest_hidden = bool(hidden[-1])
-    latest_period = latest["period_start"].date()
-    latest_value = None if latest_hidden else float(latest["value"])
-    reading = detail.read(rows, measure, rebase=list(rebase) if rebase else None)
+    last = at[-1]
+    latest_hidden = bool(columns.hidden[last])
+    latest_period = pd.Timestamp(columns.start[last]).date()
+    latest_value = None if latest_hidden else float(columns.value[last])
+    reading = _reading(columns, at, measure, rebase)
     comparator_value, comparator_org = comparators.get((measure.id, pd.Timestamp(latest_period)), (None, None))
-    numerator = None if latest_hidden or pd.isna(latest["numerator"]) else float(latest["numerator"])
-    denominator = None if latest_hidden or pd.isna(latest["denominator"]) else float(latest["denominator"])
-    values = rows["value"].to_numpy(dtype="float64", na_value=np.nan)
+    numerator = None if latest_hidden or np.isnan(columns.numerator[last]) else float(columns.numerator[last])
+    denominator = None if latest_hidden or np.isnan(columns.denominator[last]) else float(columns.denominator[last])
+    recent = at[-TREND_POINTS:]
     trend = tuple(None if h or np.isnan(v) else round(float(v), 4)
-                  for v, h in zip(values[-TREND_POINTS:], hidden[-TREND_POINTS:]))
+                  for v, h in zip(columns.value[recent], columns.hidden[recent]))
     return BoardRow(
         measure=measure, latest_value=latest_value, latest_period=latest_period, latest_suppressed=latest_hidden,
         numerator=numerator, denominator=denominator,

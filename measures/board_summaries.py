@@ -1,19 +1,21 @@
 """Board summaries: each PCN's board rows computed once per data version and stored, so a board is one read.
 
-A PCN's board (`board.board_rows`) costs its queries plus about 0.4 s of SPC readings, intervals and goals at
-national scale. The rows are computed here the way the board view computes them (the effective catalogue, the
-Overview's series and ICB comparator, the practice spread, the change points, the data caveats, small numbers
-suppressed) for two audiences: `members`, who read every period of the PCN's local values, and `others`, who
-read its published periods only (`measures.access`). The ICB comparator of a local measure pools other PCNs'
-values, so whether a reader may see it depends on who they are: rows keep it, and `for_principal` drops it
-(and judges again without it) where `access.filter_comparator` would, on every read.
+A PCN's board (`board.board_rows`) costs its queries (some fifteen) plus its SPC readings, intervals and goals,
+about 0.4 s at national scale when its inputs are read PCN by PCN. The rows are computed here the way the
+board view computes them (the effective catalogue, the Overview's series and ICB comparator, the practice
+spread, the change points, the data caveats, small numbers suppressed) for two audiences: `members`, who read
+every period of the PCN's local values, and `others`, who read its published periods only (`measures.access`).
+The ICB comparator of a local measure pools other PCNs' values, so whether a reader may see it depends on who
+they are: rows keep it, and `for_principal` drops it (and judges again without it) where
+`access.filter_comparator` would, on every read.
 
 A stored row is used only while it still describes the data (see migration 013): its `basis` is the latest
 import that can change the PCN's board. Every write of observations starts an import (publications, the
 demo, values recorded in the app or from a file), so any write the summary does not know of makes it unused,
-and the board is computed live as before, never shown stale. The demo build and `refresh` compute every PCN;
-a save of recorded values refreshes the PCNs it touched inside its own turn (`store.after_commit`), so the
-copy it publishes holds both.
+and the board is computed live as before, never shown stale. The demo build and `refresh` compute every PCN,
+reading each input once for all of them (`board_inputs.EveryPcn`); a save of recorded values refreshes the
+PCNs it touched and brings the other PCNs of their ICBs up to date (only their comparators can have moved)
+inside its own turn (`store.after_commit`), so the copy it publishes holds both.
 """
 
 from __future__ import annotations
@@ -90,34 +92,82 @@ def compute(store, pcn_code: str, audience: str, below: int) -> list[BoardRow]:
 
 def compute_audiences(store, pcn_code: str, below: int, *, everything: Catalogue | None = None,
                       facts: access.Directory | None = None) -> tuple[dict[str, list[BoardRow]], Catalogue, dict]:
-    """The rows for each audience from one set of reads, with the PCN's catalogue and change points they used.
+    """The rows for each audience from one PCN's reads (the board view's own), with the PCN's catalogue and
+    change points they used.
 
     `everything` (the whole effective catalogue) and `facts` (`access.directory`) may be passed by a caller that
     reads many PCNs. The national measures' rows are the same for every audience, so only the local ones are
     computed again for `others`, and only when the PCN holds some of its local values back."""
-    everything = everything or local.catalogue_with_local(store)  # as measures.ui reads the Overview
-    catalogue = local.catalogue_with_local(store, pcn_code)
-    series, comparator = queries.overview(store, pcn_code, catalogue=everything)
-    spread = queries.practice_spread(store, pcn_code)
-    rebases = annotations.rebase_dates_by_measure(store, pcn_code)
-    caveats = data_quality.card_caveats(data_quality.practice_completeness(store, pcn_code))
-    rules = suppression.rules(everything)
+    return _audiences(_OnePcn(store, everything, facts), pcn_code, below)
 
-    def rows(measures: Catalogue, series: pd.DataFrame, spread: pd.DataFrame) -> list[BoardRow]:
-        shown, pooled = suppression.suppress_query(
-            "overview", (series, comparator), (pcn_code,), rules, below,
-            practices=lambda ids, pcns, period: suppression.practice_values(store, ids, pcns, period))
+
+class _OnePcn:
+    """One PCN's inputs, read as the board view reads them (`queries.overview` and the rest)."""
+
+    def __init__(self, store, everything: Catalogue | None = None, facts: access.Directory | None = None):
+        self.store = store
+        self.everything = everything or local.catalogue_with_local(store)  # as measures.ui reads the Overview
+        self._facts = facts
+
+    def facts(self) -> access.Directory:
+        if self._facts is None:
+            self._facts = access.directory(self.store)
+        return self._facts
+
+    def catalogue(self, pcn_code: str) -> Catalogue:
+        return local.catalogue_with_local(self.store, pcn_code)
+
+    def overview(self, pcn_code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return queries.overview(self.store, pcn_code, catalogue=self.everything)
+
+    def spread(self, pcn_code: str) -> pd.DataFrame:
+        return queries.practice_spread(self.store, pcn_code)
+
+    def rebases(self, pcn_code: str) -> dict:
+        return annotations.rebase_dates_by_measure(self.store, pcn_code)
+
+    def caveats(self, pcn_code: str) -> dict:
+        return data_quality.card_caveats(data_quality.practice_completeness(self.store, pcn_code))
+
+    def practices(self, pcn_code: str):
+        return lambda ids, pcns, period: suppression.practice_values(self.store, ids, pcns, period)
+
+    def holds_back(self, pcn_code: str) -> bool:
+        return _holds_back(self.store, pcn_code)
+
+    def readable(self, frame: pd.DataFrame, pcn_code: str) -> pd.Series:
+        """Which of the PCN's rows a reader outside it may read."""
+        return access.readable_mask(frame, access.Principal(), self.facts())
+
+    def basis(self, pcn_code: str) -> tuple[int, str]:
+        return _basis(self.store, pcn_code)
+
+
+def _audiences(reads, pcn_code: str, below: int) -> tuple[dict[str, list[BoardRow]], Catalogue, dict]:
+    catalogue = reads.catalogue(pcn_code)
+    series, comparator = reads.overview(pcn_code)
+    spread = reads.spread(pcn_code)
+    rebases = reads.rebases(pcn_code)
+    caveats = reads.caveats(pcn_code)
+    rules = suppression.rules(reads.everything)
+    shown, pooled = suppression.suppress_query("overview", (series, comparator), (pcn_code,), rules, below,
+                                               practices=reads.practices(pcn_code))
+
+    def rows(measures: Catalogue, shown: pd.DataFrame, spread: pd.DataFrame) -> list[BoardRow]:
         spread = suppression.suppress_query("practice_spread", spread, (pcn_code,), rules, below)
         return board.board_rows(measures, shown, pooled, spread, rebases, caveats=caveats)
 
-    members = rows(catalogue, series, spread)
+    members = rows(catalogue, shown, spread)
     others = members
-    if _holds_back(store, pcn_code):
-        nobody, facts = access.Principal(), facts or access.directory(store)
+    if reads.holds_back(pcn_code):
         if not spread.empty:
-            spread = spread[access.readable_mask(spread.assign(org=pcn_code), nobody, facts)]
+            spread = spread[reads.readable(spread.assign(org=pcn_code), pcn_code)]
         local_only = Catalogue(tuple(m for m in catalogue if access.is_local_measure(m.id)))
-        held_back = {row.measure.id: row for row in rows(local_only, access.filter_rows(series, nobody, facts), spread)}
+        # The series' small numbers are suppressed row by row and by the PCN's practices, never by its other
+        # rows, so the rows others may read are suppressed as the members' are: no need to suppress them again.
+        # The practices' spread is suppressed within each measure and period, so it is, without the hidden ones.
+        readable = shown if series.empty else shown[reads.readable(series, pcn_code).to_numpy(dtype=bool)]
+        held_back = {row.measure.id: row for row in rows(local_only, readable, spread)}
         others = [held_back.get(row.measure.id, row) for row in members]
     return {MEMBERS: members, OTHERS: others}, catalogue, rebases
 
@@ -136,15 +186,19 @@ def rebase_key(rebases: dict | None) -> str:
 
 def _entries(store, pcn_codes: Sequence[str], below: int) -> list[list]:
     """The table rows for the PCNs, each audience computed once (the same when the PCN has no local values to
-    hold back)."""
+    hold back); many PCNs' inputs are read in one pass (`board_inputs.EveryPcn`)."""
+    from .board_inputs import EveryPcn
+
     entries = []
     now = datetime.now().replace(microsecond=0)
-    everything = local.catalogue_with_local(store)
-    facts = access.directory(store) if len(pcn_codes) > 1 else None  # else read only if needed
+    reads = EveryPcn(store, pcn_codes) if len(pcn_codes) > 1 else _OnePcn(store)
+    digests: dict[int, tuple[Catalogue, str]] = {}  # PCNs of one ICB share their catalogue (kept, so ids stay)
     for pcn_code in pcn_codes:
-        basis, published = _basis(store, pcn_code)
-        found, catalogue, rebases = compute_audiences(store, pcn_code, below, everything=everything, facts=facts)
-        keys = (catalogue_key(catalogue), rebase_key(rebases))
+        basis, published = reads.basis(pcn_code)
+        found, catalogue, rebases = _audiences(reads, pcn_code, below)
+        if id(catalogue) not in digests:
+            digests[id(catalogue)] = (catalogue, catalogue_key(catalogue))
+        keys = (digests[id(catalogue)][1], rebase_key(rebases))
         members = encode(found[MEMBERS])
         others = members if found[OTHERS] is found[MEMBERS] else encode(found[OTHERS])
         for audience, text in ((MEMBERS, members), (OTHERS, others)):
@@ -222,8 +276,8 @@ def refresh_in(con, path: Path | str, pcn_codes: Iterable[str] | None = None, be
 @after_commit
 def _after_recorded(con, path: Path, imports: tuple) -> None:
     """After a save of recorded values: refresh the summaries of the PCNs whose values (or whose practices')
-    it changed, where they had one (a store nobody refreshed stays that way). The other PCNs of their ICB, whose
-    comparators pool the values, are computed live until the next `refresh`: their basis has moved on."""
+    it changed, where they had one (a store nobody refreshed stays that way), and bring the other PCNs of
+    their ICBs up to date (`_repool`): their boards changed only where their ICB comparator pooled a saved value."""
     recorded = sorted({import_id for import_id, kind in imports if kind == "recorded"})
     if not recorded:
         return
@@ -235,10 +289,127 @@ def _after_recorded(con, path: Path, imports: tuple) -> None:
              AND m.start_date <= a.period_start AND (m.end_date IS NULL OR m.end_date >= a.period_start)
         JOIN organisations p ON p.org_code = coalesce(m.parent_code, a.org_code) AND p.org_level = 'pcn'
         WHERE list_contains(?, a.import_id)
-          AND EXISTS (SELECT 1 FROM board_summaries s WHERE s.pcn_code = p.org_code)
         """, [recorded]).fetchall()
-    if touched:
-        refresh_in(con, path, [code for (code,) in touched])
+    codes = sorted(code for (code,) in touched)
+    if not codes:
+        return
+    had = {code for (code,) in con.execute("SELECT DISTINCT pcn_code FROM board_summaries "
+                                           "WHERE list_contains(?, pcn_code)", [codes]).fetchall()}
+    if had:
+        refresh_in(con, path, sorted(had))
+    _repool(con, path, codes, recorded)
+
+
+def _repool(con, path: Path, saved_for: list[str], recorded: list[int]) -> None:
+    """The stored boards of the other PCNs of the saved PCNs' ICBs, as they are after the save.
+
+    A save changes a peer's board only through its ICB comparator: each measure's value pooled over the ICB's
+    PCNs at the peer's own latest two periods. So a row whose measure and latest period a saved value pooled
+    into gets the comparator pooled again and its verdict judged again (`board._row` does the same); the rest of
+    the row, and every other row, stays as stored. Only rows that were up to date before the save (their basis
+    then) are brought on to the basis of now; the others stay unused, as before."""
+    from . import board_inputs
+
+    below = suppression.threshold()
+    reader = ConnectionReader(con, path)
+    peers = [code for (code,) in con.execute(
+        f"""
+        WITH places AS ({board_inputs._PLACES})
+        SELECT DISTINCT b.pcn FROM places a JOIN places b ON b.icb = a.icb
+        WHERE list_contains(?, a.pcn) AND NOT list_contains(?, b.pcn)
+          AND EXISTS (SELECT 1 FROM board_summaries s WHERE s.pcn_code = b.pcn AND s.suppress_below = ?)
+        """, [saved_for, saved_for, below]).fetchall()]
+    if not peers:
+        return
+    # What the save wrote: its values (and those it deleted), their PCN sums and the measures derived from them.
+    changed = con.execute(
+        "SELECT measure_id, period_start FROM value_audit WHERE list_contains($ids, import_id) "
+        "UNION SELECT measure_id, period_start FROM observations WHERE list_contains($ids, import_id)",
+        {"ids": recorded}).df()
+    before = board_inputs.bases(reader, peers, excluding=recorded)
+    # The save's imports are the newest, and each peer's basis counts its ICB's saves: so each basis is now theirs.
+    now = {code: (max(basis, max(recorded)), published) for code, (basis, published) in before.items()}
+    stored = con.execute(
+        "SELECT pcn_code, audience, basis, published, catalogue_key, rows_json FROM board_summaries "
+        "WHERE suppress_below = ? AND list_contains(?, pcn_code)", [below, peers]).df()
+    stored = stored[[before[code] == (basis, published) for code, basis, published
+                     in zip(stored["pcn_code"], stored["basis"], stored["published"])]]
+    if stored.empty:
+        return
+    entries = []
+    stamp = datetime.now().replace(microsecond=0)
+    # Each peer's own latest two periods of each measure saved, where a saved value pooled into them.
+    con.register("_changed", changed)
+    try:
+        compared = con.execute(
+            f"""
+            WITH places AS ({board_inputs._PLACES}),
+            latest AS (
+                SELECT org_code, measure_id, period_start,
+                       row_number() OVER (PARTITION BY org_code, measure_id ORDER BY period_start DESC) AS k
+                FROM observations
+                WHERE org_level = 'pcn' AND list_contains(?, org_code)
+                  AND measure_id IN (SELECT measure_id FROM _changed)
+            )
+            SELECT DISTINCT l.org_code AS pcn, p.icb, l.measure_id AS measure, l.period_start
+            FROM latest l JOIN _changed c ON c.measure_id = l.measure_id AND c.period_start = l.period_start
+            JOIN places p ON p.pcn = l.org_code
+            WHERE l.k <= 2
+            """, [sorted(set(stored["pcn_code"]))]).df()
+    finally:
+        con.unregister("_changed")
+    everything = local.catalogue_with_local(reader)
+    icb_of = {row.pcn: row.icb for row in queries.pcns(reader).drop_duplicates("pcn").itertuples()
+              if isinstance(row.icb, str)}
+    compared = compared[[icb_of.get(pcn) == icb for pcn, icb in zip(compared["pcn"], compared["icb"])]]
+    pooled = (board_inputs.pool(reader, compared[["icb", "measure", "period_start"]].drop_duplicates(), everything)
+              if not compared.empty else pd.DataFrame(columns=["icb", "measure", "period_start", "comparator",
+                                                               "comparator_org"]))
+    values = {(icb, measure, pd.Timestamp(day).date()): (None if pd.isna(value) else float(value), org)
+              for icb, measure, day, value, org in zip(pooled["icb"], pooled["measure"], pooled["period_start"],
+                                                       pooled["comparator"], pooled["comparator_org"])}
+    repooled = {(pcn, measure, pd.Timestamp(day).date()) for pcn, measure, day
+                in zip(compared["pcn"], compared["measure"], compared["period_start"])}
+    catalogues: dict[tuple, tuple[Catalogue, str]] = {}
+    for item in stored.itertuples():
+        key = (icb_of.get(item.pcn_code), item.catalogue_key)
+        if key not in catalogues:
+            found = local.catalogue_with_local(reader, item.pcn_code)
+            catalogues[key] = (found, catalogue_key(found))
+        catalogue, digest = catalogues[key]
+        if digest != item.catalogue_key:
+            continue  # computed from other definitions: left unused
+        by_id = {measure.id: measure for measure in catalogue}
+        rows = json.loads(item.rows_json)
+        for row in rows:
+            measure = by_id.get(row["measure"][0])
+            day = date.fromisoformat(row["latest_period"]) if row["latest_period"] else None
+            if measure is None or day is None or board.pcn_value_is_one(measure) \
+                    or (item.pcn_code, measure.id, day) not in repooled:
+                continue
+            value, org = values.get((icb_of.get(item.pcn_code), measure.id, day), (None, None))
+            row["comparator"], row["comparator_org"] = value, org
+            row["verdict"] = asdict(board.judge(measure, row["numerator"], row["denominator"], row["latest_value"],
+                                                value, suppressed=row["latest_suppressed"]))
+        basis, published = now[item.pcn_code]
+        entries.append([item.pcn_code, item.audience, below, basis, published,
+                        json.dumps(rows, separators=(",", ":")), stamp])
+    _restamp(con, entries)
+
+
+def _restamp(con, entries: list[list]) -> None:
+    """Write the rows brought up to date over the stored ones (their catalogue and change points are the same)."""
+    if not entries:
+        return
+    frame = pd.DataFrame(entries, columns=["pcn_code", "audience", "suppress_below", "basis", "published",
+                                           "rows_json", "computed_at"])
+    con.register("_restamped", frame)
+    try:
+        con.execute("UPDATE board_summaries s SET basis = n.basis, published = n.published, rows_json = n.rows_json, "
+                    "computed_at = n.computed_at FROM _restamped n WHERE s.pcn_code = n.pcn_code "
+                    "AND s.audience = n.audience AND s.suppress_below = n.suppress_below")
+    finally:
+        con.unregister("_restamped")
 
 
 # --- reading -------------------------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_perio
                 FROM observations o
                 JOIN wanted_periods w ON w.measure = o.measure_id AND w.period_start = o.period_start
                 WHERE o.org_level = 'pcn' AND o.org_code IN (SELECT pcn FROM peers) AND {shown}
+                -- One order, so the pooled sums come out the same to the last bit whoever reads them
+                ORDER BY o.measure_id, o.period_start, o.org_code, o.measure_version
                 """.format(shown=shown),
                 [icb_row[0], *shown_parameters],
             ).df()

@@ -51,3 +51,24 @@ def test_the_session_client_gets_a_finished_run_of_each_pcn_from_a_real_server(d
     for run, own, others in zip(opened, headings, reversed(headings)):
         assert 0 < run.seconds <= wall and run.exceptions == []
         assert own in run.payload and others not in run.payload  # each session drew its own PCN's board
+
+
+def test_the_national_benchmarks_compute_the_board_summaries_only_when_missing_or_out_of_date(demo_db, tmp_path):
+    from bench import foundation
+    from measures import board_summaries, local, suppression
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, db)
+    store = Store(db)
+    with store.writer() as con:
+        con.execute("DELETE FROM board_summaries")
+    code = queries.pcns(store)["pcn"].iloc[-1]
+
+    def stored():
+        return board_summaries.read(store, code, board_summaries.MEMBERS, suppression.threshold(),
+                                    local.catalogue_with_local(store, code), {})
+
+    assert stored() is None
+    took = foundation.ready_summaries(str(db))
+    assert took is not None and took > 0 and stored() is not None
+    assert foundation.ready_summaries(str(db)) is None  # current: nothing computed again

@@ -5,6 +5,7 @@ import re
 import shutil
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -240,6 +241,58 @@ def test_a_rebase_stored_in_the_app_changes_the_board_page(demo_db, tmp_path, mo
     assert f'alt="{board_html._e(detail.VARIATION_TEXT[before.variation])}"' not in row
 
 
+def random_series(rng, measure_id, frequency):
+    """A series as a PCN's might be: levels, steps and trends, missing and suppressed periods, two versions."""
+    step = {"monthly": 1, "quarterly": 3}[frequency]
+    length = int(rng.integers(8, 50))
+    periods = pd.date_range("2021-01-01", periods=length, freq=f"{step}MS")
+    shape = rng.choice(["flat", "step", "trend", "noise"])
+    base = 50 + rng.normal(0, 1.5, length).round(int(rng.integers(0, 3)))
+    if shape == "step":
+        base[length // 2:] += rng.choice([-6, 6])
+    elif shape == "trend":
+        base += np.arange(length) * rng.choice([-0.8, 0.8])
+    elif shape == "flat":
+        base = np.full(length, 50.0)
+    keep = rng.random(length) > rng.choice([0.0, 0.1])
+    hidden = (rng.random(length) < rng.choice([0.0, 0.05, 0.35])) & keep
+    frame = pd.DataFrame({"measure": measure_id, "version": 2, "org": PCN, "period_start": periods,
+                          "period_end": periods + pd.offsets.MonthEnd(step), "numerator": base * 10,
+                          "denominator": 1000.0, "value": np.where(hidden, np.nan, base),
+                          suppression.FLAG: hidden})[keep]
+    older = frame.head(3).assign(version=1, value=1.0)  # an older version is never read
+    return pd.concat([older, frame], ignore_index=True).sample(frac=1, random_state=int(rng.integers(1 << 30)))
+
+
+def test_the_boards_icons_are_measure_details_for_any_series_target_and_change_point():
+    """The board reads icons from arrays (`board._reading`); Measure detail from its table (`detail.read`)."""
+    rng = np.random.default_rng(20261202)
+    checked = {"spc": 0, "assurance": 0, "rebased": 0, "withheld": 0, "quarterly": 0}
+    for case in range(400):
+        frequency = "quarterly" if case % 4 == 0 else "monthly"
+        direction = rng.choice(["increase", "decrease", "neutral"])
+        series = random_series(rng, "face_to_face_pct", frequency)
+        latest = pd.Timestamp(series["period_start"].max()).date()
+        targets = ([Target(financial_year=detail.financial_year_label(latest), value=float(rng.uniform(40, 60)))]
+                   if case % 3 else [])
+        subject = measure("face_to_face_pct", improvement_direction=direction, frequency=frequency, targets=targets)
+        days = sorted(series["period_start"].sample(int(rng.integers(0, 3)), random_state=case))
+        rebase = [pd.Timestamp(day).date() - pd.Timedelta(days=int(rng.integers(0, 20))) for day in days]
+        row, = board.board_rows(Catalogue((subject,)), series, None, rebases={subject.id: rebase} if rebase else None)
+        reading = detail.read(detail.latest_version(series, keep_suppressed=True), subject,
+                              rebase=rebase or None)
+        expected = ((reading.variation, reading.assurance, reading.why_points, reading.withheld, reading.yearly)
+                    if reading is not None else (None, None, None, None, False))
+        assert (row.variation, row.assurance, row.why_points, row.withheld, row.yearly) == expected, case
+        if reading is not None and reading.mode == "spc":
+            checked["spc"] += 1
+            checked["assurance"] += reading.assurance is not None
+            checked["rebased"] += bool(reading.rebases)
+            checked["withheld"] += reading.withheld is not None
+            checked["quarterly"] += frequency == "quarterly"
+    assert min(checked.values()) >= 10, checked  # every path was read, not only the plain one
+
+
 # --- why a row has no icon ---------------------------------------------------------------------------------------
 
 
@@ -359,7 +412,7 @@ def test_the_footnote_shows_only_when_a_value_is_suppressed():
 def test_a_measure_with_no_data_says_so_with_empty_icon_places_and_no_trend():
     row = board.BoardRow(measure("acc_08"))
     html_row = board_html.row_html(row, PCN)
-    assert '<span class="pcnb-value pcnb-nodata">No data</span>' in html_row and "no submission yet" in html_row
+    assert '<span class="pcnb-value pcnb-nodata">No data yet</span>' in html_row and row.period_text == ""
     assert html_row.count('<img class="pcnb-icon ') == 2 and 'alt="Trend' not in html_row
     assert "ICB" not in html_row  # no comparator, no verdict
 

@@ -78,11 +78,12 @@ def stored_rows(store: Store, pcn: str) -> list | None:
                                 local.catalogue_with_local(store, pcn), annotations.rebase_dates_by_measure(store, pcn))
 
 
-def test_a_save_refreshes_the_stored_board_of_the_pcn_it_touched(demo_db, tmp_path):
+def test_a_save_refreshes_the_stored_boards_of_the_pcn_and_of_its_icb(demo_db, tmp_path):
     path = tmp_path / "saved.duckdb"
     shutil.copy(demo_db, path)
     store = Store(path)
     assert stored_rows(store, "UZ0001") is not None and stored_rows(store, "UZ0002") is not None
+    before = {pcn: stored_rows(store, pcn) for pcn in queries.pcns(store)["pcn"]}
     rows = [(2, {"measure_id": REVIEWS, "period_start": "2026-09-01", "org_code": "UZ0001", "numerator": 97})]
     local.save(store, local.validate_rows(store, rows, "reviews.csv", today=date(2026, 10, 15)), "Sam")
     refreshed = stored_rows(store, "UZ0001")
@@ -90,8 +91,18 @@ def test_a_save_refreshes_the_stored_board_of_the_pcn_it_touched(demo_db, tmp_pa
     live = board_summaries.compute(store, "UZ0001", board_summaries.MEMBERS, suppression.threshold())
     assert board_summaries.encode(refreshed) == board_summaries.encode(live)
     assert next(row for row in refreshed if row.measure.id == REVIEWS).latest_value == 97
-    # Another PCN of the ICB: its comparator pools the saved value, so its stored board is no longer used.
-    assert stored_rows(store, "UZ0002") is None
+    # Every other PCN of the ICB: its comparator pools the saved value, so its rows are brought up to date too.
+    moved = 0
+    for pcn in queries.pcns(store)["pcn"]:
+        live, catalogue, rebases = board_summaries.compute_audiences(store, pcn, suppression.threshold())
+        for audience in board_summaries.AUDIENCES:
+            kept = board_summaries.read(store, pcn, audience, suppression.threshold(), catalogue, rebases)
+            assert kept is not None, f"{pcn} has no usable stored board for {audience} after the save"
+            assert board_summaries.encode(kept) == board_summaries.encode(live[audience]), (pcn, audience)
+        kept = stored_rows(store, pcn)
+        mine = next(row for row in kept if row.measure.id == REVIEWS)
+        moved += mine.comparator != next(row for row in before[pcn] if row.measure.id == REVIEWS).comparator
+    assert moved == 12  # every PCN's ICB value of the measure moved with the saved value
 
 
 def test_a_board_nobody_opened_reads_its_summary_and_computes_nothing(app_env, monkeypatch):
@@ -116,3 +127,25 @@ def test_a_write_the_summary_does_not_know_of_falls_back_to_the_live_board(demo_
     assert stored_rows(store, "UZ0001") is None
     board_summaries.refresh(store, ["UZ0001"])
     assert stored_rows(store, "UZ0001") is not None
+
+
+def test_every_pcn_read_in_one_pass_gets_the_rows_its_own_reads_give(published_db):
+    from measures.board_inputs import EveryPcn
+
+    store = published_db
+    annotations.add_rebase(store, "face_to_face_pct", "UZ0003", date(2025, 6, 1), "Online triage went live", ADMIN)
+    codes = [str(code) for code in queries.pcns(store)["pcn"]]
+    everyone = EveryPcn(store, codes)
+    held_back = 0
+    for below in (suppression.threshold(), 10):
+        for code in codes:
+            together, catalogue, rebases = board_summaries._audiences(everyone, code, below)
+            alone, own_catalogue, own_rebases = board_summaries.compute_audiences(store, code, below)
+            assert everyone.basis(code) == board_summaries._basis(store, code)
+            assert board_summaries.catalogue_key(catalogue) == board_summaries.catalogue_key(own_catalogue)
+            assert rebases == own_rebases
+            for audience in board_summaries.AUDIENCES:
+                assert board_summaries.encode(together[audience]) == board_summaries.encode(alone[audience]), \
+                    (code, audience, below)
+            held_back += together[board_summaries.OTHERS] is not together[board_summaries.MEMBERS]
+    assert held_back and everyone.rebases("UZ0003") == {"face_to_face_pct": [date(2025, 6, 1)]}

@@ -23,6 +23,7 @@ from .xmr import (
     SPECIAL_CAUSE_NEUTRAL_LOW,
     spc,
     spc_icons,
+    xmr_icons,
 )
 from .intervals import (
     DSR_MIN_TOTAL_COUNT,
@@ -54,6 +55,7 @@ __all__ = [
     "POINT_TYPES",
     "spc",
     "spc_icons",
+    "xmr_icons",
     "wilson_ci",
     "byars_ci",
     "rate_ci",

@@ -244,6 +244,72 @@ def spc_icons(
     return variation, assurance
 
 
+def xmr_icons(values: np.ndarray, segment_starts: np.ndarray, improvement_direction: str,
+              target: float | None = None) -> tuple[str | None, str | None]:
+    """``spc_icons(spc(...))`` for one series already in date order, without building its table.
+
+    ``values`` holds every period in date order, NaN for a gap (``gaps="break"``: a gap drops the moving ranges
+    on both of its sides); ``segment_starts`` is True at each period that starts recalculated limits. The
+    limits are the whole segment's (no ``fix_after_n_points``), moving ranges screened, and the rules the
+    package's 7-point ones: the same arithmetic as ``spc``, for a caller that needs only the icons of many
+    series (every PCN's board). Fewer than 2 values is an error, as in ``spc``.
+    """
+    direction = _validate_direction(improvement_direction)
+    values = np.asarray(values, dtype="float64")
+    usable = ~np.isnan(values)
+    if usable.sum() < 2:
+        raise ValueError(f"xmr_icons needs at least 2 non-missing values; got {int(usable.sum())}.")
+    groups = np.cumsum(np.asarray(segment_starts, dtype=bool).astype(int))
+    latest_type, latest_limits = None, None
+    for group in np.unique(groups):
+        rows = np.flatnonzero(groups == group)
+        points = rows[usable[rows]]
+        limits = _segment_limits(values[rows], None, True)
+        latest_limits = limits
+        if len(points):
+            latest_type = _latest_point_type(values[points], limits, direction)
+    variation = None if latest_type is None else _variation_icon(latest_type, direction)
+    if target is None or direction == 0:
+        return variation, None
+    upl, lpl = float(latest_limits["upl"]), float(latest_limits["lpl"])
+    if target > upl:
+        return variation, "consistent_fail" if direction == 1 else "consistent_pass"
+    if target < lpl:
+        return variation, "consistent_pass" if direction == 1 else "consistent_fail"
+    return variation, "inconsistent"
+
+
+# The package's default run and trend lengths, which `xmr_icons` reads the latest point by.
+_RUN, _TREND = 7, 7
+
+
+def _latest_point_type(y: np.ndarray, limits: dict, direction: int) -> str:
+    """``_segment_signals(y, limits, direction, 7, 7)["point_type"][-1]``, reading only the points that can
+    decide the last one: the trend and run that would close on it, and the one window of three it ends."""
+    last = len(y) - 1
+    relative = np.sign(y[-3:] - limits["mean"])  # the last three points' sides of the mean
+    outside = bool((y[last] > limits["upl"]) | (y[last] < limits["lpl"]))
+    close = ~((y[-3:] > limits["upl"]) | (y[-3:] < limits["lpl"])) & (
+        (y[-3:] < limits["near_lpl"]) | (y[-3:] > limits["near_upl"]))
+    steps = np.sign(np.diff(y[-_TREND:]))
+    in_trend = last >= _TREND - 1 and (bool(np.all(steps == 1)) or bool(np.all(steps == -1)))
+    in_two_in_three = (last >= 2 and bool(close[-1]) and int(close.sum()) >= 2
+                       and abs(relative.sum()) == 3)
+    side_now = relative[-1]
+    in_run = (last >= _RUN - 1 and side_now != 0
+              and bool(np.all(np.sign(y[-_RUN:] - limits["mean"]) == side_now)))
+    side = 1 if side_now > 0 else -1
+    if outside:
+        signal = 1 if side_now == 1 else -1
+    elif in_trend:
+        signal = 1 if last >= 1 and steps[-1] == 1 else -1
+    elif in_two_in_three or in_run:
+        signal = side
+    else:
+        signal = 0
+    return str(_point_types(np.array([signal]), direction)[0])
+
+
 def _variation_icon(point_type: str, direction: int) -> str:
     if point_type == SPECIAL_CAUSE_IMPROVEMENT:
         return "improvement_high" if direction == 1 else "improvement_low"
