@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from .charts import NHS_BLUE, NHS_DARK_GREY, NHS_MID_GREY, titled
+from .charts import NHS_BLUE, NHS_DARK_GREY, NHS_MID_GREY, for_screens, titled
 from .contract.money import IndicatorMoney, trajectory
 
 
@@ -13,7 +13,7 @@ def trajectory_chart(item: IndicatorMoney, history: pd.DataFrame, pcn_name: str,
                      source: str = "Network Contract DES (MI), NHS England") -> go.Figure:
     """Achievement month by month this financial year (`history`: period_end, numerator, denominator of the PCN),
     the lower and upper thresholds as lines, and the straight path from the latest month to the upper threshold
-    by 31 March. Pure: a DataFrame in, a figure out."""
+    by 31 March, laid out for every screen down to a phone's. Pure: a DataFrame in, a figure out."""
     fig = go.Figure()
     rows = history.dropna(subset=["numerator", "denominator"])
     rows = rows[rows["denominator"] > 0].sort_values("period_end")
@@ -37,6 +37,6 @@ def trajectory_chart(item: IndicatorMoney, history: pd.DataFrame, pcn_name: str,
     per_month = int(path["patients_per_month"].iloc[0]) if not path.empty else None
     subtitle = (f"{item.year}, year to date from 1 April. Straight-line path: about {per_month:,} more patients a "
                 "month at today's denominator" if per_month else f"{item.year}, year to date from 1 April")
-    return titled(fig, f"{item.indicator} achievement: {pcn_name}", subtitle, source,
-                  item.ach_date,
-                  notes=["Method: numerator ÷ denominator; thresholds from the year's contract rules"])
+    # Laid out for every screen down to a phone's, as the compare charts are: the footnote wraps to fit a column.
+    return for_screens(titled(fig, f"{item.indicator} achievement: {pcn_name}", subtitle, source, item.ach_date,
+                              notes=["Method: numerator ÷ denominator; thresholds from the year's contract rules"]))

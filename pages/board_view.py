@@ -224,12 +224,8 @@ def measure_screen(row: board.BoardRow) -> None:
                 suppressed=reading.suppressed, reading=reading,  # as Measure detail draws it
                 rebase_reasons=_rebase_reasons(measure.id) if reading.rebases else None,
                 goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
-            # Read from across a room: larger ticks and legend than on a desk.
-            figure.update_layout(height=600, legend=dict(font=dict(size=18)), title=dict(subtitle=dict(font=dict(size=18))))
-            figure.update_xaxes(tickfont=dict(size=18))
-            figure.update_yaxes(tickfont=dict(size=18), title=dict(font=dict(size=18)))
-            st.plotly_chart(figure, theme=None, width="stretch", key="meeting_chart",
-                            config={"displayModeBar": False, "displaylogo": False})
+            # Read from across a room, and laid out for a phone too, where the two columns stack.
+            ui.show_figure(charts.for_meeting(figure), key="meeting_chart", controls=False)
     with text_column:
         narrative = detail.narrative(reading, measure, pcn["pcn_name"]) if reading is not None else None
         st.html(board_html.step_reading_html(row, narrative))

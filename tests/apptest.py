@@ -54,3 +54,17 @@ def shown_text(element) -> pd.DataFrame:
     arrow = element.proto.arrow_data
     assert arrow.HasField("styler"), "the table was not drawn with display text"
     return pa.ipc.open_stream(io.BytesIO(arrow.styler.display_values)).read_all().to_pandas()
+
+
+def chart_headings(at: AppTest) -> list[tuple[str, str]]:
+    """The title and subtitle shown above each chart of a run (`ui.show_figure`: `**title**`, then `:gray[subtitle]`
+    on the next line), as the page shows them, in page order."""
+    import re
+
+    headings = []
+    for element in at.markdown:
+        found = re.fullmatch(r"\*\*(.*)\*\*  \n:gray\[(.*)\]", str(element.value), flags=re.DOTALL)
+        if found:
+            shown = [re.sub(r"\\(.)", r"\1", part).replace("\u2060", "") for part in found.groups()]
+            headings.append((shown[0], shown[1]))
+    return headings

@@ -1,4 +1,5 @@
-"""Measure detail's chart and the Overview cards in a real browser, from a phone to a projector: nothing cut off."""
+"""Charts (Measure detail, Compare, meeting mode) and the Overview cards in a real browser, from a phone to a
+projector: nothing cut off."""
 
 import shutil
 
@@ -60,7 +61,9 @@ def test_measure_details_chart_title_legend_and_footnote_are_whole_on_every_scre
         visit(tab, f"{app_url}/measure?pcn=UZ0003&measure={measure}", chart=True)
         drawn = tab.evaluate(_CHART_PARTS)
         box, parts = drawn["box"], drawn["parts"]
-        assert {part["selector"] for part in parts} >= {".gtitle", ".legend", ".annotation-text"}
+        # The title is text above the chart (test_a_charts_long_title_...), so the chart draws none of its own.
+        assert {part["selector"] for part in parts} >= {".legend", ".annotation-text"}
+        assert not [part for part in parts if part["selector"] == ".gtitle" and part["text"].strip()]
         for part in parts:
             assert box["left"] - 0.5 <= part["left"] and part["right"] <= box["right"] + 0.5, part
             assert box["top"] - 0.5 <= part["top"] and part["bottom"] <= box["bottom"] + 0.5, part
@@ -68,6 +71,69 @@ def test_measure_details_chart_title_legend_and_footnote_are_whole_on_every_scre
         footnote = next(part for part in parts if part["text"].startswith("Source:"))
         assert legend["bottom"] <= footnote["top"], "the legend runs into the source footnote"
         tab.locator(".js-plotly-plot").first.screenshot(path=f"/tmp/measure-detail-{measure}-{width}x{height}.png")
+
+
+# The first chart's title above it: the box of each line it is drawn on, and how far its text overflows its block.
+_CHART_HEADING = """() => {
+  const chart = document.querySelector('[data-testid="stPlotlyChart"]');
+  chart.scrollIntoView({block: 'center'});
+  const block = chart.closest('[data-testid="stVerticalBlock"]');
+  const title = block.querySelector('[data-testid="stMarkdownContainer"] strong');
+  const text = title.closest('[data-testid="stMarkdownContainer"]');
+  const box = (b) => ({left: b.left, right: b.right, top: b.top, bottom: b.bottom});
+  return {text: title.textContent, lines: [...title.getClientRects()].map(box),
+          overflow: text.scrollWidth - text.clientWidth,
+          chart: box(chart.getBoundingClientRect()), viewport: {width: innerWidth, height: innerHeight},
+          pageWidth: document.documentElement.scrollWidth};
+}"""
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_a_charts_long_title_is_whole_on_a_phone_and_on_one_line_on_a_wide_screen(app_url, db, chromium, width,
+                                                                                   height):
+    measure = next(m for m in local.catalogue_with_local(Store(db), "UZ0001")
+                   if m.id == "int_mdt_partner_attendance_pct")
+    with new_tab(chromium, viewport={"width": width, "height": height}) as tab:
+        visit(tab, f"{app_url}/compare?measure={measure.id}&pcn=UZ0001", chart=True)
+        drawn = tab.evaluate(_CHART_HEADING)
+        title, lines = drawn["text"], drawn["lines"]
+        # The ranked chart's title names the measure, the area and the period: too long for a phone's line.
+        assert title.startswith(f"{measure.label}: ") and "ICB" in title and len(title) > 50, title
+        for line in lines:  # every line of it on the screen, above the chart
+            assert 0 <= line["left"] and line["right"] <= drawn["viewport"]["width"], (title, line)
+            assert 0 <= line["top"] and line["bottom"] <= drawn["chart"]["top"], (title, line)
+        assert drawn["overflow"] <= 0 and drawn["pageWidth"] <= width
+        if width >= 1280:
+            assert len(lines) == 1, lines  # where it fits it is not broken early
+        else:
+            assert len(lines) >= 2, lines  # it wraps rather than running off
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_meeting_modes_measure_screen_chart_is_whole_and_stacks_over_its_reading_on_a_phone(app_url, chromium,
+                                                                                          width, height):
+    with new_tab(chromium, viewport={"width": width, "height": height}) as tab:
+        visit(tab, f"{app_url}/?pcn=UZ0001&mode=meeting&step=1", chart=True)
+        expect(tab.locator(".pcnm-reading")).to_be_visible()
+        drawn = tab.evaluate(_CHART_PARTS)
+        box, parts = drawn["box"], drawn["parts"]
+        for part in parts:
+            assert box["left"] - 0.5 <= part["left"] and part["right"] <= box["right"] + 0.5, part
+            assert box["top"] - 0.5 <= part["top"] and part["bottom"] <= box["bottom"] + 0.5, part
+        legend = next(part for part in parts if part["selector"] == ".legend")
+        footnote = next(part for part in parts if part["text"].startswith("Source:"))
+        assert legend["bottom"] <= footnote["top"], "the legend runs into the source footnote"
+        legend_font = tab.evaluate("parseFloat(getComputedStyle(document.querySelector('.legendtext')).fontSize)")
+        assert legend_font >= 18  # still read from across a room
+        heading = tab.evaluate(_CHART_HEADING)
+        assert all(0 <= line["left"] and line["right"] <= width for line in heading["lines"]), heading
+        chart = tab.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+        reading = tab.locator(".pcnm-reading").bounding_box()
+        if width < 640:  # one column: the chart across the phone, its reading under it
+            assert reading["y"] >= chart["y"] + chart["height"] and chart["width"] >= 0.85 * (width - 32)
+        else:  # side by side
+            assert reading["x"] >= chart["x"] + chart["width"]
+        assert heading["pageWidth"] <= width
 
 
 @pytest.mark.parametrize("width, height", SCREENS)

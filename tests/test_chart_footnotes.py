@@ -133,5 +133,22 @@ def test_compare_areas_neighbourhood_chart_reads_the_neighbourhoods_together_in_
     at = apptest.open_app("pages/compare_areas.py", pcn="UZ0001", level="neighbourhood",
                           measure="nbh_mdt_partner_attendance_pct")
     (chart,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    subtitle = html.unescape(chart["layout"]["title"]["subtitle"]["text"]).replace("<br>", " ")
+    ((_, subtitle),) = apptest.chart_headings(at)  # shown above the chart, which draws no title of its own
+    assert not chart["layout"]["title"]["text"]
     assert "compared with the neighbourhoods together" in subtitle and "The neighbourhoods" not in subtitle
+
+
+def test_the_money_views_trajectory_chart_wraps_its_footnote_to_a_phones_line():
+    from measures import charts_money
+    from measures.contract.money import IndicatorMoney
+
+    item = IndicatorMoney(indicator="CAN-04", year="2025/26", org="UZ0001", measure="can_04", in_iif=True,
+                          ach_date=date(2025, 9, 30), numerator=620, denominator=1000, lower=65, upper=80,
+                          points_available=22, pounds_per_point=198.0, adjustment=1.0)
+    history = pd.DataFrame({"period_end": pd.date_range("2025-04-30", periods=6, freq="ME"),
+                            "numerator": [350, 560, 560, 540, 555, 620], "denominator": [1000] * 6})
+    fig = charts_money.trajectory_chart(item, history, "Riverside PCN")
+    lines = [html.unescape(line) for line in footnote(fig).text.split("<br>")]
+    assert " ".join(lines).startswith("Source: Network Contract DES (MI), NHS England · Data to Sep 2025")
+    assert len(lines) >= 3 and all(len(line) <= charts._WRAP["note"] for line in lines), lines
+    assert 0 < footnote_left(fig) <= 12  # from near the figure's edge, where a phone's line has its room

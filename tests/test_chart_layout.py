@@ -107,3 +107,57 @@ def test_a_subtitle_breaks_at_its_semicolon():
     lines = charts.for_screens(fig).layout.title.subtitle.text.split("<br>")
     assert lines[0] == "XmR chart, NHSRplotthedots rules;"
     assert all(charts.text_pixels(line, charts.SUBTITLE_FONT_PIXELS) <= charts.TITLE_PIXELS for line in lines)
+
+
+def test_in_a_download_notes_a_month_apart_are_stacked_and_notes_far_apart_both_hang_from_the_top():
+    near = chart_with_notes({DAYS[10]: "New triage model began", DAYS[11]: "Extended hours began"})
+    far = chart_with_notes({DAYS[2]: "New triage model began", DAYS[20]: "Extended hours began"})
+    first, second = sorted(dated_notes(near), key=lambda a: pd.Timestamp(a.x))
+    # The later note opens the same way and would start under the first one's text: it moves down by a note.
+    assert first.xanchor == second.xanchor == "left" and (first.yshift or 0) == 0
+    assert second.yshift <= -first.font.size * 1.3
+    assert [a.yshift or 0 for a in dated_notes(far)] == [0, 0]
+    # On a phone the notes are laid out afresh for its width, from their own text.
+    shown = dated_notes(charts.for_screens(near))
+    assert sorted(html.unescape(a.text.replace("<br>", " ")) for a in shown) == ["Extended hours began",
+                                                                                  "New triage model began"]
+
+
+def test_on_screen_the_title_comes_off_the_chart_as_one_line_of_text_and_the_plot_keeps_its_size():
+    measure, reading = reading_of()
+    printed = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading)
+    laid_out = charts.for_screens(printed)
+    assert "<br>" in laid_out.layout.title.text  # laid out for a phone, the figure's own title breaks early
+    title, subtitle = charts.heading(laid_out)
+    assert title == "Booked within 2 weeks (monthly): Ashvale PCN"
+    assert subtitle == html.unescape(printed.layout.title.subtitle.text) and "<br>" not in subtitle
+    screen = charts.untitled(laid_out)
+    assert not screen.layout.title.text and not screen.layout.title.subtitle.text
+    assert screen.layout.margin.t == charts.SCREEN_TOP_PIXELS
+    plot = lambda fig: fig.layout.height - fig.layout.margin.t - fig.layout.margin.b  # noqa: E731
+    assert plot(screen) == plot(laid_out) and screen.layout.height < laid_out.layout.height
+    assert screen.layout.legend.y == laid_out.layout.legend.y  # paper coordinates: the same pixels below the plot
+    # Neither figure it came from is changed: the download keeps its title inside, on one line.
+    assert laid_out.layout.title.text.replace("<br>", " ") == title
+    assert printed.layout.title.text == title
+
+
+def test_a_meeting_chart_is_larger_and_leaves_its_wider_legend_more_room_above_the_footnote():
+    measure, reading = reading_of()
+    printed = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading,
+                               goal_lines=detail.goal_lines(measure, DAYS[0], DAYS[-1]))
+
+    def below_plot(fig):
+        """How far below the plot the legend and the footnote start, in pixels."""
+        plot = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+        (note,) = [a for a in fig.layout.annotations if str(a.text).startswith("Source:")]
+        return -fig.layout.legend.y * plot, -note.y * plot
+
+    desk, meeting = charts.for_screens(printed), charts.for_meeting(printed)
+    assert meeting.layout.legend.font.size == meeting.layout.xaxis.tickfont.size == charts.MEETING_FONT_PIXELS
+    (desk_legend, desk_note), (legend, note) = below_plot(desk), below_plot(meeting)
+    labels = [t.name for t in meeting.data if t.showlegend is not False and t.name]
+    # At a phone's width 18 px labels need more rows than 14 px ones, each row taller.
+    assert note - legend > desk_note - desk_legend
+    assert note - legend >= 31 * 18 / 14 * 2 and len(labels) >= 3
+    assert printed.layout.legend.font.size is None  # the figure given is not changed

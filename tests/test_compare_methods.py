@@ -23,8 +23,9 @@ def figures(at) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
-def subtitle(figure: dict) -> str:
-    return figure["layout"]["title"]["subtitle"]["text"].replace("<br>", " ")
+def subtitles(at) -> list[str]:
+    """Each chart's subtitle, shown above it."""
+    return [subtitle for _, subtitle in apptest.chart_headings(at)]
 
 
 def texts(at, kind: str) -> str:
@@ -130,16 +131,16 @@ def test_dobson_intervals_from_age_bands_match_the_dsr_function():
 def test_compare_ranks_a_proportion_with_wilson_and_names_the_method(app_env):
     at = open_compare("dna_rate")
     ranked, funnel = figures(at)
-    assert "Wilson score" in subtitle(ranked)
+    ranked_subtitle, funnel_subtitle = subtitles(at)
+    assert "Wilson score" in ranked_subtitle
     assert all("error_x" in t for t in ranked["data"] if t["type"] == "bar")
-    assert "limits adjusted for overdispersion (random effects, FunnelPlotR method)" in subtitle(funnel)
+    assert "limits adjusted for overdispersion (random effects, FunnelPlotR method)" in funnel_subtitle
     assert "Wilson score" in texts(at, "caption")
 
 
 def test_compare_ranks_a_rate_of_events_with_byars_method(app_env):
     at = open_compare("int_social_prescribing_per_1000")
-    ranked, _ = figures(at)
-    assert "Byar's method, exact below 10 events" in subtitle(ranked)
+    assert "Byar's method, exact below 10 events" in subtitles(at)[0]
 
 
 def test_a_count_of_events_is_compared_per_thousand_patients_not_raw(app_env):
@@ -151,7 +152,7 @@ def test_a_count_of_events_is_compared_per_thousand_patients_not_raw(app_env):
     assert len(shown) and np.allclose(shown[label], shown["Numerator"] / shown["Denominator"] * 1000, atol=0.01)
     assert (shown["Denominator"] == shown["List size"]).all()
     ranked, funnel = figures(at)
-    assert "Byar" in subtitle(ranked)
+    assert "Byar" in subtitles(at)[0]
     assert "Registered patients" in funnel["layout"]["xaxis"]["title"]["text"]
 
 
@@ -178,7 +179,8 @@ def test_a_standardised_rate_is_not_given_a_crude_interval_without_age_bands(app
     (ranked,) = figures(at)
     assert not any("error_x" in t for t in ranked["data"] if t["type"] == "bar")
     assert "Dobson's method needs each PCN's events and population by age band" in texts(at, "info")
-    assert "Ranked without intervals" in subtitle(ranked) and "confidence intervals" not in subtitle(ranked)
+    (ranked_subtitle,) = subtitles(at)
+    assert "Ranked without intervals" in ranked_subtitle and "confidence intervals" not in ranked_subtitle
 
 
 # --- odd values render -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import statistics
 import struct
 import time
@@ -173,3 +174,39 @@ def test_compare_page_offers_both_charts_and_its_table(app_env):
     assert charts_drawn == 2
     assert [found.count(fmt) for fmt in ("PNG", "SVG", "PDF")] == [charts_drawn] * 3
     assert {"CSV", "XLSX"} <= set(found)
+
+
+# --- notes dated on a chart, as a download draws them ---------------------------------------------------------
+
+NOTE_BOX = re.compile(r'<g class="annotation"[^>]*><g class="annotation-text-g"[^>]*><g class="cursor-pointer" '
+                      r'transform="translate\(([-\d.]+),([-\d.]+)\)"><rect class="bg" x="[-\d.]+" y="[-\d.]+" '
+                      r'width="([\d.]+)" height="([\d.]+)".*?<text class="annotation-text"[^>]*>(.*?)</text>')
+
+
+def drawn_note_boxes(fig) -> dict[str, tuple[float, float, float, float]]:
+    """Each annotation's background box (left, top, right, bottom) as kaleido draws the SVG download, by its text."""
+    svg = exports.figure_image(fig, "svg").decode()
+    boxes = {}
+    for left, top, width, height, text in NOTE_BOX.findall(svg):
+        left, top = float(left), float(top)
+        boxes[re.sub(r"<[^>]+>", " ", text)] = (left, top, left + float(width), top + float(height))
+    return boxes
+
+
+@pytest.mark.parametrize("apart", [0, 1, 2])
+def test_two_chart_notes_close_together_do_not_print_over_each_other(apart):
+    measure = default_catalogue().get("acc_08_monthly")
+    days = pd.date_range("2024-04-01", periods=30, freq="MS")
+    series = pd.DataFrame({"measure": measure.id, "version": 1, "org": "UZ0001", "period_start": days,
+                           "numerator": 70.0 + (pd.RangeIndex(30) % 7), "denominator": 100.0})
+    series["value"] = series["numerator"]
+    reading = detail.read(series, measure)
+    first, second = "New triage model began", "Extended hours began"
+    notes = pd.DataFrame({"date": [days[10], days[10 + apart]], "note": [first, second]})
+    fig = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading, annotations=notes)
+    boxes = drawn_note_boxes(fig)
+    (a_left, a_top, a_right, a_bottom), (b_left, b_top, b_right, b_bottom) = boxes[first], boxes[second]
+    assert a_left < b_right and b_left < a_right, boxes  # the two would meet across, at print width
+    assert a_bottom <= b_top or b_bottom <= a_top, boxes  # so one sits below the other
+    plot_top = min(top for text, (_, top, _, _) in boxes.items() if not text.startswith("Source:"))
+    assert plot_top == pytest.approx(95, abs=1)  # the first still hangs from the plot's top edge

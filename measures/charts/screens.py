@@ -1,8 +1,9 @@
-"""Charts laid out for every screen down to a phone's: titles, legends and footnotes wrapped to fit."""
+"""Charts laid out for every screen down to a phone's and for print: titles, legends, footnotes, dated notes."""
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -22,7 +23,9 @@ NARROWEST_PLOT_PIXELS = 250  # the plot area's width there, across which notes d
 TITLE_PIXELS = 330
 _WRAP = {"note": 64, "axis": 34}  # characters a line at that width, by font size
 TITLE_FONT_PIXELS, SUBTITLE_FONT_PIXELS = 22, 15
-CHART_NOTE_LINE_PIXELS = 17  # a line of a 13 px note dated on the chart, with its background's edge
+# A note dated on the chart is as tall as Plotly draws its lines (1.3 times the font size each) and its background's
+# padding, with a pixel between one note and the next.
+NOTE_LINE_SPACING, NOTE_PAD_PIXELS = 1.3, 3
 # Arial's advance widths in thousandths of an em, for space to tilde (its metrics are Helvetica's); any other
 # character counts as wide as a capital.
 _ARIAL_WIDTHS = (
@@ -39,6 +42,13 @@ FOOTNOTE_EDGE_PIXELS = 4
 TEMPLATE_LEFT_PIXELS = pio.templates[TEMPLATE_NAME].layout.margin.l
 FOOTNOTE_SHIFT_PIXELS = FOOTNOTE_EDGE_PIXELS - TEMPLATE_LEFT_PIXELS
 FOOTNOTE_FONT_PIXELS = 10.5  # the suppression footnote, kept whole, then fits a phone
+# The plot's width in a download (827 px wide, less the margins and room for the y axis's labels): notes dated on a
+# chart are kept apart at this width, so a printed chart never overprints two notes that are close together.
+PRINT_PLOT_PIXELS = 680
+# On screen the title and subtitle are text above the chart, where they wrap to its width as an SVG title cannot;
+# above the plot is left room for the top tick label and the modebar.
+SCREEN_TOP_PIXELS = 30
+MEETING_FONT_PIXELS = 18  # ticks, axis titles and legend read from the back of a room
 
 
 def _wrapped(text: str, width: int) -> list[str]:
@@ -83,11 +93,17 @@ def _fitted(text: str, pixels: float, size: float) -> list[str]:
     return lines
 
 
-def _fit_chart_notes(fig: go.Figure) -> None:
-    """Notes dated on the chart, wrapped to the room on the side each opens towards at the narrowest plot, and each
-    moved off the plot's edge by the notes before it that it would overprint there.
+def _note_text(note) -> str:
+    """A note's own text, whatever lines an earlier fit broke it into (a `<br>` in chart text is always a break)."""
+    return " ".join(html.unescape(part) for part in str(note.text).split("<br>"))
 
-    Only on a chart whose date axis has a set range: there the note cannot stretch the axis to make room.
+
+def _fit_chart_notes(fig: go.Figure, plot_pixels: float = NARROWEST_PLOT_PIXELS) -> None:
+    """Notes dated on the chart, wrapped to the room on the side each opens towards in a plot `plot_pixels` wide,
+    and each moved off the plot's edge by the notes before it that it would overprint there.
+
+    Only on a chart whose date axis has a set range: there the note cannot stretch the axis to make room. Laid out
+    again at another width, each note is placed afresh from its own text.
     """
     axis = fig.layout.xaxis.range
     notes = [a for a in fig.layout.annotations if a.xref in (None, "x") and a.yref == "paper" and a.y in (0, 1)]
@@ -97,12 +113,12 @@ def _fit_chart_notes(fig: go.Figure) -> None:
     placed: list[tuple[float, float, float, float, float]] = []  # edge, left, right, offset, height
     for note in sorted(notes, key=lambda a: pd.Timestamp(a.x)):
         size = note.font.size or 13
-        at = (pd.Timestamp(note.x) - start) / (end - start) * NARROWEST_PLOT_PIXELS
-        room = at if note.xanchor == "right" else NARROWEST_PLOT_PIXELS - at
-        lines = _fitted(html.unescape(str(note.text)), max(room, NARROWEST_PLOT_PIXELS / 2) - 6, size)
+        at = (pd.Timestamp(note.x) - start) / (end - start) * plot_pixels
+        room = at if note.xanchor == "right" else plot_pixels - at
+        lines = _fitted(_note_text(note), max(room, plot_pixels / 2) - 6, size)
         width = max(text_pixels(line, size) for line in lines) + 6
         left, right = (at - width, at) if note.xanchor == "right" else (at, at + width)
-        height = CHART_NOTE_LINE_PIXELS * len(lines)
+        height = math.ceil(size * NOTE_LINE_SPACING * len(lines)) + NOTE_PAD_PIXELS
         offset = max([o + h for edge, l, r, o, h in placed if edge == note.y and l < right and left < r], default=0)
         placed.append((note.y, left, right, offset, height))
         note.update(text="<br>".join(chart_text(line) for line in lines), align=note.xanchor or "left",
@@ -111,13 +127,13 @@ def _fit_chart_notes(fig: go.Figure) -> None:
 
 def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_lines: Sequence[str],
                            legend_labels: Sequence[str], axis_title_lines: int = 1,
-                           footnote_shift: float = FOOTNOTE_SHIFT_PIXELS) -> go.Figure:
+                           footnote_shift: float = FOOTNOTE_SHIFT_PIXELS, font: float = 14) -> go.Figure:
     """Re-lay a `titled` figure so its title, subtitle, legend and footnote fit the narrowest chart.
 
     Title and subtitle wrap onto more lines (the plot moves down); the footnote wraps and sits below as many
     legend rows as the legend needs at that width; notes dated on the chart wrap to fit beside their line. The
     plot area keeps its size, so axes read the same. `footnote_shift` moves the footnote left from the plot's edge,
-    at most to FOOTNOTE_EDGE_PIXELS inside the figure's.
+    at most to FOOTNOTE_EDGE_PIXELS inside the figure's. `font` is the size of the ticks and the legend's text.
     """
     title_lines = _fitted(title, TITLE_PIXELS, TITLE_FONT_PIXELS)
     subtitle_lines = _fitted(subtitle, TITLE_PIXELS, SUBTITLE_FONT_PIXELS)
@@ -126,7 +142,7 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
                   for line in ([note] if note == whole else _wrapped(note, _WRAP["note"]))]
     row, rows = 0, 1
     for label in legend_labels:  # 14 px text: a swatch and gap of 40 px, about 7.7 px a character
-        width = 40 + 7.7 * len(label)
+        width = 40 + 7.7 * font / 14 * len(label)
         if row and row + width > NARROWEST_LEGEND_PIXELS:
             rows, row = rows + 1, 0
         row += width
@@ -134,8 +150,8 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
     margin = fig.layout.margin
     top = 95 + 27 * (len(title_lines) - 1) + 19 * (len(subtitle_lines) - 1)
     plot_pixels = max(height - (margin.t or 95) - (margin.b or FOOTER_PIXELS), 100)
-    legend_offset = LEGEND_OFFSET_PIXELS + 19 * (axis_title_lines - 1)
-    footnote_offset = legend_offset + 31 * rows + 8  # a legend row is about 31 px apart in the browser
+    legend_offset = LEGEND_OFFSET_PIXELS + 19 * (axis_title_lines - 1) + 1.2 * (font - 14)  # taller tick labels
+    footnote_offset = legend_offset + 31 * font / 14 * rows + 8  # a 14 px legend's rows are about 31 px apart
     bottom = footnote_offset + 13 * len(note_lines) + 12
     fig.update_layout(
         height=plot_pixels + top + bottom, margin=dict(t=top, b=bottom),
@@ -155,16 +171,51 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
     return fig
 
 
-def for_screens(fig: go.Figure) -> go.Figure:
+def for_screens(fig: go.Figure, *, font: float = 14) -> go.Figure:
     """A copy of a `titled` figure laid out for every screen down to a phone's, as the compare charts are.
 
-    Title, subtitle, footnote and legend are read back from the figure and re-laid by `_fit_to_narrow_screens`.
-    The figure itself is left as it was, one line of title, for downloads: their print size and file name.
+    Title, subtitle, footnote and legend are read back from the figure and re-laid by `_fit_to_narrow_screens`
+    (`font`: the size of its ticks and legend). The figure itself is left as it was, one line of title, for
+    downloads: their print size and file name.
     """
     shown = go.Figure(fig)
     footnotes = [a for a in shown.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
                  and str(a.text).startswith("Source:")]
     footnote_lines = [html.unescape(line) for a in footnotes for line in str(a.text).split("<br>")]
     legend = [html.unescape(t.name) for t in shown.data if t.showlegend is not False and t.name]
-    return _fit_to_narrow_screens(shown, html.unescape(shown.layout.title.text or ""),
-                                  html.unescape(shown.layout.title.subtitle.text or ""), footnote_lines, legend)
+    title, subtitle = heading(shown)
+    return _fit_to_narrow_screens(shown, title, subtitle, footnote_lines, legend, font=font)
+
+
+def for_meeting(fig: go.Figure) -> go.Figure:
+    """A copy of a `titled` figure read from across a room: ticks, axis titles and legend at MEETING_FONT_PIXELS,
+    600 px tall, and laid out as `for_screens` lays a chart out for every screen down to a phone's."""
+    shown = go.Figure(fig)
+    size = MEETING_FONT_PIXELS
+    shown.update_layout(height=600, legend=dict(font=dict(size=size)))
+    shown.update_xaxes(tickfont=dict(size=size), title=dict(font=dict(size=size)))
+    shown.update_yaxes(tickfont=dict(size=size), title=dict(font=dict(size=size)))
+    return for_screens(shown, font=size)
+
+
+def heading(fig: go.Figure) -> tuple[str, str]:
+    """A figure's title and subtitle as plain text, each on one line whatever breaks a layout put in them."""
+    def one_line(text) -> str:
+        return " ".join(html.unescape(part).strip() for part in str(text or "").split("<br>")).strip()
+
+    return one_line(fig.layout.title.text), one_line(fig.layout.title.subtitle.text)
+
+
+def untitled(fig: go.Figure) -> go.Figure:
+    """A copy of a figure without its title and subtitle, for a screen that shows them as text above the chart.
+
+    The room above the plot shrinks to SCREEN_TOP_PIXELS and the figure by as much, so the plot, its legend and its
+    footnote keep their sizes and places. The figure itself keeps its title, for downloads.
+    """
+    shown = go.Figure(fig)
+    template = pio.templates[TEMPLATE_NAME].layout
+    top = shown.layout.margin.t if shown.layout.margin.t is not None else template.margin.t
+    height = shown.layout.height or template.height
+    cut = max(top - SCREEN_TOP_PIXELS, 0)
+    shown.update_layout(title=dict(text="", subtitle=dict(text="")), margin=dict(t=top - cut), height=height - cut)
+    return shown

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from .. import suppression
 from ..catalogue import Measure
+from .screens import PRINT_PLOT_PIXELS, _fit_chart_notes
 from .style import (NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_MID_GREY, NHS_TEXT, POINT_COLOURS, POINT_LABELS,
                     axis_title, chart_text, hover_text, titled)
 
@@ -117,6 +118,8 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
         fig.update_xaxes(tickformat="%b %Y")
     if x_range:
         fig.update_xaxes(range=x_range)
+    # Two notes close together would print over each other: each is moved off the plot's edge past those it meets.
+    _fit_chart_notes(fig, PRINT_PLOT_PIXELS)
     return titled(fig, f"{measure.label}: {org_name}", subtitle or _spc_subtitle(measure),
                   source or measure.source.publication, latest, [*notes, *caveats])
 

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from .. import suppression
+from .. import charts, suppression
 from ..catalogue import FAMILY_LABELS
 from ..overview import Card
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
@@ -75,12 +75,25 @@ def frame_or_empty(frame: pd.DataFrame, message: str) -> bool:
     return True
 
 
-def show_figure(fig, *, key: str | None = None, export=None) -> None:
-    """The chart, and its downloads; `export` is the figure they hand out when it is not the one shown."""
-    # theme=None: the figure's own template, so the screen matches every export.
-    st.plotly_chart(fig, theme=None, width="stretch", key=key,
-                    config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
-    figure_downloads(fig if export is None else export, key=key)  # PNG, SVG and PDF of every chart
+def show_figure(fig, *, key: str | None = None, export=None, controls: bool = True) -> None:
+    """The chart under its title and subtitle, and its downloads; `export` is the figure they hand out when it is
+    not the one shown. Without `controls`, a chart only to be read (as in a meeting): no downloads and no modebar.
+
+    The title and subtitle are text above the chart, where they wrap to the screen's width (an SVG title cannot
+    wrap, and a figure cannot know the width it will be drawn at); the downloads keep them inside the figure.
+    """
+    title, subtitle = charts.heading(fig)
+    lines = [f"**{plain(title)}**" if title else "", f":gray[{plain(subtitle)}]" if subtitle else ""]
+    with st.container(gap="xsmall"):  # the title close over its chart, as it reads inside a download
+        if any(lines):
+            st.markdown("  \n".join(line for line in lines if line))
+        # theme=None: the figure's own template, so the screen matches every export. The modebar's own image
+        # button would save the chart without its title; the downloads below carry it, with the source and date.
+        st.plotly_chart(charts.untitled(fig), theme=None, width="stretch", key=key,
+                        config={"displaylogo": False, "modeBarButtonsToRemove": ["toImage"],
+                                "displayModeBar": controls})
+    if controls:
+        figure_downloads(fig if export is None else export, key=key)  # PNG, SVG and PDF of every chart
 
 
 _BADGE_COLOURS = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common": "gray",
