@@ -84,7 +84,7 @@ def board_screen() -> None:
 
 def neighbourhoods_section() -> None:
     """The neighbourhoods the PCN works in, each with its integration measures, under a label saying what it spans."""
-    footprints = ui.query("neighbourhood_footprints", pcn["pcn"])
+    footprints = ui.neighbourhood_footprints(pcn["pcn"])
     if not footprints:
         return
     everything = ui.query("local.catalogue_with_local")  # a PCN's own catalogue leaves neighbourhood measures out

@@ -76,7 +76,7 @@ if level == "neighbourhood":
                f"method: {compare.METHOD_TEXT[comparison.method]}")
     for note in compare.exclusion_notes(frame) + compare.above_natural_range_notes(frame, compared):
         st.warning(ui.plain(note), icon=":material/warning:")
-    own = [fp.code for fp in ui.query("neighbourhood_footprints", pcn["pcn"])]
+    own = [fp.code for fp in ui.neighbourhood_footprints(pcn["pcn"])]
     ui.show_figure(ui.cached_figure(charts.ranked_bar, frame, measure=compared, highlight=own[0] if own else None,
                                     comparator_label=compare_neighbourhoods.COMPARATOR_LABEL,
                                     comparator_value=comparator, period=period, area_label=f"Neighbourhoods of {pcn['icb_name']}",

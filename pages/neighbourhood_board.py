@@ -17,10 +17,10 @@ if hoods is None or hoods.empty:
                    "enters here, in the app).")
 else:
     # The PCN's own neighbourhoods first, so that the picker opens on one it works in.
-    own = [fp.code for fp in ui.query("neighbourhood_footprints", pcn["pcn"])]
+    own = [fp.code for fp in ui.neighbourhood_footprints(pcn["pcn"])]
     codes = neighbourhood_board.picker_order(hoods, own)
     names = dict(zip(hoods["neighbourhood"], hoods["name"]))
-    today = {fp.code: fp for fp in ui.query("neighbourhood_footprints", None)}
+    today = {fp.code: fp for fp in ui.neighbourhood_footprints()}
     pcns = ui.query("pcns")
     pcn_names = dict(zip(pcns["pcn"], pcns["pcn_name"]))
     with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="neighbourhood_controls"):

@@ -251,3 +251,28 @@ def test_the_pcn_boards_section_links_each_neighbourhood_and_reruns_without_comp
     assert 'href="neighbourhood?neighbourhood=QZZ-RIVERSIDE&amp;pcn=UZ0002"' in section
     assert 'data-measure="nbh_care_plans_shared_pct"' in section
     assert counted == []
+
+
+def test_every_neighbourhood_is_worked_out_once_for_the_boards_of_every_pcn(app_env, monkeypatch):
+    # At national scale working out every neighbourhood's footprint takes about 0.1 s: once per data version, not
+    # once for each PCN someone opens.
+    from streamlit.testing.v1 import AppTest
+
+    from measures import neighbourhoods
+
+    def clear_caches():
+        import streamlit as st
+
+        st.cache_data.clear()
+
+    AppTest.from_function(clear_caches).run()
+    calls = []
+    real = neighbourhoods.footprints
+    monkeypatch.setattr(neighbourhoods, "footprints", lambda *args, **kwargs: calls.append(args) or real(*args, **kwargs))
+    labels = {}
+    for code in ["UZ0001", "UZ0002", "UZ0006", "UZ0009"]:
+        at = apptest.open_app(BOARD, pcn=code)
+        labels[code] = [t.label for t in at.sidebar.toggle if t.key == "show_neighbourhoods"]
+    assert len(calls) == 1
+    assert labels == {"UZ0001": ["Riverside neighbourhood: 3 PCNs"], "UZ0002": ["Riverside neighbourhood: 3 PCNs"],
+                      "UZ0006": ["Brackenby North neighbourhood: part of 1 PCN (7 practices)"], "UZ0009": []}

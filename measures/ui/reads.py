@@ -147,6 +147,13 @@ def query(name: str, *args):
     return _suppressed(name, _for_principal(name, result, args), args, below)
 
 
+def neighbourhood_footprints(pcn_code: str | None = None) -> list:
+    """The neighbourhoods as they stand today (those the PCN has practices in, if given): every one is worked out
+    once per data version, so a PCN not yet viewed costs a filter, not a read of every neighbourhood's practices."""
+    every = query("neighbourhood_footprints", None)
+    return every if pcn_code is None else [footprint for footprint in every if pcn_code in footprint.pcns]
+
+
 def dataset_banner() -> None:
     meta = query("meta")
     if meta.get("dataset") == "synthetic":
