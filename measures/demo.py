@@ -14,6 +14,7 @@ import pandas as pd
 from . import board_summaries, demo_contract
 from .demo_history import LocalCodes, entered_values, record_local_values
 from .demo_neighbourhoods import add_demo_neighbourhoods
+from .demo_rows import OBSERVATION_COLUMNS, ObservationCodes, fixed_period, month_periods
 from .demo_workforce import demo_workforce_roles, match_published_totals
 from .catalogue import Catalogue, Measure, compute_values, default_catalogue
 from .local.definitions import LOCAL_FAMILIES
@@ -317,7 +318,7 @@ IIF_ACC_08 = "acc_08"
 IIF_YEAR = (date(2023, 4, 1), date(2024, 3, 31))  # ACC-08 was an IIF indicator in 2023/24 only
 
 
-def _iif_acc_08(measure: Measure, pop: Population, rng: np.random.Generator) -> pd.DataFrame:
+def _iif_acc_08(measure: Measure, pop: Population, rng: np.random.Generator, codes: ObservationCodes) -> pd.DataFrame:
     """The IIF's yearly ACC-08 for 2023/24, per practice and summed per PCN at the year's end, as the IIF file has it.
 
     Drawn from a generator of its own, so adding it left every other measure's values as they were.
@@ -333,18 +334,11 @@ def _iif_acc_08(measure: Measure, pop: Population, rng: np.random.Generator) -> 
     pcn_numerator = np.bincount(pcn_index, weights=numerator, minlength=len(pop.pcn_codes))
     pcn_denominator = np.bincount(pcn_index, weights=denominator, minlength=len(pop.pcn_codes))
     frames = []
-    for level, codes, n, d, basis in (("practice", pop.practice_codes, numerator, denominator, "synthetic"),
-                                      ("pcn", pop.pcn_codes, pcn_numerator, pcn_denominator, "sum_of_practices")):
-        frames.append(pd.DataFrame({
-            "measure_id": measure.id, "measure_version": measure.version, "org_code": codes, "org_level": level,
-            "period_start": IIF_YEAR[0], "period_end": IIF_YEAR[1], "numerator": n, "denominator": d,
-            "value": compute_values(measure, n, d), "basis": basis,
-        }))
+    for level, orgs, n, d, basis in (("practice", pop.practice_codes, numerator, denominator, "synthetic"),
+                                     ("pcn", pop.pcn_codes, pcn_numerator, pcn_denominator, "sum_of_practices")):
+        frames.append(codes.rows(measure, orgs, level, np.arange(len(orgs)), *fixed_period(*IIF_YEAR, len(orgs)),
+                                 n, d, compute_values(measure, n, d), basis))
     return pd.concat(frames, ignore_index=True)
-
-
-OBSERVATION_COLUMNS = ["measure_id", "measure_version", "org_code", "org_level", "period_start", "period_end",
-                       "numerator", "denominator", "value", "basis"]
 
 
 def generate_observations(catalogue: Catalogue, pop: Population,
@@ -355,8 +349,6 @@ def generate_observations(catalogue: Catalogue, pop: Population,
     come as the values a PCN's editors enter (ENTRY_COLUMNS but `row`), to be recorded as they would be; their PCN
     sums and derived measures follow from recording them.
     """
-    months = pop.months
-    period_end = (months + pd.offsets.MonthEnd(0)).date
     frames, entered = [], []
     pcn_ctx = _Context(pop.pcn_sum(pop.registered), pop.pcn_sum(pop.weighted), rng)
     practice_ctx = _Context(pop.registered, pop.weighted, rng)
@@ -364,9 +356,10 @@ def generate_observations(catalogue: Catalogue, pop: Population,
     # Millions of local values: their codes as categories (one list for every measure), not strings row by row.
     local_codes = LocalCodes(pd.Index([m.id for m in derived_last if m.family in LOCAL_FAMILIES]),
                          pd.Index(np.concatenate([pop.pcn_codes, pop.practice_codes])), pd.Index(["pcn", "practice"]))
+    codes = ObservationCodes.of([m.id for m in catalogue], np.concatenate([pop.pcn_codes, pop.practice_codes]))
     for measure in derived_last:
         if measure.id == IIF_ACC_08:
-            frames.append(_iif_acc_08(measure, pop, rng))
+            frames.append(_iif_acc_08(measure, pop, rng, codes))
             continue
         spec = SPECS.get(measure.id)
         if spec is None:
@@ -384,7 +377,7 @@ def generate_observations(catalogue: Catalogue, pop: Population,
             continue
         if measure.id in demo_contract.YEAR_TO_DATE:
             # Drawn above all the same, so that every other measure keeps the values it had.
-            frames.append(demo_contract.year_to_date(measure, pop, rng))
+            frames.append(demo_contract.year_to_date(measure, pop, rng, codes))
             continue
         levels = [("pcn", pop.pcn_codes, num, den, present, "synthetic")]
         if measure.level == "practice":
@@ -395,21 +388,13 @@ def generate_observations(catalogue: Catalogue, pop: Population,
                 ("practice", pop.practice_codes, num, den, present, "synthetic"),
                 ("pcn", pop.pcn_codes, pcn_num, pcn_den, pcn_present, "sum_of_practices"),
             ]
-        for level, codes, n, d, keep, basis in levels:
+        for level, orgs, n, d, keep, basis in levels:
             values = compute_values(measure, n, d if d is not None else np.full(n.shape, np.nan))
             org_index, month_index = np.nonzero(keep)
-            frames.append(pd.DataFrame({
-                "measure_id": measure.id,
-                "measure_version": measure.version,
-                "org_code": codes[org_index],
-                "org_level": level,
-                "period_start": months[month_index].date,
-                "period_end": period_end[month_index],
-                "numerator": n[org_index, month_index],
-                "denominator": (d[org_index, month_index] if d is not None else np.nan),
-                "value": values[org_index, month_index],
-                "basis": basis,
-            }))
+            frames.append(codes.rows(measure, orgs, level, org_index, *month_periods(pop.months, month_index),
+                                     n[org_index, month_index],
+                                     d[org_index, month_index] if d is not None else None,
+                                     values[org_index, month_index], basis))
     # A catalogue of local measures only (or none) still builds: empty frames of the same shape.
     observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OBSERVATION_COLUMNS)
     values = (pd.concat(entered, ignore_index=True) if entered

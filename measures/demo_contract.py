@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import Measure, compute_values
+from .demo_rows import ObservationCodes, month_periods
 
 # The IIF indicators the demo fills the way the monthly publication does: practice counts from 1 April,
 # summed into the PCN at each month's membership. CAN-04 counts referrals (the denominator grows through the
@@ -30,7 +31,7 @@ def _cumulate_within_years(monthly: np.ndarray, years: np.ndarray) -> np.ndarray
     return out
 
 
-def year_to_date(measure: Measure, pop, rng: np.random.Generator) -> pd.DataFrame:
+def year_to_date(measure: Measure, pop, rng: np.random.Generator, codes: ObservationCodes) -> pd.DataFrame:
     """Practice rows and PCN sums, one row a month, each the year to date (period = the month)."""
     own = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
     n_practices, n_months = pop.registered.shape
@@ -51,16 +52,11 @@ def year_to_date(measure: Measure, pop, rng: np.random.Generator) -> pd.DataFram
         numerator = np.floor(register * final_each_month * (fmonth / 12) ** 1.3)
         denominator = register
     pcn_numerator, pcn_denominator = pop.pcn_sum(numerator), pop.pcn_sum(denominator)
-    period_end = (pop.months + pd.offsets.MonthEnd(0)).date
     frames = []
-    for level, codes, num, den, basis in (("practice", pop.practice_codes, numerator, denominator, "synthetic"),
-                                          ("pcn", pop.pcn_codes, pcn_numerator, pcn_denominator,
-                                           "sum_of_practices")):
+    for level, orgs, num, den, basis in (("practice", pop.practice_codes, numerator, denominator, "synthetic"),
+                                         ("pcn", pop.pcn_codes, pcn_numerator, pcn_denominator, "sum_of_practices")):
         org_index, month_index = np.nonzero(np.ones(num.shape, dtype=bool))
         n, d = num[org_index, month_index], den[org_index, month_index]
-        frames.append(pd.DataFrame({
-            "measure_id": measure.id, "measure_version": measure.version, "org_code": codes[org_index],
-            "org_level": level, "period_start": pop.months[month_index].date, "period_end": period_end[month_index],
-            "numerator": n, "denominator": d, "value": compute_values(measure, n, d), "basis": basis,
-        }))
+        frames.append(codes.rows(measure, orgs, level, org_index, *month_periods(pop.months, month_index), n, d,
+                                 compute_values(measure, n, d), basis))
     return pd.concat(frames, ignore_index=True)

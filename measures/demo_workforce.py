@@ -111,20 +111,24 @@ def match_published_totals(roles: pd.DataFrame, observations: pd.DataFrame) -> p
         return roles
     wanted = observations[observations["measure_id"].isin(["workforce_arrs_fte_per_10k", "workforce_fte_per_10k"])
                           & (observations["org_level"] == "pcn")]
-    totals = wanted.pivot_table(index=["org_code", "period_end"], columns="measure_id", values="numerator",
-                                aggfunc="first")
+    # The measures' FTE (their numerators) per PCN and census day, beside each role's row; NaN where the demo has none.
+    totals = (wanted.assign(org_code=wanted["org_code"].astype(str), _day=pd.to_datetime(wanted["period_end"]))
+              .groupby(["org_code", "_day", "measure_id"], observed=True)["numerator"].first()
+              .unstack("measure_id"))
     out = roles.copy()
-    out["_arrs"] = [role_group(r) is not None for r in out["staff_role"]]
-    out["_day"] = pd.to_datetime(out["census_date"]).dt.date
-    for (org, day), group in out.groupby(["org_code", "_day"]):
-        if (org, day) not in totals.index:
-            continue
-        arrs_total = totals.loc[(org, day)].get("workforce_arrs_fte_per_10k")
-        all_total = totals.loc[(org, day)].get("workforce_fte_per_10k")
-        arrs_rows, other_rows = group.index[group["_arrs"]], group.index[~group["_arrs"]]
-        have_arrs, have_other = out.loc[arrs_rows, "fte"].sum(), out.loc[other_rows, "fte"].sum()
-        if pd.notna(arrs_total) and have_arrs > 0:
-            out.loc[arrs_rows, "fte"] = (out.loc[arrs_rows, "fte"] * arrs_total / have_arrs).round(3)
-        if pd.notna(all_total) and pd.notna(arrs_total) and have_other > 0 and all_total > arrs_total:
-            out.loc[other_rows, "fte"] = (out.loc[other_rows, "fte"] * (all_total - arrs_total) / have_other).round(3)
-    return out.drop(columns=["_arrs", "_day"])
+    keys = pd.MultiIndex.from_arrays([out["org_code"].astype(str), pd.to_datetime(out["census_date"])])
+    arrs_total, all_total = (totals.reindex(keys)[m].to_numpy(dtype=float) if m in totals
+                             else np.full(len(out), np.nan)
+                             for m in ("workforce_arrs_fte_per_10k", "workforce_fte_per_10k"))
+    arrs = out["staff_role"].map({r: role_group(r) is not None for r in out["staff_role"].unique()}).to_numpy(bool)
+    # Each PCN and census day's ARRS FTE and other FTE, over its rows.
+    group = keys.factorize()[0]
+    fte = out["fte"].to_numpy(dtype=float)
+    have_arrs = np.bincount(group, weights=np.where(arrs, fte, 0.0))[group]
+    have_other = np.bincount(group, weights=np.where(arrs, 0.0, fte))[group]
+    scaled = np.where(arrs, ~np.isnan(arrs_total) & (have_arrs > 0),
+                      ~np.isnan(all_total) & ~np.isnan(arrs_total) & (have_other > 0) & (all_total > arrs_total))
+    wanted_fte = np.where(arrs, arrs_total, all_total - arrs_total)[scaled]
+    held_fte = np.where(arrs, have_arrs, have_other)[scaled]
+    out.loc[scaled, "fte"] = np.round(fte[scaled] * wanted_fte / held_fte, 3)
+    return out

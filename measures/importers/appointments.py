@@ -21,6 +21,7 @@ SHORT = "appointments"
 ORDER = 60
 LANDING_PAGE = "https://digital.nhs.uk/data-and-information/publications/statistical/appointments-in-general-practice"
 CADENCE = "monthly"  # how often a new file is published: monthly or annual
+CONTEXT = ("organisations", "practice_lists")  # what the parse reads from the store
 REQUIRED = ["APPOINTMENT_MONTH_START_DATE", "GP_CODE", "PCN_CODE", "HCP_TYPE", "APPT_MODE", "NATIONAL_CATEGORY",
             "TIME_BETWEEN_BOOK_AND_APPT", "COUNT_OF_APPOINTMENTS", "APPT_STATUS"]
 OPTIONAL = ["GP_NAME", "SUPPLIER", "PCN_NAME", "SUB_ICB_LOCATION_CODE", "SUB_ICB_LOCATION_NAME"]
@@ -122,20 +123,21 @@ def _parse(source, context: StoreContext, by_row: bool) -> Load:
     through the table of every row the other importers read (read_csv_table), whose checks word the messages."""
     name = source.name
     con = memory_connection()
-    if by_row:
-        rows = read_csv_table(con, source)
-        columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_row"]
-        _group(con, "raw", columns)
-    else:
-        rows, columns = _read_grouped(con, source)
-    rejections = Rejections()
-    notes: list[str] = []
     # What the store knows, copied in once: each is read several times below.
     for table, frame in [("known_practices", context.codes("practice")), ("known_pcns", context.codes("pcn")),
                          ("practice_lists", context.frame("practice_lists"))]:
         con.register("_frame", frame)
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame")
         con.unregister("_frame")
+    if by_row:
+        rows = read_csv_table(con, source)
+        columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_row"]
+        _group(con, "raw", columns)
+        con.execute("CREATE VIEW firsts AS SELECT * FROM d")
+    else:
+        rows, columns = _read_grouped(con, source)
+    rejections = Rejections()
+    notes: list[str] = []
     found = _distinct_rows(name, con, columns, rejections, by_row)
     # Labels are compared as label() normalises them (case, runs of spaces): each distinct published value is
     # labelled once, in Python, and the sums below pick the published values whose label they count.
@@ -184,10 +186,15 @@ def _group(con, table: str, columns: list[str]) -> None:
                 f"SELECT min(_row, 6) AS _rows, count(*) AS _copies, {listed} FROM {table} GROUP BY ALL)")
 
 
+_READ = ("read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+         "columns = ?)")
+_PREFIX = 16_384  # rows read first, in order, for the rows the report quotes (then four times as many, and so on)
+
+
 def _read_grouped(con, source) -> tuple[int, list[str]]:
-    """The file read and grouped to its distinct rows in one statement, its columns named as read_csv_table names
-    them. Anything read_csv_table would word a message about (a header, a row that is not CSV, blank lines that
-    shift row numbers, a cell too long, no rows) is left to it."""
+    """`d`: the file read and grouped to its distinct rows in one statement, its columns named as read_csv_table
+    names them, and `firsts` (see _first_rows). Anything read_csv_table would word a message about (a header, a row
+    that is not CSV, blank lines that shift row numbers, a cell too long, no rows) is left to it."""
     _check_header(source)
     if source.blank_lines:
         raise _NeedsRows
@@ -197,22 +204,41 @@ def _read_grouped(con, source) -> tuple[int, list[str]]:
         seen[n] = seen.get(n, 0) + 1
         if seen[n] > 1:
             header[i] = f"{n}_{seen[n]}"
+    listed, types = ", ".join(ident(c) for c in header), {n: "VARCHAR" for n in header}
     try:
-        con.execute(
-            "CREATE TABLE d AS SELECT _rows[1] AS _first, * FROM (SELECT min(_row, 6) AS _rows, count(*) AS _copies, "
-            f"{', '.join(ident(c) for c in header)} FROM (SELECT row_number() OVER () + 1 AS _row, * FROM read_csv(?, "
-            "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-            "columns = ?)) GROUP BY ALL)", [str(source.path), {n: "VARCHAR" for n in header}])
+        # No row numbers here: numbering rows in order would read the file on one core instead of all of them.
+        con.execute(f"CREATE TABLE d AS SELECT count(*) AS _copies, {listed} FROM {_READ} GROUP BY ALL",
+                    [str(source.path), types])
     except duckdb.Error:
         raise _NeedsRows from None
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
     limit = limit_value(source.name, limits.max_cell_chars)
-    rows, longest = con.execute(f"SELECT sum(_copies), greatest({', '.join(f'max(length({ident(c)}))' for c in header)})"
-                                " FROM d").fetchall()[0]
+    rows, longest, repeats, unknown = con.execute(
+        f"SELECT sum(_copies), greatest({', '.join(f'max(length({ident(c)}))' for c in header)}), "
+        f"sum(_copies - 1), count(*) FILTER (WHERE NOT {_KNOWN}) FROM d").fetchall()[0]
     if not rows or (longest or 0) > limit:
         raise _NeedsRows
+    _first_rows(con, source, listed, types, min(int(repeats), EXAMPLES), min(int(unknown), EXAMPLES))
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return int(rows), header
+
+
+def _first_rows(con, source, listed: str, types: dict, repeats: int, unknown: int) -> None:
+    """`firsts`: as `d`, with the first six rows of each distinct row (_rows; _first the first), over as many of the
+    file's first rows as hold the first `repeats` exact repeats and `unknown` rows of practices in no map that the
+    report quotes (the earliest of each, so a prefix that holds that many holds the right ones)."""
+    if not (repeats or unknown):
+        return  # nothing to quote: no `firsts`
+    prefix = _PREFIX
+    while True:
+        con.execute(f"CREATE OR REPLACE TABLE firsts AS SELECT _rows[1] AS _first, * FROM (SELECT min(_row, 6) AS _rows, "
+                    f"count(*) AS _copies, {listed} FROM (SELECT row_number() OVER () + 1 AS _row, * FROM {_READ} "
+                    f"LIMIT {int(prefix)}) GROUP BY ALL)", [str(source.path), types])
+        read, found_repeats, found_unknown = con.execute(
+            f"SELECT sum(_copies), sum(_copies - 1), count(*) FILTER (WHERE NOT {_KNOWN}) FROM firsts").fetchall()[0]
+        if read < prefix or (found_repeats >= repeats and found_unknown >= unknown):
+            return
+        prefix *= 4
 
 
 def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, by_row: bool) -> dict[str, list[str]]:
@@ -260,13 +286,13 @@ def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, b
             raise _NeedsRows
         duplicates(name, con, KEY, columns, Rejections(), what)
     if repeats:
-        first_repeats = con.execute(f"SELECT unnest(_rows[2:]) AS r, _first FROM d WHERE _copies > 1 "
+        first_repeats = con.execute(f"SELECT unnest(_rows[2:]) AS r, _first FROM firsts WHERE _copies > 1 "
                                     f"ORDER BY r LIMIT {EXAMPLES}").fetchall()
         rejections.add(f"an exact repeat of an earlier row (each {what} was counted once)", int(repeats),
                        [Example(int(r), extra=f"repeats row {first}") for r, first in first_repeats],
                        "Check the totals against the publisher's own summary if this is unexpected.")
     if unknown:
-        first_unknown = con.execute(f"SELECT _first, GP_CODE FROM d WHERE NOT {_KNOWN} ORDER BY 1 LIMIT {EXAMPLES}"
+        first_unknown = con.execute(f"SELECT _first, GP_CODE FROM firsts WHERE NOT {_KNOWN} ORDER BY 1 LIMIT {EXAMPLES}"
                                     ).fetchall()
         rejections.add("practice code not in any imported map", int(unknown),
                        [Example(int(r), None if v is None else str(v), "GP_CODE") for r, v in first_unknown],

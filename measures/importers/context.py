@@ -25,20 +25,28 @@ _QUERIES = {
 class StoreContext:
     """Read-only views of the store, loaded on first use in one short read-only connection and kept for one file."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, con=None, names=None):
+        """`con`: a connection open on the store already, to read through now (no second opening) the frames
+        `names` (default: all)."""
         self.store = store
         self._frames: dict[str, pd.DataFrame] = {}
+        if con is not None:
+            self._read(con, names)
+
+    def _read(self, con, names=None) -> None:
+        for key, (sql, _) in _QUERIES.items():
+            if key not in self._frames and (names is None or key in names):
+                self._frames[key] = con.execute(sql).df()
 
     def frame(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
             # Everything a parse may need, in one short read-only connection (about 50 ms, whatever the number).
             try:
                 with self.store.reader() as con:
-                    for key, (sql, _) in _QUERIES.items():
-                        self._frames[key] = con.execute(sql).df()
+                    self._read(con)
             except StoreMissing:
                 for key, (_, columns) in _QUERIES.items():
-                    self._frames[key] = pd.DataFrame(columns=columns)
+                    self._frames.setdefault(key, pd.DataFrame(columns=columns))
         return self._frames[name]
 
     def register(self, con, *names: str) -> None:

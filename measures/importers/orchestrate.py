@@ -13,7 +13,7 @@ from typing import Iterable, TextIO
 import duckdb
 
 from ..limits import LimitExceeded, import_folder
-from ..store import Store, finish_import, set_meta, start_import
+from ..store import Store, finish_import, migration_files, set_meta, start_import
 from .common import PublicationError, shorten
 from .context import StoreContext
 from .detect import NotRead, Unrecognised, detect
@@ -96,17 +96,26 @@ def import_publications(inputs: Iterable[str | Path], store: Store | str | Path 
             skipped += resolved.notes
             sources += _recognise(resolved, skipped)
         sources.sort(key=lambda pair: pair[1].ORDER)  # stable: the user's order within a publication
+        first = None  # what the first file's parse needs, read with the checks below when the schema is current
         if store.exists():
-            dataset = store.query("SELECT value FROM meta WHERE key = 'dataset'")
-            if not dataset.empty and dataset.iloc[0, 0] == "synthetic":
+            with store.reader() as con:  # one read: what the store holds, whether its schema is current, and more
+                dataset = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
+                applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+                current = all(number in applied for number, _, _ in migration_files())
+                if current and sources:
+                    first = _read_before_parsing(con, store, *sources[0])
+            if dataset and dataset[0][0] == "synthetic":
                 raise PublicationError(
                     f"{store.path} holds the synthetic demo; real figures would be mixed with invented ones. Import "
                     "into a database of its own, for example `--db data/pcn.duckdb`, and open the app on it with "
                     "PCN_DB=data/pcn.duckdb. Nothing was imported.")
-            store.migrate()
+            # Parsing reads the store, so its schema is brought up to date first; a current one is left alone
+            # (migrating takes the writers' turn and publishes a copy of the whole file).
+            if not current:
+                store.migrate()
         reports: list[FileReport] = []
         for index, (source, module) in enumerate(sources):
-            report = import_one(source, module, store)
+            report = import_one(source, module, store, before=first if index == 0 else None)
             reports.append(report)
             if not report.ok and stop_on_error:
                 reports += [FileReport(s.name, "not attempted", m.PUBLICATION,
@@ -142,17 +151,18 @@ def _recognise(resolved, skipped: list[str]) -> list[tuple[Source, object]]:
     return found
 
 
-def import_one(source: Source, module, store: Store) -> FileReport:
+def import_one(source: Source, module, store: Store, before: tuple | None = None) -> FileReport:
+    """Import one recognised file; `before`: what _before_parsing would read, if it was read already."""
     started = time.perf_counter()
     started_at = datetime.now().replace(microsecond=0)
-    previous = _already_imported(store, source.sha256)
+    previous, context = before or _before_parsing(store, source, module)
     if previous:
         return FileReport(source.name, "already imported", previous["publication"], previous["vintage"],
                           import_id=int(previous["import_id"]),
                           notes=[f"the same content (sha256 {source.sha256[:12]}…) was imported as import "
                                  f"{previous['import_id']} on {previous['finished_at']:%d %b %Y %H:%M}; nothing changed"])
     try:
-        load: Load = _parse(source, module, store)
+        load: Load = _parse(source, module, context)
         _refuse_if_nothing_loads(source, load)
         with store.writer() as con:
             again = con.execute("SELECT import_id FROM imports WHERE sha256 = ? AND finished_at IS NOT NULL",
@@ -181,11 +191,11 @@ def import_one(source: Source, module, store: Store) -> FileReport:
                       rejected=load.rejections.lines())
 
 
-def _parse(source: Source, module, store: Store) -> Load:
+def _parse(source: Source, module, context: StoreContext) -> Load:
     """Parse and check a file in memory. Whatever a damaged or hostile file makes the parser trip over is reported
     as that file's failure, never as a traceback; nothing has been written yet."""
     try:
-        return module.parse(source, StoreContext(store))
+        return module.parse(source, context)
     except PublicationError:
         raise
     except (duckdb.Error, ValueError, OverflowError) as exc:
@@ -204,12 +214,23 @@ def _refuse_if_nothing_loads(source: Source, load: Load) -> None:
                                "Nothing was imported.")
 
 
-def _already_imported(store: Store, sha256: str) -> dict | None:
+def _before_parsing(store: Store, source: Source, module) -> tuple[dict | None, StoreContext]:
+    """Whether the same content was imported already, and (if not) what parsing it needs from the store."""
     if not store.exists():
-        return None
-    frame = store.query("SELECT import_id, publication, vintage, finished_at FROM imports "
-                        "WHERE sha256 = ? AND finished_at IS NOT NULL ORDER BY import_id LIMIT 1", [sha256])
-    return None if frame.empty else frame.iloc[0].to_dict()
+        return None, StoreContext(store)
+    with store.reader() as con:
+        return _read_before_parsing(con, store, source, module)
+
+
+def _read_before_parsing(con, store: Store, source: Source, module) -> tuple[dict | None, StoreContext]:
+    """_before_parsing through a connection open on the store: one opening of the file for both."""
+    found = con.execute("SELECT import_id, publication, vintage, finished_at FROM imports "
+                        "WHERE sha256 = ? AND finished_at IS NOT NULL ORDER BY import_id LIMIT 1",
+                        [source.sha256]).fetchall()
+    if found:
+        return dict(zip(["import_id", "publication", "vintage", "finished_at"], found[0])), StoreContext(store)
+    # A publication may name what its parse reads (CONTEXT); the rest, if it reads more, on first use.
+    return None, StoreContext(store, con, getattr(module, "CONTEXT", None))
 
 
 def _actor() -> str:

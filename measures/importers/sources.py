@@ -70,7 +70,7 @@ def resolve(argument: str, workdir: Path, progress: TextIO | None = None) -> Res
         if path.is_dir():
             raise PublicationError(f"{argument}: is a folder; name the published files in it (for example {argument}/*.csv).")
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): that copies the whole file
         raise PublicationError(f"{shown}: the file is empty ({len(data)} bytes). The download probably failed: "
                                "download it again. Nothing was imported.")
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
@@ -117,7 +117,7 @@ def _from_zip(path: Path, shown: str, data: bytes, argument: str, workdir: Path)
             except PublicationError:
                 notes.append(f"{member}: skipped (a workbook that is not one the importer reads)")
         else:
-            if not content.strip():
+            if not content or content.isspace():
                 raise PublicationError(f"{member}: the file is empty. Download the archive again. Nothing was imported.")
             sources.append(_text_source(member, target, content, argument))
     if not sources:
@@ -158,27 +158,32 @@ def _text_source(name: str, path: Path, data: bytes, argument: str) -> Source:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise PublicationError(f"{name}: the file is saved as UTF-16 text, but the published files are UTF-8. "
                                "Download it again, or re-save it as 'CSV UTF-8'. Nothing was imported.")
-    body = data[len(BOM):] if data.startswith(BOM) else data
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PublicationError(_encoding_problem(name, body, exc.start)) from None
-    first_line = text.split("\n", 1)[0]
+    body = memoryview(data)[len(BOM):] if data.startswith(BOM) else data  # a view: no copy of the file
+    if not data.isascii():  # ASCII is UTF-8: most files need no decoding at all
+        try:
+            str(body, "utf-8")
+        except UnicodeDecodeError as exc:
+            raise PublicationError(_encoding_problem(name, bytes(body), exc.start)) from None
+    start = bytes(body[:1024 * 1024]).decode("utf-8", "ignore")  # cut anywhere: the whole file is UTF-8
+    first_line = start.split("\n", 1)[0]
     try:  # the whole first record, as DuckDB reads it: a quoted header may hold a line break
-        header = next(csv.reader(io.StringIO(text[:1024 * 1024])))
+        header = next(csv.reader(io.StringIO(start)))
     except (StopIteration, csv.Error):
         header = []
     if len(header) < 2:
         raise PublicationError(f"{name}: row 1 is not a comma-separated header ({shorten(first_line, 80)!r}). The "
                                "importer reads the CSV files as published; download the file again. Nothing was imported.")
     return Source(name=name, path=path, sha256=_sha256(data), format="csv", origin=argument, header=header,
-                  blank_lines=_blank_lines(body))
+                  blank_lines=_blank_lines(data))  # a BOM holds no line break: the same line numbers
+
+
+_EMPTY_LINE = re.compile(rb"\n\r?\n")
 
 
 def _blank_lines(body: bytes) -> list[int]:
     """Line numbers of empty lines with rows after them, so that row numbers in messages stay those a spreadsheet
     shows; trailing empty lines change no row number."""
-    if b"\n\n" not in body and b"\n\r\n" not in body:  # the usual file: a plain search, not the regex below
+    if _EMPTY_LINE.search(body) is None:  # the usual file: one regex pass (two `in` searches take four times as long)
         return []
     end = len(body)
     while end and body[end - 1] in b" \t\r\n":  # not body.rstrip(): that copies a file of a gigabyte
