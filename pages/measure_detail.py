@@ -5,15 +5,18 @@ import base64
 import pandas as pd
 import streamlit as st
 
-from measures import access, annotations, board_html, charts, data_quality, detail, practice_view, suppression, ui
+from measures import access, annotations, board_html, data_quality, detail, suppression, ui
 
 pcn = st.session_state["current_pcn"]
 measure = ui.pick_measure(ui.query("local.catalogue_with_local", pcn["pcn"]))  # YAML + app-defined
 series = ui.query("series", measure.id, pcn["pcn"])
 if access.is_local_measure(measure.id) and not ui.reads_all_local(pcn["pcn"]):  # unpublished local values
     ui.refuse(pcn["pcn"], f"{pcn['pcn_name']} ({pcn['pcn']}): unpublished values of {measure.label}")
-changes = annotations.rebases(ui.store(), measure.id, pcn["pcn"])
-reading = detail.read(series, measure, rebase=list(changes["period_start"]))
+changes = ui.query("annotations.rebases", measure.id, pcn["pcn"])
+notes = ui.query("annotations", measure.id, pcn["pcn"])
+caveats = [c for c in [data_quality.chart_caveat(ui.query("data_quality.practice_completeness", pcn["pcn"]),
+                                                 measure.id)] if c]
+reading, figure, on_screen = ui.measure_chart(series, measure, pcn["pcn_name"], changes, notes, caveats)
 # In a meeting the page is shown, not worked on: no note, change-point or removal controls.
 may_edit = ui.editable(pcn["pcn"]) and not ui.meeting_mode()
 
@@ -61,10 +64,7 @@ def icon_image(kind) -> str:
 
 def practice_section() -> None:
     """Every member practice of a practice-level measure: its latest value and its own SPC icons."""
-    frame = practice_view.practice_series(ui.store(), pcn["pcn"], measure.id)
-    frame = access.filter_rows(frame, ui.principal(), ui.directory())  # local values: members, or published
-    members = practice_view.practice_members(ui.store(), pcn["pcn"])
-    table = practice_view.practice_spc_table(frame, measure, names=members)
+    table = ui.practice_spc_table(pcn["pcn"], measure)  # local values: the PCN's members, or published periods
     st.subheader("Each practice")
     if table.empty:
         ui.empty_state(f"{ui.plain(pcn['pcn_name'])} has no member practices on record.")
@@ -103,15 +103,8 @@ with chart_column:
             st.info("An annual measure: each value is shown with its interval, with no SPC limits or variation "
                     "and assurance icons.", icon=":material/info:")
         ui.spc_badges(reading.variation, reading.assurance)
-        notes = ui.query("annotations", measure.id, pcn["pcn"])
-        figure = charts.spc_chart(
-            reading.result, measure, pcn["pcn_name"], annotations=notes, reading=reading,
-            caveats=[c for c in [data_quality.chart_caveat(
-                ui.query("data_quality.practice_completeness", pcn["pcn"]), measure.id)] if c],
-            rebase_reasons=dict(zip(changes["period_start"], changes["reason"])),
-            goal_lines=detail.goal_lines(measure, reading.result["date"].min(), reading.result["date"].max()))
         # On screen the title, legend and footnote wrap to fit a phone; downloads keep the print layout.
-        ui.show_figure(charts.for_screens(figure), key="spc_chart", export=figure)
+        ui.show_figure(on_screen, key="spc_chart", export=figure)
         st.markdown(ui.plain(detail.narrative(reading, measure, pcn["pcn_name"])))
         with st.expander("The numbers behind the chart", icon=":material/table:"):
             table = detail.data_table(series, reading, measure)

@@ -162,3 +162,34 @@ def test_a_measure_defined_in_the_app_is_offered_on_compare_areas(demo_db, tmp_p
     assert "Carers identified on the practice register (Integration (set locally))" in picker.options
     assert picker.value == "int_carers_identified_pct"
     assert any("No PCN has values for Carers identified" in i.value for i in at.info)  # defined, nothing entered yet
+
+
+def test_the_chart_and_each_practices_reading_are_computed_once_per_data_version_not_on_every_rerun(demo_db, tmp_path,
+                                                                                     monkeypatch):
+    from measures import charts, practice_view
+
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("PCN_DB", str(path))
+    calls, charts_built = [], []
+    real, real_chart = practice_view.practice_spc_table, charts.spc_chart
+    monkeypatch.setattr(practice_view, "practice_spc_table",
+                        lambda *args, **kwargs: calls.append(args) or real(*args, **kwargs))
+    monkeypatch.setattr(charts, "spc_chart", lambda *args, **kwargs: charts_built.append(args) or
+                        real_chart(*args, **kwargs))
+    at = open_page("pages/measure_detail.py", pcn="UZ0006", measure="dna_rate")
+    shown = next(d.value for d in at.dataframe if "Variation (in words)" in d.value.columns)
+    at.run()
+    assert not at.exception and len(calls) == 1 and len(charts_built) == 1  # the PCN's chart, built once too
+    # A new value changes the data version: the table is read and computed again, with the value in it.
+    store = Store(path)
+    practice, period = store.query(
+        "SELECT org_code, max(period_start) AS p FROM observations WHERE measure_id = 'dna_rate' "
+        "AND org_level = 'practice' AND org_code = ? GROUP BY 1", [shown["Code"].iloc[0]]).iloc[0]
+    with store.writer() as con:
+        con.execute("UPDATE observations SET numerator = 0, value = 0 WHERE measure_id = 'dna_rate' "
+                    "AND org_code = ? AND period_start = ?", [practice, period])
+    at.run()
+    assert len(calls) == 2 and len(charts_built) == 2
+    again = next(d.value for d in at.dataframe if "Variation (in words)" in d.value.columns)
+    assert again.set_index("Code").loc[practice, "Latest"] == "0.0%"

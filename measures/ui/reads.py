@@ -147,6 +147,37 @@ def query(name: str, *args):
     return _suppressed(name, _for_principal(name, result, args), args, below)
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def _practice_rows(db_path: str, version: tuple, pcn_code: str, measure_id: str, suppress_below: int):
+    from .. import practice_view
+
+    db = Store(db_path)
+    return practice_view.practice_series(db, pcn_code, measure_id), practice_view.practice_members(db, pcn_code)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _practice_table(db_path: str, version: tuple, measure_key: str, frame: pd.DataFrame, members: pd.DataFrame,
+                    _measure) -> pd.DataFrame:
+    # As `_board_rows`: the rows the principal may read are in the key. Shared read-only between sessions.
+    from .. import practice_view
+
+    return practice_view.practice_spc_table(frame, _measure, names=members)
+
+
+def practice_spc_table(pcn_code: str, measure) -> pd.DataFrame:
+    """Each member practice's latest value and SPC icons (`practice_view.practice_spc_table`) for the signed-in
+    principal: read once per data version, and read again (an SPC reading a practice) only when what the principal
+    may read or the data change, not on every rerun."""
+    db = store()
+    version = db.data_version()
+    try:
+        frame, members = _practice_rows(str(db.path), version, pcn_code, measure.id, suppress_below())
+    except StoreDamaged as problem:
+        store_problem(problem)
+    frame = access.filter_rows(frame, principal(), directory())  # local values: members, or published periods
+    return _practice_table(str(db.path), version, measure.model_dump_json(), frame, members, measure)
+
+
 def neighbourhood_footprints(pcn_code: str | None = None) -> list:
     """The neighbourhoods as they stand today (those the PCN has practices in, if given): every one is worked out
     once per data version, so a PCN not yet viewed costs a filter, not a read of every neighbourhood's practices."""
