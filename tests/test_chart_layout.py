@@ -161,3 +161,25 @@ def test_a_meeting_chart_is_larger_and_leaves_its_wider_legend_more_room_above_t
     assert note - legend > desk_note - desk_legend
     assert note - legend >= 31 * 18 / 14 * 2 and len(labels) >= 3
     assert printed.layout.legend.font.size is None  # the figure given is not changed
+
+
+def test_a_figure_shown_again_is_copied_without_its_title_once_while_it_lives(monkeypatch):
+    import gc
+
+    import plotly.graph_objects as go
+
+    from measures import charts
+    from measures.ui import widgets
+
+    copies = []
+    real = charts.untitled
+    monkeypatch.setattr(charts, "untitled", lambda fig: copies.append(id(fig)) or real(fig))
+    shown = go.Figure(layout={"title": {"text": "A chart"}})
+    first, again = widgets._untitled(shown), widgets._untitled(shown)
+    assert first is again and len(copies) == 1 and not first.layout.title.text
+    other = go.Figure(layout={"title": {"text": "Another"}})
+    assert widgets._untitled(other) is not first and len(copies) == 2
+    key = id(shown)
+    del shown, first, again
+    gc.collect()
+    assert key not in widgets._UNTITLED  # a figure nobody holds leaves nothing behind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 
 import pandas as pd
 import streamlit as st
@@ -75,6 +76,20 @@ def frame_or_empty(frame: pd.DataFrame, message: str) -> bool:
     return True
 
 
+# The untitled copy of each figure still alive, by identity: a figure cached per data version is shown again on
+# every rerun, and copying it (Plotly validates every property) cost 15 ms a chart. Figures are shared read-only.
+_UNTITLED: dict[int, tuple[weakref.ref, object]] = {}
+
+
+def _untitled(fig):
+    found = _UNTITLED.get(id(fig))
+    if found is None or found[0]() is not fig:
+        found = (weakref.ref(fig), charts.untitled(fig))
+        _UNTITLED[id(fig)] = found
+        weakref.finalize(fig, _UNTITLED.pop, id(fig), None)
+    return found[1]
+
+
 def show_figure(fig, *, key: str | None = None, export=None, controls: bool = True) -> None:
     """The chart under its title and subtitle, and its downloads; `export` is the figure they hand out when it is
     not the one shown. Without `controls`, a chart only to be read (as in a meeting): no downloads and no modebar.
@@ -89,7 +104,7 @@ def show_figure(fig, *, key: str | None = None, export=None, controls: bool = Tr
             st.markdown("  \n".join(line for line in lines if line))
         # theme=None: the figure's own template, so the screen matches every export. The modebar's own image
         # button would save the chart without its title; the downloads below carry it, with the source and date.
-        st.plotly_chart(charts.untitled(fig), theme=None, width="stretch", key=key,
+        st.plotly_chart(_untitled(fig), theme=None, width="stretch", key=key,
                         config={"displaylogo": False, "modeBarButtonsToRemove": ["toImage"],
                                 "displayModeBar": controls})
     if controls:
