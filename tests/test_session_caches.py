@@ -1,0 +1,64 @@
+"""What a new session's first run keeps instead of asking again: pack periods and change points per data version;
+each still follows a change."""
+
+import shutil
+from datetime import date
+
+
+from measures import access, annotations, boardpack, queries
+from measures.boardpack import build
+from measures.store import Store
+from measures.ui import downloads
+
+
+def test_every_pcn_s_pack_periods_are_read_once_per_data_version_and_a_new_month_shows(demo_db, tmp_path,
+                                                                                      monkeypatch):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    store = Store(path)
+    reads = []
+    every = build.available_periods_of_every_pcn
+    monkeypatch.setattr(build, "available_periods_of_every_pcn", lambda s: reads.append(1) or every(s))
+    downloads._every_pcn_pack_periods.clear()
+    downloads._pack_periods.clear()
+    codes = [str(code) for code in queries.pcns(store)["pcn"]]
+    version = store.data_version()
+    for code in codes:
+        assert downloads._pack_periods(str(path), version, code) == boardpack.available_periods(store, code)
+    assert len(reads) == 1
+    first = codes[0]
+    latest = boardpack.available_periods(store, first)[0]
+    with store.writer() as con:  # a month after every other, for one PCN: a write publishes a new version
+        con.execute("INSERT INTO observations SELECT * REPLACE (DATE '2031-01-01' AS period_start) FROM observations "
+                    "WHERE org_code = ? AND org_level = 'pcn' AND period_start = ? LIMIT 1", [first, latest])
+    version = store.data_version()
+    assert downloads._pack_periods(str(path), version, first)[:2] == [date(2031, 1, 1), latest]
+    assert downloads._pack_periods(str(path), version, codes[1]) == boardpack.available_periods(store, codes[1])
+    assert len(reads) == 2
+
+
+class Counted(Store):
+    """A store that counts its reads of the catalogue of tables."""
+
+    asked = 0
+
+    def query(self, sql, params=None):
+        if "information_schema" in sql:
+            Counted.asked += 1
+        return super().query(sql, params)
+
+
+def test_whether_change_points_exist_is_asked_once_per_data_version_and_a_new_one_is_seen(demo_db, tmp_path):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    store = Counted(path)
+    pcn = str(queries.pcns(store)["pcn"].iloc[0])
+    Counted.asked = 0
+    for _ in range(3):
+        assert "face_to_face_pct" not in annotations.rebase_dates_by_measure(store, pcn)
+        assert annotations.rebase_dates(store, "face_to_face_pct", pcn) == []
+    assert Counted.asked == 1
+    annotations.add_rebase(store, "face_to_face_pct", pcn, date(2024, 12, 1), "Online triage went live", access.OPEN)
+    assert annotations.rebase_dates_by_measure(store, pcn)["face_to_face_pct"] == [date(2024, 12, 1)]
+    assert annotations.rebase_dates(store, "face_to_face_pct", pcn) == [date(2024, 12, 1)]
+    assert Counted.asked == 2
