@@ -255,8 +255,13 @@ def results(measured: list[Measured]) -> list[Result]:
                            note=f"{page.warm_queries} queries a run still read; the floor is the empty-cache run's"))
         if page.new_pcn:
             count = page.new_pcn_queries
-            rows.append(Result(f"{page.name}, another PCN of the ICB not yet viewed", page.new_pcn,
-                               floor=statistics.median(page.new_pcn_floors), ratio_target=EMPTY_TARGET,
+            name = f"{page.name}, another PCN of the ICB not yet viewed"
+            if not count:  # every read was cached by the first PCN: no floor to divide by, only Streamlit's run
+                rows.append(Result(name, page.new_pcn, note="no query left to run: every read was cached by the "
+                                                            "first PCN, so the time is the script run alone"))
+                continue
+            rows.append(Result(name, page.new_pcn, floor=statistics.median(page.new_pcn_floors),
+                               ratio_target=EMPTY_TARGET,
                                note=f"up to {count} quer{'y' if count == 1 else 'ies'} a run, the floor those of "
                                     "each run"))
     return rows

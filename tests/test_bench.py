@@ -132,3 +132,12 @@ def test_the_national_benchmarks_compute_the_board_summaries_only_when_missing_o
     took = foundation.ready_summaries(str(db))
     assert took is not None and took > 0 and stored() is not None
     assert foundation.ready_summaries(str(db)) is None  # current: nothing computed again
+
+
+def test_a_page_with_no_query_left_for_another_pcn_reports_no_ratio_to_a_floor_of_nothing():
+    page = floors.Measured(name="Data page", empty=[1.0], warm=[0.1], floors=[0.5], queries=3, warm_queries=0,
+                           new_pcn=[0.11, 0.12], new_pcn_floors=[0.0], new_pcn_queries=0)
+    rows = {row.name: row.row() for row in floors.results([page])}
+    other = rows["Data page, another PCN of the ICB not yet viewed"]
+    assert "×" not in other and "no query left to run" in other
+    assert "**2.0×** its floor" in rows["Data page, empty cache"]
