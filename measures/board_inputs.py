@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import access, local, queries, suppression
-from .catalogue import Catalogue, compute_values
+from .catalogue import Catalogue
 from .data_quality.caveats import caveat_text
 from .local.common import _has_table
 
@@ -360,15 +360,7 @@ def pool(store, wanted: pd.DataFrame, everything: Catalogue, practices: pd.DataF
         "numerator": grouped["numerator"].sum(min_count=1), "denominator": grouped["denominator"].sum(min_count=1),
         "mean_value": grouped["value"].mean(), "orgs": grouped.size(),
     }).reset_index()
-    pooled["comparator"] = np.nan
-    for measure_id, part in pooled.groupby("measure"):
-        try:
-            measure = everything.get(measure_id)
-        except KeyError:
-            continue
-        values = (part["mean_value"] if measure.type == "count"
-                  else compute_values(measure, part["numerator"], part["denominator"]))
-        pooled.loc[part.index, "comparator"] = np.asarray(values)
+    pooled = queries.comparator_values(pooled, everything)
     pooled["comparator_org"] = pooled["icb"]
     return pooled[["icb", "measure", "period_start", "comparator", "comparator_org", "orgs"]]
 

@@ -97,6 +97,22 @@ def practice_and_peers(store: Store, measure_id: str, practice_code: str) -> pd.
         """, [practice_code, measure_id])
 
 
+def comparator_values(pooled: pd.DataFrame, catalogue) -> pd.DataFrame:
+    """`pooled` (an area's sums per measure and period: numerator, denominator, mean_value) with `comparator`: the
+    mean of the areas' values for a count, the value of the sums for anything else; NaN for a measure not in
+    `catalogue`. Changed in place and returned."""
+    pooled["comparator"] = np.nan
+    for measure_id, rows in pooled.groupby("measure"):
+        try:
+            measure = catalogue.get(measure_id)
+        except KeyError:
+            continue
+        values = (rows["mean_value"] if measure.type == "count"
+                  else compute_values(measure, rows["numerator"], rows["denominator"]))
+        pooled.loc[rows.index, "comparator"] = np.asarray(values)
+    return pooled
+
+
 def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_periods: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A PCN's series for every measure, and the ICB comparator for each measure's latest periods.
 
@@ -141,15 +157,7 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_perio
             ).df()
         finally:
             con.unregister("wanted_periods")
-    pooled = _pool_shown(store, pooled, catalogue)
-    pooled["comparator"] = np.nan
-    for measure_id, rows in pooled.groupby("measure"):
-        try:
-            measure = catalogue.get(measure_id)
-        except KeyError:
-            continue
-        values = rows["mean_value"] if measure.type == "count" else compute_values(measure, rows["numerator"], rows["denominator"])
-        pooled.loc[rows.index, "comparator"] = np.asarray(values)
+    pooled = comparator_values(_pool_shown(store, pooled, catalogue), catalogue)
     pooled["comparator_org"] = icb_row[0]
     return mine, pooled[["measure", "period_start", "comparator", "comparator_org", "orgs"]]
 

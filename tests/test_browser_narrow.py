@@ -53,6 +53,16 @@ def app_url(db):
     yield from serve_app(db)
 
 
+def assert_inside_and_clear_of_the_footnote(box: dict, parts: list[dict]) -> None:
+    """Every drawn part of the chart within its box, and the legend above the source footnote."""
+    for part in parts:
+        assert box["left"] - 0.5 <= part["left"] and part["right"] <= box["right"] + 0.5, part
+        assert box["top"] - 0.5 <= part["top"] and part["bottom"] <= box["bottom"] + 0.5, part
+    legend = next(part for part in parts if part["selector"] == ".legend")
+    footnote = next(part for part in parts if part["text"].startswith("Source:"))
+    assert legend["bottom"] <= footnote["top"], "the legend runs into the source footnote"
+
+
 @pytest.mark.parametrize("width, height", SCREENS)
 @pytest.mark.parametrize("measure", ["acc_08_monthly", "acc_08"])  # an XmR chart, and an annual measure's points
 def test_measure_details_chart_title_legend_and_footnote_are_whole_on_every_screen(app_url, chromium, measure,
@@ -64,12 +74,7 @@ def test_measure_details_chart_title_legend_and_footnote_are_whole_on_every_scre
         # The title is text above the chart (test_a_charts_long_title_...), so the chart draws none of its own.
         assert {part["selector"] for part in parts} >= {".legend", ".annotation-text"}
         assert not [part for part in parts if part["selector"] == ".gtitle" and part["text"].strip()]
-        for part in parts:
-            assert box["left"] - 0.5 <= part["left"] and part["right"] <= box["right"] + 0.5, part
-            assert box["top"] - 0.5 <= part["top"] and part["bottom"] <= box["bottom"] + 0.5, part
-        legend = next(part for part in parts if part["selector"] == ".legend")
-        footnote = next(part for part in parts if part["text"].startswith("Source:"))
-        assert legend["bottom"] <= footnote["top"], "the legend runs into the source footnote"
+        assert_inside_and_clear_of_the_footnote(box, parts)
         tab.locator(".js-plotly-plot").first.screenshot(path=f"/tmp/measure-detail-{measure}-{width}x{height}.png")
 
 
@@ -117,12 +122,7 @@ def test_meeting_modes_measure_screen_chart_is_whole_and_stacks_over_its_reading
         expect(tab.locator(".pcnm-reading")).to_be_visible()
         drawn = tab.evaluate(_CHART_PARTS)
         box, parts = drawn["box"], drawn["parts"]
-        for part in parts:
-            assert box["left"] - 0.5 <= part["left"] and part["right"] <= box["right"] + 0.5, part
-            assert box["top"] - 0.5 <= part["top"] and part["bottom"] <= box["bottom"] + 0.5, part
-        legend = next(part for part in parts if part["selector"] == ".legend")
-        footnote = next(part for part in parts if part["text"].startswith("Source:"))
-        assert legend["bottom"] <= footnote["top"], "the legend runs into the source footnote"
+        assert_inside_and_clear_of_the_footnote(box, parts)
         legend_font = tab.evaluate("parseFloat(getComputedStyle(document.querySelector('.legendtext')).fontSize)")
         assert legend_font >= 18  # still read from across a room
         heading = tab.evaluate(_CHART_HEADING)
