@@ -69,27 +69,9 @@ def members_at(store: Store, code: str, day: date) -> pd.DataFrame:
     return spans[_held_on(spans, day)][["practice", "via_pcn"]].reset_index(drop=True)
 
 
-def practice_rows(store: Store, measure_id: str, code: str) -> pd.DataFrame:
-    """The practice values a neighbourhood's sum adds up: tidy rows of its member practices, each period whose last
-    day the practice was a member on. Read through the access filter by each practice's PCN before summing."""
-    if not has_neighbourhoods(store):
-        return pd.DataFrame(columns=SERIES_COLUMNS)
-    return store.query(
-        f"""
-        WITH spans AS ({_PRACTICES})
-        SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org,
-               o.period_start, o.period_end, o.numerator, o.denominator, o.value
-        FROM observations o
-        JOIN spans s ON s.practice = o.org_code AND s.neighbourhood = ? AND s.start_date <= o.period_end
-             AND (s.end_date IS NULL OR s.end_date >= o.period_end)
-        WHERE o.measure_id = ? AND o.org_level = 'practice'
-        ORDER BY o.period_start, o.org_code
-        """, [code, measure_id])
-
-
 def sum_of_practices(rows: pd.DataFrame, measure: Measure, code: str) -> pd.DataFrame:
     """A neighbourhood's series of a practice-level measure: per period, the sums of its practices' numerators and
-    denominators, and the value they give (pure: the rows are those `practice_rows` read, after any filtering).
+    denominators, and the value they give (pure: the practice rows `board_rows_read` read, after any filtering).
 
     Tidy shape with org = the neighbourhood, plus `practices`: how many practices the period's sum adds.
     """
@@ -107,15 +89,12 @@ def sum_of_practices(rows: pd.DataFrame, measure: Measure, code: str) -> pd.Data
 
 def series(store: Store, measure: Measure, code: str) -> pd.DataFrame:
     """A neighbourhood's series of a measure: recorded for it (a neighbourhood-level measure) or, for a
-    practice-level one, the sum of its member practices at each period's last day."""
-    if measure.level == LEVEL:
-        return store.query(
-            "SELECT measure_id AS measure, measure_version AS version, org_code AS org, period_start, period_end, "
-            "numerator, denominator, value FROM observations WHERE measure_id = ? AND org_code = ? "
-            "AND org_level = 'neighbourhood' ORDER BY measure_version, period_start", [measure.id, code])
-    if measure.level == "practice":
-        return sum_of_practices(practice_rows(store, measure.id, code), measure, code)
-    return pd.DataFrame(columns=SERIES_COLUMNS)
+    practice-level one, the sum of its member practices at each period's last day (with `practices`), as its
+    board reads them (`board_rows_read`, `board_series`), unfiltered."""
+    if measure.level not in (LEVEL, "practice"):
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    found = board_series(board_rows_read(store, code, [measure.id]), [measure], code)
+    return found if measure.level == "practice" else found[SERIES_COLUMNS]
 
 
 # --- which neighbourhoods a PCN is in, and how to name them ---------------------------------------------------
