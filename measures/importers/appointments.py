@@ -10,8 +10,8 @@ import pandas as pd
 from .. import limits
 from .common import (DATE_FORMATS, EXAMPLES, NUMBER_PATTERN, OBSERVATION_COLUMNS, SAFE_NAME, Example, Rejections,
                      _check_header, canonical, check_counts, duplicates, ident, label, limit_value, measures_catalogue,
-                     memory_connection, month_ended, not_in_future, number_sql, read_csv_table, require_values,
-                     shorten, shown, stop_on_rows)
+                     memory_connection, months_over, number_sql, read_csv_table, require_values, shorten,
+                     shown)
 from .context import StoreContext
 from .loading import Load
 from .totals import CONTRIBUTION_COLUMNS
@@ -274,12 +274,8 @@ def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, b
         raise _NeedsRows
     if faults:
         require_values(name, con, ["APPOINTMENT_MONTH_START_DATE", "GP_CODE", "COUNT_OF_APPOINTMENTS"], _ADVICE)
-        stop_on_rows(name, con, "SELECT _row, APPOINTMENT_MONTH_START_DATE FROM raw "
-                                "WHERE try_strptime(trim(APPOINTMENT_MONTH_START_DATE), $formats) IS NULL",
-                     {"formats": DATE_FORMATS}, "APPOINTMENT_MONTH_START_DATE",
-                     "is not a date the importer knows (such as 01OCT2025)", _ADVICE)
-        not_in_future(name, con, _MONTH, "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
-        month_ended(name, con, _MONTH, "APPOINTMENT_MONTH_START_DATE", _ADVICE, {"formats": DATE_FORMATS})
+        months_over(name, con, "APPOINTMENT_MONTH_START_DATE", _MONTH, DATE_FORMATS,
+                    "is not a date the importer knows (such as 01OCT2025)", _ADVICE)
         check_counts(name, con, "COUNT_OF_APPOINTMENTS", "a count of appointments", _ADVICE)
     if keys < count:  # keys are counted by their hash: duplicates() compares the values themselves
         if not by_row:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .common import (DATE_FORMATS, Rejections, canonical, check_counts, duplicates, ident,
-                     memory_connection, month_ended, not_in_future, number_sql, read_csv_table, require_values,
-                     shorten, shown, stop_on_rows)
+                     memory_connection, months_over, number_sql, read_csv_table, require_values, shorten,
+                     shown, stop_on_rows)
 from .context import StoreContext
 from .loading import Load
 
@@ -45,12 +45,8 @@ def parse(source, context: StoreContext) -> Load:
     rows = read_csv_table(con, source)
     _published_names(con, source)
     require_values(name, con, list(COLUMNS), _ADVICE)
-    stop_on_rows(name, con, "SELECT _row, APPOINTMENT_MONTH FROM raw "
-                            "WHERE try_strptime(trim(APPOINTMENT_MONTH), $formats) IS NULL",
-                 {"formats": MONTH_FORMATS}, "APPOINTMENT_MONTH",
-                 "is not a month the importer knows (such as 01OCT2025)", _ADVICE)
-    not_in_future(name, con, _MONTH, "APPOINTMENT_MONTH", _ADVICE, {"formats": MONTH_FORMATS})
-    month_ended(name, con, _MONTH, "APPOINTMENT_MONTH", _ADVICE, {"formats": MONTH_FORMATS})
+    months_over(name, con, "APPOINTMENT_MONTH", _MONTH, MONTH_FORMATS,
+                "is not a month the importer knows (such as 01OCT2025)", _ADVICE)
     for column, what in COUNTS.items():
         check_counts(name, con, column, what, _ADVICE)
     rejections = Rejections()

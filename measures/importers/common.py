@@ -330,6 +330,16 @@ def month_ended(name: str, con, sql_date: str, column: str, advice: str, params:
                  "months that are over", advice)
 
 
+def months_over(name: str, con, column: str, sql_date: str, formats: list[str], problem: str, advice: str) -> None:
+    """A column of months written as text: stop on the first row that is not one of `formats` (`problem` says so),
+    then on a month after today, then on a month not yet over (`sql_date` parses the column with `$formats`)."""
+    stop_on_rows(name, con, f"SELECT _row, {ident(column)} FROM raw "
+                            f"WHERE try_strptime(trim({ident(column)}), $formats) IS NULL",
+                 {"formats": formats}, column, problem, advice)
+    not_in_future(name, con, sql_date, column, advice, {"formats": formats})
+    month_ended(name, con, sql_date, column, advice, {"formats": formats})
+
+
 def single_date(name: str, con, column: str, advice: str, table: str = "raw") -> date:
     """The one date a file is for (an extract or achievement date), not after today; every row must agree."""
     parsed = f"CAST(try_strptime(trim({ident(column)}), $formats) AS DATE)"
