@@ -47,15 +47,22 @@ def tab(chromium):
         yield opened
 
 
-@pytest.fixture
-def access_db(demo_db, tmp_path, monkeypatch):
-    """The app on a private copy of the demo with the example access file in force (its viewers, editors, analysts)."""
+def app_on_copy(source: Path, tmp_path: Path, monkeypatch, **settings: str):
+    """A private copy of the database at `source` in `tmp_path`, the app pointed at it (`PCN_DB`) with any further
+    settings (environment variable: value); returns its Store."""
     import shutil
 
     from measures.store import Store
 
     path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
+    shutil.copy(source, path)
     monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv("PCN_ACCESS", str(ROOT / "data" / "access.example.yaml"))
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
     return Store(path)
+
+
+@pytest.fixture
+def access_db(demo_db, tmp_path, monkeypatch):
+    """The app on a private copy of the demo with the example access file in force (its viewers, editors, analysts)."""
+    return app_on_copy(demo_db, tmp_path, monkeypatch, PCN_ACCESS=str(ROOT / "data" / "access.example.yaml"))

@@ -20,7 +20,7 @@ from measures.importers.detect import ALL as IMPORTERS
 from measures.overview import build_cards
 from measures.store import Store
 from tests import apptest
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, app_on_copy
 from tests.test_import_publications import FILES
 from tests.apptest import table_with, texts
 
@@ -55,11 +55,7 @@ def gapped_db(demo_db, tmp_path_factory):
 @pytest.fixture
 def gapped(gapped_db, tmp_path, monkeypatch) -> Store:
     """A private copy of the demo with the gaps planted, the app pointed at it, and 'today' fixed."""
-    path = tmp_path / "app.duckdb"
-    shutil.copy(gapped_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv(data_quality.TODAY_SETTING, "2026-10-20")
-    return Store(path)
+    return app_on_copy(gapped_db, tmp_path, monkeypatch, **{data_quality.TODAY_SETTING: "2026-10-20"})
 
 
 def status_of(at, short: str) -> str:

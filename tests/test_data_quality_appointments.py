@@ -3,7 +3,6 @@ of each sub-ICB's open practices the figures include), on the page, in its reads
 
 import csv
 import io
-import shutil
 from collections import defaultdict
 from datetime import date
 
@@ -17,7 +16,7 @@ from measures import boardpack, data_quality, queries
 from measures.importers import import_publications
 from measures.store import Store
 from tests import apptest
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, app_on_copy
 from tests.test_import_publications import FILES
 from tests.apptest import table_with, texts
 
@@ -140,11 +139,7 @@ def test_the_sub_icbs_in_scope_are_those_of_the_pcns_now():
 
 @pytest.fixture
 def demo(demo_db, tmp_path, monkeypatch) -> Store:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv(data_quality.TODAY_SETTING, "2026-10-20")
-    return Store(path)
+    return app_on_copy(demo_db, tmp_path, monkeypatch, **{data_quality.TODAY_SETTING: "2026-10-20"})
 
 
 def demo_sub_icbs(store: Store) -> tuple[str, str]:
@@ -203,11 +198,7 @@ def published_db(tmp_path_factory):
 @pytest.fixture
 def published(published_db, tmp_path, monkeypatch) -> Store:
     """The samples as imported before the category part was kept: tests insert the part where they need it."""
-    path = tmp_path / "published.duckdb"
-    shutil.copy(published_db, path)
-    monkeypatch.setenv("PCN_DB", str(path))
-    monkeypatch.setenv(data_quality.TODAY_SETTING, "2026-12-01")
-    store = Store(path)
+    store = app_on_copy(published_db, tmp_path, monkeypatch, **{data_quality.TODAY_SETTING: "2026-12-01"})
     with store.writer() as con:
         con.execute("DELETE FROM observations WHERE measure_id = ?", [data_quality.CATEGORY_MEASURE])
     return store
