@@ -306,13 +306,14 @@ def practice_spread(store: Store, pcn_code: str) -> pd.DataFrame:
         ).df()
 
 
-def neighbourhood_footprints(store: Store, pcn_code: str, day=None) -> list:
-    """The neighbourhoods the PCN has practices in on `day` (default today), each with what it reaches."""
+def neighbourhood_footprints(store: Store) -> list:
+    """Every neighbourhood as it stands today, each with what it reaches (`ui.neighbourhood_footprints` picks a
+    PCN's)."""
     from datetime import date
 
     from . import neighbourhoods
 
-    return neighbourhoods.footprints(store, day or date.today(), pcn_code)
+    return neighbourhoods.footprints(store, date.today())
 
 
 def neighbourhood_list(store: Store, icb_code: str | None = None) -> pd.DataFrame:

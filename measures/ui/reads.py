@@ -181,7 +181,7 @@ def practice_spc_table(pcn_code: str, measure) -> pd.DataFrame:
 def neighbourhood_footprints(pcn_code: str | None = None) -> list:
     """The neighbourhoods as they stand today (those the PCN has practices in, if given): every one is worked out
     once per data version, so a PCN not yet viewed costs a filter, not a read of every neighbourhood's practices."""
-    every = query("neighbourhood_footprints", None)
+    every = query("neighbourhood_footprints")
     return every if pcn_code is None else [footprint for footprint in every if pcn_code in footprint.pcns]
 
 
