@@ -485,3 +485,46 @@ def comparison_table(frame: pd.DataFrame, measure: Measure, *, ranked: bool = Tr
     # A download writes * in these columns of a suppressed PCN; a missing list size or IMD score stays blank.
     table.attrs[suppression.COLUMNS_ATTR] = ["Numerator", "Denominator", measure.label, "95% CI lower", "95% CI upper"]
     return table
+
+
+@dataclass(frozen=True)
+class AreaView:
+    """What Compare areas shows of one measure in one area and period: the PCNs shown, compared by the measure's
+    method with the comparator, the notes on those left out, the funnel's limits and the table.
+
+    `frame` is None when the measure is not ranked (a raw count); `table` then lists values as recorded."""
+
+    shown: pd.DataFrame
+    frame: pd.DataFrame | None
+    comparator: float | None
+    comparator_label: str
+    left_out: tuple[str, ...]
+    as_recorded: tuple[str, ...]
+    no_funnel: str | None
+    limits: pd.DataFrame | None
+    table: pd.DataFrame
+
+
+def area_view(everyone: pd.DataFrame, measure: Measure, pcn: dict, *, area: str, peers: str,
+              comparator_choice: str) -> AreaView:
+    """Compare areas' reading of every PCN's values (`everyone`, one measure and period): the PCNs of `area`
+    ("england", or "icb:CODE" / "sub_icb:CODE"), narrowed to the chosen PCN's peers unless `peers` is "area",
+    against the chosen PCN's ICB ("ICB") or England ("England"), by `comparison_for(measure)`."""
+    comparison = comparison_for(measure)
+    compared = comparison.measure
+    shown = everyone if area == "england" else everyone[everyone[area.split(":")[0]] == area.split(":")[1]]
+    if peers != "area":
+        shown = peer_group(shown, pcn["pcn"], by=peers)
+    if not comparison.ranked:
+        return AreaView(shown, None, None, "", (), (), None, None,
+                        comparison_table(prepared(shown, comparison), measure, ranked=False))
+    shown = prepared(shown, comparison)
+    pool = everyone[everyone["icb"] == pcn["icb"]] if comparator_choice == "ICB" else everyone
+    label = f"{pcn['icb_name']} average" if comparator_choice == "ICB" else "England average"
+    comparator = pooled_value(prepared(pool, comparison), compared)
+    frame = benchmarked(shown, compared, comparator if comparison.intervals else None, method=comparison.method)
+    no_funnel = no_funnel_reason(frame, comparison)
+    limits = None if no_funnel else funnel(frame, compared, method=comparison.method)
+    return AreaView(shown, frame, comparator, label, tuple(exclusion_notes(frame)),
+                    tuple(above_natural_range_notes(frame, compared)), no_funnel, limits,
+                    comparison_table(frame, compared))

@@ -104,63 +104,50 @@ comparator_choice = comparator_column.radio("Compare with", ["ICB", "England"], 
 peers = st.selectbox("Peer group", list(compare.PEER_GROUPS), format_func=compare.PEER_GROUPS.get, key="peer_group",
                      help="Peers are chosen from the whole area, with the chosen PCN always included.")
 
-everyone = ui.query("pcn_values", measure.id, period)
+everyone, view, view_key = ui.area_view(measure, period, pcn, area=area, peers=peers, comparator=comparator_choice)
 if access.is_local_measure(measure.id) and not ui.principal().is_admin:  # local values: each PCN's readers only
     st.info(f"{ui.plain(measure.label)} is set locally: PCNs are shown where you may read their values (your own "
             "PCNs, your ICB's as an ICB analyst, and any PCN that has published this period).", icon=":material/lock:")
     if everyone.empty:
         ui.empty_state(f"No PCN's values of {ui.plain(measure.label)} for {period:%b %Y} are readable by you.")
         st.stop()
-shown = everyone if area == "england" else everyone[everyone[area.split(":")[0]] == area.split(":")[1]]
-if peers != "area":
-    shown = compare.peer_group(shown, pcn["pcn"], by=peers)
-
 
 download_name = f"{measure.label} {area_labels[area]} {period:%Y-%m}"
-if not comparison.ranked:
+if view.frame is None:
     ui.empty_state(f"Not ranked: {ui.plain(comparison.reason)}.")
-    st.caption(f"{len(shown)} PCNs · {ui.plain(measure.label)} · {period:%b %Y} · values as recorded, in PCN order")
-    show_table(compare.comparison_table(compare.prepared(shown, comparison), measure, ranked=False), download_name)
+    st.caption(f"{len(view.shown)} PCNs · {ui.plain(measure.label)} · {period:%b %Y} · values as recorded, in PCN order")
+    show_table(view.table, download_name)
     st.stop()
 
-shown = compare.prepared(shown, comparison)
-comparator_pool = everyone[everyone["icb"] == pcn["icb"]] if comparator_choice == "ICB" else everyone
-comparator_label = f"{pcn['icb_name']} average" if comparator_choice == "ICB" else "England average"
-comparator = compare.pooled_value(compare.prepared(comparator_pool, comparison), compared)
-frame = compare.benchmarked(shown, compared, comparator if comparison.intervals else None, method=comparison.method)
-left_out = compare.exclusion_notes(frame)
-as_recorded = compare.above_natural_range_notes(frame, compared)
-
-st.caption(f"{len(frame)} PCNs · {ui.plain(compared.label)} · {period:%b %Y} · comparator: "
-           f"{ui.plain(comparator_label)} {compared.format_value(comparator)} · method: "
+st.caption(f"{len(view.frame)} PCNs · {ui.plain(compared.label)} · {period:%b %Y} · comparator: "
+           f"{ui.plain(view.comparator_label)} {compared.format_value(view.comparator)} · method: "
            f"{compare.METHOD_TEXT[comparison.method]}")
 if comparison.per_patients:
     st.info(f"{ui.plain(measure.label)} is a count: PCNs differ in size, so it is compared per 1,000 registered "
             "patients (the PCN's list size), with Byar's method.", icon=":material/info:")
 if not comparison.intervals:
     st.info(f"No significance colours: {ui.plain(comparison.reason)}.", icon=":material/info:")
-for note in left_out + as_recorded:
+for note in view.left_out + view.as_recorded:
     st.warning(ui.plain(note), icon=":material/warning:")
 
 ranked_tab, funnel_tab, table_tab = st.tabs(["Ranked", "Funnel plot", "Table"])
 with ranked_tab:
-    ui.show_figure(ui.cached_figure(charts.ranked_bar, frame, measure=compared, highlight=pcn["pcn"],
-                                    comparator_label=comparator_label, comparator_value=comparator, period=period,
-                                    area_label=area_labels[area], interval_text=comparison.interval_text(),
-                                    intervals=comparison.intervals, notes=tuple(left_out + as_recorded)),
+    ui.show_figure(ui.cached_figure(charts.ranked_bar, view.frame, measure=compared, frames_key=view_key,
+                                    highlight=pcn["pcn"], comparator_label=view.comparator_label,
+                                    comparator_value=view.comparator, period=period, area_label=area_labels[area],
+                                    interval_text=comparison.interval_text(), intervals=comparison.intervals,
+                                    notes=view.left_out + view.as_recorded),
                    key="ranked_chart")
 with funnel_tab:
-    no_funnel = compare.no_funnel_reason(frame, comparison)
-    limits = None if no_funnel else compare.funnel(frame, compared, method=comparison.method)
-    if limits is None:
-        ui.empty_state(ui.plain(no_funnel or f"No funnel plot for {measure.label}."))
+    if view.limits is None:
+        ui.empty_state(ui.plain(view.no_funnel or f"No funnel plot for {measure.label}."))
     else:
-        ui.show_figure(ui.cached_figure(charts.funnel_plot, frame, limits, measure=compared, highlight=pcn["pcn"],
-                                        comparator_label=comparator_label, comparator_value=comparator,
-                                        period=period, area_label=area_labels[area], notes=tuple(left_out)),
+        ui.show_figure(ui.cached_figure(charts.funnel_plot, view.frame, view.limits, measure=compared,
+                                        frames_key=view_key, highlight=pcn["pcn"],
+                                        comparator_label=view.comparator_label, comparator_value=view.comparator,
+                                        period=period, area_label=area_labels[area], notes=view.left_out),
                        key="funnel_chart")
 with table_tab:
-    table = compare.comparison_table(frame, compared)
     st.caption(f"95% confidence intervals: {compare.METHOD_TEXT[comparison.method]}." if comparison.intervals
                else f"No intervals: {ui.plain(comparison.reason)}.")
-    show_table(table, download_name)
+    show_table(view.table, download_name)

@@ -172,8 +172,8 @@ def test_a_figure_shown_again_is_copied_without_its_title_once_while_it_lives(mo
     from measures.ui import widgets
 
     copies = []
-    real = charts.untitled
-    monkeypatch.setattr(charts, "untitled", lambda fig: copies.append(id(fig)) or real(fig))
+    real = charts.untitled_dict
+    monkeypatch.setattr(charts, "untitled_dict", lambda fig: copies.append(id(fig)) or real(fig))
     shown = go.Figure(layout={"title": {"text": "A chart"}})
     first, again = widgets._untitled(shown), widgets._untitled(shown)
     assert first is again and len(copies) == 1 and not first.layout.title.text

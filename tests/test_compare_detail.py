@@ -131,3 +131,34 @@ def test_the_numbers_behind_the_chart_give_each_periods_parts_value_limits_and_s
     assert last["Lower process limit"] < last["Mean"] < last["Upper process limit"] < 87
     assert last["Point"] == "Special cause: improvement"
     assert table["Point"].isin(detail.POINT_TEXT.values()).all(), "every point type is put in words"
+
+
+def test_the_chosen_pcn_is_outlined_in_the_ranking_and_ringed_and_named_on_the_funnel():
+    from measures import charts
+
+    measure = CATALOGUE.get("dna_rate")
+    rows = pcns([(f"U{i:05d}", 5 + i % 7, 100 + i * 10, (5 + i % 7) / (100 + i * 10) * 100) for i in range(12)])
+    rows["name"] = [f"Practice group {i} PCN" for i in range(12)]
+    frame = compare.benchmarked(rows, measure, comparator=5.0)
+    options = dict(comparator_label="ICB", comparator_value=5.0, period=date(2026, 9, 1), area_label="Test")
+    plain = charts.ranked_bar(frame, measure, highlight=None, **options)
+    chosen = charts.ranked_bar(frame, measure, highlight="U00003", **options)
+
+    def outlines(fig):
+        return {y: width for t in fig.data if t.type == "bar"
+                for y, width in zip(t.y, t.marker.line.width if isinstance(t.marker.line.width, tuple)
+                                    else [t.marker.line.width] * len(t.y))}
+
+    assert {y for y, width in outlines(chosen).items() if width == 3} == {"U00003"}
+    assert set(outlines(plain).values()) == {0.5}
+    assert charts.highlighted(plain, "U00003").to_json() == chosen.to_json()  # one area figure serves each PCN
+    assert set(outlines(plain).values()) == {0.5}  # the area's figure is left as it was
+
+    limits = compare.funnel(frame, measure)
+    funnel = charts.funnel_plot(frame, limits, measure, highlight="U00007", **options)
+    ringed = [t for t in funnel.data if t.mode == "markers+text"]
+    name = frame.loc[frame["org"] == "U00007", "name"].iloc[0]
+    assert len(ringed) == 1 and ringed[0].text == (name,) and ringed[0].marker.symbol == "diamond"
+    assert ringed[0].x[0] == frame.loc[frame["org"] == "U00007", "denominator"].iloc[0]
+    assert not [t for t in charts.funnel_plot(frame, limits, measure, highlight="NOT_A_PCN", **options).data
+                if t.mode == "markers+text"]

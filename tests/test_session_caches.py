@@ -6,35 +6,33 @@ from datetime import date
 
 
 from measures import access, annotations, boardpack, queries
-from measures.boardpack import build
 from measures.store import Store
 from measures.ui import downloads
 
 
-def test_every_pcn_s_pack_periods_are_read_once_per_data_version_and_a_new_month_shows(demo_db, tmp_path,
-                                                                                      monkeypatch):
+def test_a_pcn_s_pack_periods_are_read_once_per_data_version_and_a_new_month_shows(demo_db, tmp_path, monkeypatch):
     path = tmp_path / "demo.duckdb"
     shutil.copy(demo_db, path)
     store = Store(path)
     reads = []
-    every = build.available_periods_of_every_pcn
-    monkeypatch.setattr(build, "available_periods_of_every_pcn", lambda s: reads.append(1) or every(s))
-    downloads._every_pcn_pack_periods.clear()
+    one = boardpack.available_periods
+    monkeypatch.setattr(boardpack, "available_periods", lambda s, code: reads.append(code) or one(s, code))
     downloads._pack_periods.clear()
     codes = [str(code) for code in queries.pcns(store)["pcn"]]
     version = store.data_version()
-    for code in codes:
-        assert downloads._pack_periods(str(path), version, code) == boardpack.available_periods(store, code)
-    assert len(reads) == 1
+    for _ in range(2):
+        for code in codes:
+            assert downloads._pack_periods(str(path), version, code) == one(store, code)
+    assert reads == codes  # each PCN's own months, read once: never every PCN's for one board
     first = codes[0]
-    latest = boardpack.available_periods(store, first)[0]
+    latest = one(store, first)[0]
     with store.writer() as con:  # a month after every other, for one PCN: a write publishes a new version
         con.execute("INSERT INTO observations SELECT * REPLACE (DATE '2031-01-01' AS period_start) FROM observations "
                     "WHERE org_code = ? AND org_level = 'pcn' AND period_start = ? LIMIT 1", [first, latest])
     version = store.data_version()
     assert downloads._pack_periods(str(path), version, first)[:2] == [date(2031, 1, 1), latest]
-    assert downloads._pack_periods(str(path), version, codes[1]) == boardpack.available_periods(store, codes[1])
-    assert len(reads) == 2
+    assert downloads._pack_periods(str(path), version, codes[1]) == one(store, codes[1])
+    assert reads == codes + [first, codes[1]]
 
 
 class Counted(Store):

@@ -25,7 +25,8 @@ def directory(store) -> Directory:
                      if has_published else [])
         hood_icb, hood_pcns = _neighbourhoods(con)
     hierarchy = pcns(store)
-    icb_of = {row.pcn: (row.icb if isinstance(row.icb, str) else None) for row in hierarchy.itertuples()}
+    icb_of = {pcn: (icb if isinstance(icb, str) else None)
+              for pcn, icb in zip(hierarchy["pcn"].tolist(), hierarchy["icb"].tolist())}
     return Directory(icb_of=icb_of, memberships=members,
                      published=frozenset((pcn, _day(day)) for pcn, day in published),
                      neighbourhood_icb=hood_icb, neighbourhood_pcns=hood_pcns)

@@ -171,6 +171,12 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
     return fig
 
 
+def copied(fig: go.Figure) -> go.Figure:
+    """A copy of a figure, its arrays still arrays, not validated again: `go.Figure(fig)` checks every property of
+    a figure that was checked when it was built."""
+    return go.Figure(data=fig.data, layout=fig.layout, skip_invalid=False, _validate=False)
+
+
 def for_screens(fig: go.Figure, *, font: float = 14) -> go.Figure:
     """A copy of a `titled` figure laid out for every screen down to a phone's, as the compare charts are.
 
@@ -178,7 +184,7 @@ def for_screens(fig: go.Figure, *, font: float = 14) -> go.Figure:
     (`font`: the size of its ticks and legend). The figure itself is left as it was, one line of title, for
     downloads: their print size and file name.
     """
-    shown = go.Figure(fig)
+    shown = copied(fig)
     footnotes = [a for a in shown.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
                  and str(a.text).startswith("Source:")]
     footnote_lines = [html.unescape(line) for a in footnotes for line in str(a.text).split("<br>")]
@@ -190,7 +196,7 @@ def for_screens(fig: go.Figure, *, font: float = 14) -> go.Figure:
 def for_meeting(fig: go.Figure) -> go.Figure:
     """A copy of a `titled` figure read from across a room: ticks, axis titles and legend at MEETING_FONT_PIXELS,
     600 px tall, and laid out as `for_screens` lays a chart out for every screen down to a phone's."""
-    shown = go.Figure(fig)
+    shown = copied(fig)
     size = MEETING_FONT_PIXELS
     shown.update_layout(height=600, legend=dict(font=dict(size=size)))
     shown.update_xaxes(tickfont=dict(size=size), title=dict(font=dict(size=size)))
@@ -212,10 +218,20 @@ def untitled(fig: go.Figure) -> go.Figure:
     The room above the plot shrinks to SCREEN_TOP_PIXELS and the figure by as much, so the plot, its legend and its
     footnote keep their sizes and places. The figure itself keeps its title, for downloads.
     """
-    shown = go.Figure(fig)
+    return go.Figure(untitled_dict(fig), skip_invalid=False, _validate=False)
+
+
+def untitled_dict(fig: go.Figure) -> dict:
+    """`untitled(fig)` as its `to_dict()`: what a screen is sent, with one copy of the figure's arrays, not three."""
     template = pio.templates[TEMPLATE_NAME].layout
-    top = shown.layout.margin.t if shown.layout.margin.t is not None else template.margin.t
-    height = shown.layout.height or template.height
+    top = fig.layout.margin.t if fig.layout.margin.t is not None else template.margin.t
+    height = fig.layout.height or template.height
     cut = max(top - SCREEN_TOP_PIXELS, 0)
-    shown.update_layout(title=dict(text="", subtitle=dict(text="")), margin=dict(t=top - cut), height=height - cut)
+    shown = fig.to_dict()
+    layout = shown.setdefault("layout", {})
+    title = layout.setdefault("title", {})
+    title["text"] = ""
+    title.setdefault("subtitle", {})["text"] = ""
+    layout.setdefault("margin", {})["t"] = top - cut
+    layout["height"] = height - cut
     return shown

@@ -14,14 +14,14 @@ from .figures import cached_figure, measure_chart
 from .identity import access_config, auth_configured, principal
 from .launch import APP_TITLE, SERVE, serve
 from .pickers import MEETING, meeting_mode, pick_from_url, pick_measure, pick_pcn, pick_period
-from .reads import (board_rows, dataset_banner, editable, neighbourhood_board_rows, neighbourhood_footprints,
+from .reads import (area_view, board_rows, dataset_banner, editable, neighbourhood_board_rows, neighbourhood_footprints,
                     practice_spc_table, query, reads_all_local, refuse, suppress_below)
 from .signin import ACCESS_LOG_ROWS, account_sidebar, sign_in_gate
 from .widgets import (definition, empty_state, family_heading, frame_or_empty, measure_card, show_figure, spc_badges,
                       table)
 
 __all__ = [
-    "ACCESS_LOG_ROWS", "APP_TITLE", "FAMILY_LABELS", "MEETING", "SERVE", "access_config", "account_sidebar",
+    "ACCESS_LOG_ROWS", "APP_TITLE", "FAMILY_LABELS", "MEETING", "SERVE", "access_config", "account_sidebar", "area_view",
     "auth_configured", "board_pack_sidebar", "board_rows", "cached_figure", "dataset_banner", "definition", "directory",
     "download_table", "editable", "empty_state", "family_heading", "figure_downloads", "frame_or_empty",
     "measure_card", "measure_chart", "meeting_mode", "neighbourhood_footprints", "pick_from_url", "pick_measure", "pick_pcn",

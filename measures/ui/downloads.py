@@ -68,23 +68,15 @@ def download_table(frame: pd.DataFrame, name: str, *, key: str | None = None) ->
                            type="tertiary", icon=":material/download:", help="This table as an Excel workbook")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=256, show_spinner=False)
 def _pack_periods(db_path: str, version: tuple, code: str, neighbourhood: bool = False) -> list:
+    # One PCN's months, an indexed read of a few ms: reading every PCN's at once (40-150 ms at national scale) made
+    # the first board after a change wait for all 1,300.
     from .. import boardpack
 
     if neighbourhood:
         return boardpack.neighbourhood_periods(Store(db_path), code)
-    return list(_every_pcn_pack_periods(db_path, version).get(code, []))
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _every_pcn_pack_periods(db_path: str, version: tuple) -> dict:
-    """Every PCN's pack periods, read once per data version: each board shows its PCN's, and one read of them
-    all costs less than a few PCNs' reads each. A resource, not data: shared, never copied per call (so never
-    changed by a caller either)."""
-    from ..boardpack.build import available_periods_of_every_pcn
-
-    return available_periods_of_every_pcn(Store(db_path))
+    return boardpack.available_periods(Store(db_path), code)
 
 
 _PACKS: dict[tuple, object] = {}

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from .. import access
 
 
+# The answer for the secrets files as they last stood (each path's modification time, or None where there is no
+# file). With no secrets file Streamlit looks for one again at every question, about 0.2 ms, and a run asks
+# 30-50 times (every read checks who is looking); Streamlit itself reloads its secrets when a file changes.
+_ANSWERED: dict[tuple, bool] = {}
+
+
 def auth_configured() -> bool:
     """True when `.streamlit/secrets.toml` has an `[auth]` section: sign-in is required and roles apply."""
+    from streamlit import config  # looked up at each call: AppTest overrides `config.get_option` while it runs
+    from streamlit.runtime.secrets import secrets_singleton
+
+    if st.secrets is not secrets_singleton:  # secrets handed in directly (AppTest's): already parsed, cheap to ask
+        return _has_auth()
+    stamps = tuple(_modified(path) for path in config.get_option("secrets.files"))
+    if stamps not in _ANSWERED:
+        _ANSWERED.clear()
+        _ANSWERED[stamps] = _has_auth()
+    return _ANSWERED[stamps]
+
+
+def _modified(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _has_auth() -> bool:
     try:
         return "auth" in st.secrets
     except Exception:  # noqa: BLE001 - no secrets file at all: open demo mode

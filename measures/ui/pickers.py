@@ -31,12 +31,16 @@ class PcnChoices:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _pcn_choices(db_path: str, version: tuple) -> PcnChoices:
     # Built once per data version and shared read-only by every session: 1,300 labels are not rebuilt per rerun.
+    # Column by column (`tolist`): row by row, pandas boxed 9,100 values one at a time, 45-60 ms at national scale.
     pcns = queries.pcns(Store(db_path))
-    labels = {row.pcn: f"{row.pcn_name} ({row.pcn})" + (f", closed {row.close_date:%b %Y}" if pd.notna(row.close_date) else "")
-              for row in pcns.itertuples()}
-    rows = {code: row | {"pcn": code} for code, row in pcns.set_index("pcn").to_dict("index").items()}
-    icb_of = {row.pcn: (row.icb if isinstance(row.icb, str) else None) for row in pcns.itertuples()}
-    return PcnChoices(tuple(pcns["pcn"]), labels, rows, icb_of)
+    columns = list(pcns.columns)
+    records = [dict(zip(columns, values)) for values in zip(*(pcns[column].tolist() for column in columns))]
+    labels = {row["pcn"]: f"{row['pcn_name']} ({row['pcn']})"
+                          + (f", closed {row['close_date']:%b %Y}" if pd.notna(row["close_date"]) else "")
+              for row in records}
+    rows = {row["pcn"]: row for row in records}
+    icb_of = {row["pcn"]: (row["icb"] if isinstance(row["icb"], str) else None) for row in records}
+    return PcnChoices(tuple(rows), labels, rows, icb_of)
 
 
 def picker_order(codes: tuple[str, ...], icb_of: Mapping[str, str | None], who: access.Principal) -> tuple[str, ...]:

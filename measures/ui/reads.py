@@ -147,6 +147,29 @@ def query(name: str, *args):
     return _suppressed(name, _for_principal(name, result, args), args, below)
 
 
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _area_view(db_path: str, version: tuple, measure_key: str, period, area: str, peers: str, comparator: str,
+               chosen: tuple, principal_key: tuple, suppress_below: int, _everyone: pd.DataFrame, _measure,
+               _pcn: dict):
+    # Keyed by what decides the values read (the data version, the principal's rights, the threshold) rather than
+    # by hashing the frame of 1,300 PCNs on every rerun; `chosen` is the PCN where peers depend on it, else its ICB.
+    from .. import compare
+
+    return compare.area_view(_everyone, _measure, _pcn, area=area, peers=peers, comparator_choice=comparator)
+
+
+def area_view(measure, period, pcn: dict, *, area: str, peers: str, comparator: str):
+    """Compare areas' reading of a measure in an area and period (`compare.area_view`) from every PCN's values the
+    principal may read, worked out once per data version and choice, and the key it is cached under (for the
+    figures drawn from it). Shared: read only."""
+    everyone = query("pcn_values", measure.id, period)
+    db = store()
+    chosen = (pcn["pcn"],) if peers != "area" else (pcn["icb"], pcn["icb_name"])
+    key = (str(db.path), db.data_version(), measure.model_dump_json(), period, area, peers, comparator, chosen,
+           principal().cache_key, suppress_below())
+    return everyone, _area_view(*key, everyone, measure, pcn), key
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
 def _practice_rows(db_path: str, version: tuple, pcn_code: str, measure_id: str, suppress_below: int):
     from .. import practice_view
