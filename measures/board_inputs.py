@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import access, local, queries, suppression
 from .catalogue import Catalogue
-from .data_quality.caveats import caveat_text
+from .data_quality.caveats import caveat_text, completeness_rows
 from .local.common import _has_table
 
 # Each PCN's ICBs as `queries.overview` finds its peers (open memberships), and the PCN itself.
@@ -214,41 +214,11 @@ class EveryPcn:
 
     def _read_caveats(self) -> dict[str, dict[tuple[str, date], str]]:
         """`data_quality.card_caveats(practice_completeness(...))` of every PCN, in one query: each practice-level
-        measure and period with a PCN value, its member practices then and how many have a value."""
-        practice_ids = [m.id for m in self.everything if m.level == "practice"]
-        local_ids = sorted(m.id for m in self.everything if m.family in local.LOCAL_FAMILIES)
-        found = self.store.query(
-            """
-            WITH periods AS (
-                SELECT DISTINCT org_code AS pcn, measure_id, period_start, period_end,
-                       CASE WHEN list_contains($local, measure_id) THEN period_start ELSE period_end END AS as_at
-                FROM observations
-                WHERE org_level = 'pcn' AND list_contains($pcns, org_code) AND list_contains($ids, measure_id)
-                  AND value IS NOT NULL
-            ),
-            expected AS (
-                SELECT DISTINCT p.pcn, p.measure_id, p.period_start, p.period_end, m.child_code AS practice
-                FROM periods p
-                JOIN memberships m ON m.parent_code = p.pcn AND m.parent_level = 'pcn' AND m.child_level = 'practice'
-                     AND m.start_date <= p.as_at AND (m.end_date IS NULL OR m.end_date >= p.as_at)
-            ),
-            reported AS (
-                SELECT DISTINCT measure_id, org_code AS practice, period_start, period_end FROM observations
-                WHERE org_level = 'practice' AND list_contains($ids, measure_id) AND numerator IS NOT NULL
-                  AND org_code IN (SELECT practice FROM expected)
-            )
-            SELECT e.pcn, e.measure_id, e.period_start, e.period_end, count(DISTINCT e.practice) AS members,
-                   count(DISTINCT r.practice) AS reporting
-            FROM expected e
-            LEFT JOIN reported r ON r.measure_id = e.measure_id AND r.practice = e.practice
-                 AND r.period_start = e.period_start AND r.period_end = e.period_end
-            GROUP BY ALL
-            HAVING count(DISTINCT e.practice) > count(DISTINCT r.practice)
-            ORDER BY e.pcn, e.measure_id, e.period_start, e.period_end
-            """, {"local": local_ids, "pcns": self.codes, "ids": practice_ids})
+        measure and period with a PCN value whose value leaves out some member practices."""
         caveats: dict[str, dict[tuple[str, date], str]] = {}
-        for pcn, measure_id, start, members, reporting in zip(found["pcn"], found["measure_id"], found["period_start"],
-                                                              found["members"], found["reporting"]):
+        for pcn, measure_id, start, _, members, reporting, _ in completeness_rows(self.store, self.codes,
+                                                                                  self.everything,
+                                                                                  incomplete_only=True):
             text = caveat_text(int(members) - int(reporting), int(members))
             if text:
                 caveats.setdefault(str(pcn), {})[(str(measure_id), pd.Timestamp(start).date())] = text

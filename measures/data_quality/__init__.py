@@ -1,6 +1,6 @@
 """Whether the figures can be trusted: each publication's freshness, who is missing from it, who has not recorded."""
 
-from .caveats import (COMPLETENESS_COLUMNS, caveat_text, card_caveats, chart_caveat, completeness,
+from .caveats import (COMPLETENESS_COLUMNS, caveat_text, card_caveats, chart_caveat, completeness_rows,
                       practice_completeness)
 from .nhs_coverage import (NHS_COVERAGE_COLUMNS, NO_COVERAGE_FILE, appointment_coverage, coverage_line, coverage_rows,
                            nhs_coverage_summary, nhs_coverage_table, sub_icbs_in_scope)
@@ -21,7 +21,7 @@ __all__ = [
     "NHS_COVERAGE_COLUMNS", "NO_COVERAGE_FILE", "NOT_STORED", "PUBLICATION_COLUMNS", "PUBLICATIONS",
     "TODAY_SETTING", "UNKNOWN_PARTS", "Cadence", "DataPage", "Publication", "appointment_coverage",
     "appointment_parts", "appointment_unknowns", "card_caveats", "category_not_held", "caveat_text",
-    "chart_caveat", "completeness", "coverage", "coverage_from", "coverage_line", "coverage_rows", "coverage_summary",
+    "chart_caveat", "completeness_rows", "coverage", "coverage_from", "coverage_line", "coverage_rows", "coverage_summary",
     "coverage_table", "data_page", "expected_submissions", "freshness", "gap_table", "gaps_summary", "imported_by",
     "imports", "imports_table", "incomplete", "local_submissions", "mark_recorded", "members_at", "months_since",
     "next_due", "nhs_coverage_summary", "nhs_coverage_table", "pcns_in_scope", "period_text",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -217,13 +218,31 @@ def _catalogue_in(con, pcn_code: str | None = None) -> Catalogue:
     return Catalogue(tuple(measures))
 
 
+# The effective catalogues last asked for, by store, data version and PCN: every page and every read of a board
+# asks for its PCN's, and each stored definition is YAML to parse and validate again (10-15 ms a catalogue at
+# national scale). Catalogues are shared read-only.
+_CATALOGUES: dict[tuple, Catalogue] = {}
+_CATALOGUES_KEPT = 256
+_CATALOGUES_LOCK = threading.Lock()
+
+
 def catalogue_with_local(store: Store, pcn_code: str | None = None) -> Catalogue:
     """The effective catalogue: the built-in YAML files plus the measures defined in the app (latest version).
 
-    With a PCN code, measures defined in the app for another PCN or ICB are left out.
+    With a PCN code, measures defined in the app for another PCN or ICB are left out. Worked out once per data
+    version and PCN; the catalogue returned is shared, so it must not be changed.
     """
-    with store.reader() as con:
-        return _catalogue_in(con, pcn_code)
+    key = (str(store.path), store.data_version(), pcn_code)  # the version first: a later write gets a new key
+    with _CATALOGUES_LOCK:
+        found = _CATALOGUES.get(key)
+    if found is None:
+        with store.reader() as con:
+            found = _catalogue_in(con, pcn_code)
+        with _CATALOGUES_LOCK:
+            while len(_CATALOGUES) >= _CATALOGUES_KEPT:
+                _CATALOGUES.pop(next(iter(_CATALOGUES)))
+            _CATALOGUES[key] = found
+    return found
 
 
 def recordable_measures(store: Store, pcn_code: str) -> list[Measure]:
