@@ -133,36 +133,44 @@ def prepared(frame: pd.DataFrame, comparison: Comparison) -> pd.DataFrame:
     return frame
 
 
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats (NaN where missing or not a number); all NaN when the frame has no such column."""
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def exclusions(frame: pd.DataFrame, measure: Measure, method: str | None = None) -> pd.Series:
     """Why each PCN is left out of intervals and pooling ('' where it is not); suppressed PCNs are not excluded."""
+    # On arrays, not Series: every reading of a series asks, a dozen times a page, and pandas' masked assignments
+    # cost more than the intervals themselves. Later reasons win, as each is written over the one before.
     method = method or measure.comparison
-    reasons = pd.Series("", index=frame.index, dtype=object)
+    reasons = np.full(len(frame), "", dtype=object)
     if frame.empty:
-        return reasons
-    hidden = (frame[suppression.FLAG].fillna(False).astype(bool) if suppression.FLAG in frame
-              else pd.Series(False, index=frame.index))
-    numerator = pd.to_numeric(frame["numerator"], errors="coerce") if "numerator" in frame else pd.Series(np.nan, index=frame.index)
-    if measure.type == "count":
-        reasons[numerator.isna()] = "no count recorded"
-        reasons[numerator < 0] = "a negative count"
-        reasons[hidden] = ""
-        return reasons
-    denominator = (pd.to_numeric(frame["denominator"], errors="coerce") if "denominator" in frame
-                   else pd.Series(np.nan, index=frame.index))
-    label = measure.denominator.definition if measure.denominator else "denominator"
-    reasons[numerator.isna()] = "no numerator recorded"
-    reasons[denominator.isna()] = "no denominator recorded"
-    reasons[denominator == 0] = "a denominator of 0, so no value"
-    reasons[denominator < 0] = "a negative denominator"
-    reasons[numerator < 0] = "a negative numerator"
-    if measure.type == "proportion":
-        over = (numerator > denominator) & (denominator > 0) & (reasons == "")
-        share = numerator / denominator * measure.multiplier
-        for index in frame.index[over]:
-            reasons[index] = (f"above 100% ({measure.format_value(share[index])}: more than its {label.lower()[:60]})"
-                              if method == "wilson" else "")
+        return pd.Series(reasons, index=frame.index, dtype=object)
+    hidden = (frame[suppression.FLAG].fillna(False).astype(bool).to_numpy() if suppression.FLAG in frame
+              else np.zeros(len(frame), dtype=bool))
+    numerator = _numbers(frame, "numerator")
+    with np.errstate(invalid="ignore"):
+        if measure.type == "count":
+            reasons[np.isnan(numerator)] = "no count recorded"
+            reasons[numerator < 0] = "a negative count"
+        else:
+            denominator = _numbers(frame, "denominator")
+            label = measure.denominator.definition if measure.denominator else "denominator"
+            reasons[np.isnan(numerator)] = "no numerator recorded"
+            reasons[np.isnan(denominator)] = "no denominator recorded"
+            reasons[denominator == 0] = "a denominator of 0, so no value"
+            reasons[denominator < 0] = "a negative denominator"
+            reasons[numerator < 0] = "a negative numerator"
+            if measure.type == "proportion":
+                over = (numerator > denominator) & (denominator > 0) & (reasons == "")
+                for index in np.flatnonzero(over):
+                    share = numerator[index] / denominator[index] * measure.multiplier
+                    reasons[index] = (f"above 100% ({measure.format_value(share)}: more than its "
+                                      f"{label.lower()[:60]})" if method == "wilson" else "")
     reasons[hidden] = ""
-    return reasons
+    return pd.Series(reasons, index=frame.index, dtype=object)
 
 
 def _usable(frame: pd.DataFrame, measure: Measure) -> pd.Series:
@@ -170,8 +178,9 @@ def _usable(frame: pd.DataFrame, measure: Measure) -> pd.Series:
     if frame.empty:
         return pd.Series(False, index=frame.index)
     reasons = frame[EXCLUDED] if EXCLUDED in frame else exclusions(frame, measure)
-    value = pd.to_numeric(frame["value"], errors="coerce") if "value" in frame else pd.Series(0.0, index=frame.index)
-    return (reasons == "") & value.notna() & pd.to_numeric(frame["numerator"], errors="coerce").notna()
+    value = _numbers(frame, "value") if "value" in frame else np.zeros(len(frame))
+    usable = (reasons.to_numpy() == "") & ~np.isnan(value) & ~np.isnan(_numbers(frame, "numerator"))
+    return pd.Series(usable, index=frame.index)
 
 
 def exclusion_notes(frame: pd.DataFrame) -> list[str]:

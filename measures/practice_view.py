@@ -383,7 +383,7 @@ def practice_spc_table(frame: pd.DataFrame, measure: Measure, *,
         last = latest.iloc[-1] if len(latest) else None
         hidden = bool(last is not None and suppression.FLAG in latest and bool(last[suppression.FLAG]))
         value = float(last["value"]) if last is not None and not hidden and pd.notna(last["value"]) else None
-        reading = detail.read(series, measure) if len(series) else None
+        reading = detail.read(series, measure, intervals=False) if len(series) else None  # icons, not intervals
         rows.append({
             "org": org, "org_name": names.get(org, org),
             "latest_period": pd.Timestamp(last["period_start"]).date() if last is not None else None,

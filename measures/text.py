@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # The most of one value a message repeats: a hostile 1 MB cell or argument must not make a 1 MB message.
@@ -38,6 +39,20 @@ def escape_markdown(text: object) -> str:
     if text is None:
         return ""
     source = str(text)
+    return _escaped(source) if len(source) <= _REMEMBERED_CHARS else _escape(source)
+
+
+# The catalogue's texts are escaped again on every run of every page (500 a run of the Overview), a character at a
+# time; what was escaped is remembered, up to texts of a few paragraphs, so a hostile megabyte is never kept.
+_REMEMBERED_CHARS = 2_000
+
+
+@functools.lru_cache(maxsize=8_192)
+def _escaped(source: str) -> str:
+    return _escape(source)
+
+
+def _escape(source: str) -> str:
     closing_colons = {match.end(1) for match in _SHORTCODE.finditer(source)}
     marked = []
     for index, char in enumerate(source):

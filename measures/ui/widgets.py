@@ -42,16 +42,22 @@ def measure_card(card: Card) -> None:
 
 
 def definition(measure) -> None:
-    st.markdown(f"**{plain(measure.name)}**" + (f" ({plain(measure.code)})" if measure.code else ""))
-    st.markdown(plain(measure.description))
-    st.markdown(f"- **Numerator:** {plain(measure.numerator.definition)}")
-    if measure.denominator:
-        st.markdown(f"- **Denominator:** {plain(measure.denominator.definition)}")
+    # One element, not one a line: the Overview draws a definition for each of its 36 cards on every run.
+    st.markdown(definition_text(measure))
+
+
+def definition_text(measure) -> str:
+    """A measure's definition as Markdown: its name and code, description, parts, unit and direction, source and
+    caveats, every catalogue text escaped (`plain`)."""
     direction = {"increase": "higher is better", "decrease": "lower is better", "neutral": "neither direction is better"}
-    st.markdown(f"- **Unit:** {plain(measure.unit)}; {direction[measure.improvement_direction]}")
-    st.markdown(f"- **Source:** {plain(measure.source.publication)}" + _landing_page(measure.source.landing_page))
-    for caveat in measure.caveats:
-        st.markdown(f"- *Caveat:* {plain(caveat)}")
+    items = [f"- **Numerator:** {plain(measure.numerator.definition)}"]
+    if measure.denominator:
+        items.append(f"- **Denominator:** {plain(measure.denominator.definition)}")
+    items.append(f"- **Unit:** {plain(measure.unit)}; {direction[measure.improvement_direction]}")
+    items.append(f"- **Source:** {plain(measure.source.publication)}" + _landing_page(measure.source.landing_page))
+    items += [f"- *Caveat:* {plain(caveat)}" for caveat in measure.caveats]
+    heading = f"**{plain(measure.name)}**" + (f" ({plain(measure.code)})" if measure.code else "")
+    return "\n\n".join([heading, plain(measure.description), "\n".join(items)])
 
 
 _WEB_ADDRESS = re.compile(r"https?://[^\s()<>\[\]\\`*$~|{}\"']+")
