@@ -196,33 +196,34 @@ def _definitions(con) -> pd.DataFrame:
     return con.execute("SELECT * FROM local_measures ORDER BY revision").df()
 
 
-def _catalogue_in(con, pcn_code: str | None = None) -> Catalogue:
-    builtin = default_catalogue()
-    known = set(builtin.ids())
-    rows = _definitions(con)
-    measures = list(builtin)
-    if not rows.empty:
-        scopes = None
-        if pcn_code:
-            scopes = {"national", pcn_code, _icb_of(con, pcn_code)}
-        latest = rows.groupby("measure_id", sort=False).tail(1)
-        for row in latest.itertuples():
-            if row.measure_id in known:
-                continue  # a version-controlled file with the same id wins
-            if scopes is not None and row.scope not in scopes:
-                continue
-            measures.append(_parse_stored(row.measure_id, row.yaml))
+def _stored_measures(con) -> list[tuple[str, Measure]]:
+    """The latest definition of each measure defined in the app, with its scope; a file with the same id wins."""
+    known = set(default_catalogue().ids())
+    latest = _definitions(con).groupby("measure_id", sort=False).tail(1)
+    return [(row.scope, _parse_stored(row.measure_id, row.yaml)) for row in latest.itertuples()
+            if row.measure_id not in known]
+
+
+def _catalogue_in(con, pcn_code: str | None = None, stored: list[tuple[str, Measure]] | None = None) -> Catalogue:
+    """The effective catalogue read on `con`; `stored` is `_stored_measures(con)` when the caller has it."""
+    stored = _stored_measures(con) if stored is None else stored
+    measures = list(default_catalogue())
+    if stored:
+        scopes = {"national", pcn_code, _icb_of(con, pcn_code)} if pcn_code else None
+        measures += [measure for scope, measure in stored if scopes is None or scope in scopes]
     if pcn_code:  # a PCN's catalogue is of the PCN and its practices; its neighbourhoods' measures are shown apart
         measures = [m for m in measures if m.level != "neighbourhood"]
     measures.sort(key=lambda m: (FAMILIES.index(m.family), m.id))
     return Catalogue(tuple(measures))
 
 
-# The effective catalogues last asked for, by store, data version and PCN: every page and every read of a board
-# asks for its PCN's, and each stored definition is YAML to parse and validate again (10-15 ms a catalogue at
-# national scale). Catalogues are shared read-only.
+# The effective catalogues last asked for, by store, data version and PCN, and each store's app-defined measures
+# parsed, by data version: every page and every read of a board asks for its PCN's catalogue, and each stored
+# definition is YAML to parse and validate again (10-15 ms a catalogue at national scale). Shared read-only.
 _CATALOGUES: dict[tuple, Catalogue] = {}
 _CATALOGUES_KEPT = 256
+_STORED: dict[tuple, list[tuple[str, Measure]]] = {}
+_STORED_KEPT = 4
 _CATALOGUES_LOCK = threading.Lock()
 
 
@@ -236,8 +237,16 @@ def catalogue_with_local(store: Store, pcn_code: str | None = None) -> Catalogue
     with _CATALOGUES_LOCK:
         found = _CATALOGUES.get(key)
     if found is None:
+        with _CATALOGUES_LOCK:
+            stored = _STORED.get(key[:2])
         with store.reader() as con:
-            found = _catalogue_in(con, pcn_code)
+            if stored is None:
+                stored = _stored_measures(con)
+                with _CATALOGUES_LOCK:
+                    while len(_STORED) >= _STORED_KEPT:
+                        _STORED.pop(next(iter(_STORED)))
+                    _STORED[key[:2]] = stored
+            found = _catalogue_in(con, pcn_code, stored)
         with _CATALOGUES_LOCK:
             while len(_CATALOGUES) >= _CATALOGUES_KEPT:
                 _CATALOGUES.pop(next(iter(_CATALOGUES)))
