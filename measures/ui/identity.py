@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import streamlit as st
 
@@ -10,9 +11,12 @@ from .. import access
 
 
 # The answer for the secrets files as they last stood (each path's modification time, or None where there is no
-# file). With no secrets file Streamlit looks for one again at every question, about 0.2 ms, and a run asks
-# 30-50 times (every read checks who is looking); Streamlit itself reloads its secrets when a file changes.
+# file), looked at again at most once a second. With no secrets file Streamlit looks for one again at every
+# question, and even finding where to look costs about 0.2 ms; a run asks 30-50 times (every read checks who is
+# looking). Streamlit itself reloads its secrets when a file changes.
+_LOOKED_EVERY = 1.0  # seconds
 _ANSWERED: dict[tuple, bool] = {}
+_LOOKED = [float("-inf"), ()]  # when the files were last looked at, and their stamps then
 
 
 def auth_configured() -> bool:
@@ -22,7 +26,10 @@ def auth_configured() -> bool:
 
     if st.secrets is not secrets_singleton:  # secrets handed in directly (AppTest's): already parsed, cheap to ask
         return _has_auth()
-    stamps = tuple(_modified(path) for path in config.get_option("secrets.files"))
+    now = time.monotonic()
+    if now - _LOOKED[0] >= _LOOKED_EVERY:
+        _LOOKED[:] = now, tuple(_modified(path) for path in config.get_option("secrets.files"))
+    stamps = _LOOKED[1]
     if stamps not in _ANSWERED:
         _ANSWERED.clear()
         _ANSWERED[stamps] = _has_auth()
