@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from .. import limits
 from .common import (DATE_FORMATS, EXAMPLES, NUMBER_PATTERN, OBSERVATION_COLUMNS, SAFE_NAME, Example, Rejections,
@@ -134,11 +134,12 @@ def _parse(source, context: StoreContext, by_row: bool) -> Load:
         columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_row"]
         _group(con, "raw", columns)
         con.execute("CREATE VIEW firsts AS SELECT * FROM d")
+        summary = _summary(con, name)
     else:
-        rows, columns = _read_grouped(con, source)
+        rows, columns, summary = _read_grouped(con, source)
     rejections = Rejections()
     notes: list[str] = []
-    found = _distinct_rows(name, con, columns, rejections, by_row)
+    found = _distinct_rows(name, con, columns, rejections, by_row, summary)
     # Labels are compared as label() normalises them (case, runs of spaces): each distinct published value is
     # labelled once, in Python, and the sums below pick the published values whose label they count.
     _unrecognised(con, found, notes)
@@ -148,13 +149,14 @@ def _parse(source, context: StoreContext, by_row: bool) -> Load:
     picked["blank_status"] = [v for v in found["status"] if label(v) == ""]
     sums = ", ".join(f"coalesce({sql}, 0) AS {column}" if column != "total" else f"{sql} AS {column}"
                      for column, sql in _SUMS.items())
+    # Summed first per month, practice and PCN_CODE as published, then (a few hundred rows) per month and code as
+    # compared: the dates parsed, the codes trimmed. Every month is a date by now (_distinct_rows).
     con.execute(f"""
         CREATE TABLE pp AS
-        WITH months AS (SELECT DISTINCT APPOINTMENT_MONTH_START_DATE, {_MONTH} AS month FROM d)
-        SELECT month, trim(GP_CODE) AS practice, nullif(trim(coalesce(PCN_CODE, '')), '') AS pcn, {sums},
-               count(*) AS _rows
-        FROM (SELECT *, {number_sql('COUNT_OF_APPOINTMENTS')} AS n FROM d WHERE {_KNOWN}) JOIN months
-             USING (APPOINTMENT_MONTH_START_DATE)
+        SELECT {_MONTH} AS month, trim(GP_CODE) AS practice, nullif(trim(coalesce(PCN_CODE, '')), '') AS pcn,
+               {", ".join(f"sum({column}) AS {column}" for column in _SUMS)}, sum(_rows) AS _rows
+        FROM (SELECT APPOINTMENT_MONTH_START_DATE, GP_CODE, PCN_CODE, {sums}, count(*) AS _rows
+              FROM (SELECT *, {number_sql('COUNT_OF_APPOINTMENTS')} AS n FROM d WHERE _known) GROUP BY ALL)
         GROUP BY ALL
     """, {"formats": DATE_FORMATS, **picked})
     con.execute(f"CREATE TABLE nearest AS {_NEAREST}")
@@ -180,21 +182,26 @@ def _parse(source, context: StoreContext, by_row: bool) -> Load:
 
 
 def _group(con, table: str, columns: list[str]) -> None:
-    """`d`: each distinct row once, with how many rows hold it and the first six of them (_first the first)."""
+    """`d`: each distinct row once, with how many rows hold it, the first six of them (_first the first) and whether
+    its practice is known (_known)."""
     listed = ", ".join(ident(c) for c in columns)
-    con.execute(f"CREATE TABLE d AS SELECT _rows[1] AS _first, * FROM ("
+    con.execute(f"CREATE TABLE d AS SELECT _rows[1] AS _first, *, {_KNOWN} AS _known FROM ("
                 f"SELECT min(_row, 6) AS _rows, count(*) AS _copies, {listed} FROM {table} GROUP BY ALL)")
 
 
 _READ = ("read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
          "columns = ?)")
-_PREFIX = 16_384  # rows read first, in order, for the rows the report quotes (then four times as many, and so on)
+_PREFIX = 2_048  # rows read first, in order, for the rows the report quotes (then eight times as many, and so on)
+_LONGEST_ROW = 2_097_152  # bytes: DuckDB's own limit, which read_csv_table keeps
+_SMALL_READ = _READ.replace("columns = ?", f"columns = ?, buffer_size = {1 << 20}")  # for those first rows
 
 
-def _read_grouped(con, source) -> tuple[int, list[str]]:
+def _read_grouped(con, source) -> tuple[int, list[str], dict]:
     """`d`: the file read and grouped to its distinct rows in one statement, its columns named as read_csv_table
-    names them, and `firsts` (see _first_rows). Anything read_csv_table would word a message about (a header, a row
-    that is not CSV, blank lines that shift row numbers, a cell too long, no rows) is left to it."""
+    names them, with whether each row's practice is known (_known); and `firsts` (see _first_rows). Anything
+    read_csv_table would word a message about (a header, a row that is not CSV, blank lines that shift row numbers,
+    a cell too long, no rows), and any fault _summary finds, is left to the reading row by row. Returns the number
+    of rows, the columns and the summary."""
     _check_header(source)
     if source.blank_lines:
         raise _NeedsRows
@@ -205,22 +212,26 @@ def _read_grouped(con, source) -> tuple[int, list[str]]:
         if seen[n] > 1:
             header[i] = f"{n}_{seen[n]}"
     listed, types = ", ".join(ident(c) for c in header), {n: "VARCHAR" for n in header}
+    # A cell holds no more characters than its row holds bytes: in rows of at most the limit in bytes, no cell is
+    # too long (a longer row fails the read, and is left to read_csv_table).
+    longest = min(int(limit_value(source.name, limits.max_cell_chars)), _LONGEST_ROW)
     try:
         # No row numbers here: numbering rows in order would read the file on one core instead of all of them.
-        con.execute(f"CREATE TABLE d AS SELECT count(*) AS _copies, {listed} FROM {_READ} GROUP BY ALL",
-                    [str(source.path), types])
+        con.execute(f"CREATE TABLE d AS SELECT *, {_KNOWN} AS _known FROM (SELECT count(*) AS _copies, {listed} "
+                    f"FROM {_READ.replace('columns = ?', 'columns = ?, max_line_size = ?')} GROUP BY ALL)",
+                    [str(source.path), types, longest])
     except duckdb.Error:
         raise _NeedsRows from None
-    limit = limit_value(source.name, limits.max_cell_chars)
-    rows, longest, repeats, unknown = con.execute(
-        f"SELECT sum(_copies), greatest({', '.join(f'max(length({ident(c)}))' for c in header)}), "
-        f"sum(_copies - 1), count(*) FILTER (WHERE NOT {_KNOWN}) FROM d").fetchall()[0]
-    if not rows or (longest or 0) > limit:
+    summary = _summary(con, source.name)
+    if not summary["rows"]:
         raise _NeedsRows
-    _first_rows(con, source, listed, types, min(int(repeats), EXAMPLES), min(int(unknown), EXAMPLES))
+    if summary["faults"] or summary["keys"] < summary["count"]:
+        raise _NeedsRows
+    _first_rows(con, source, listed, types, min(int(summary["repeats"]), EXAMPLES),
+                min(int(summary["unknown"]), EXAMPLES))
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
-    return int(rows), header
+    return int(summary["rows"]), header, summary
 
 
 def _first_rows(con, source, listed: str, types: dict, repeats: int, unknown: int) -> None:
@@ -231,24 +242,30 @@ def _first_rows(con, source, listed: str, types: dict, repeats: int, unknown: in
         return  # nothing to quote: no `firsts`
     prefix = _PREFIX
     while True:
-        con.execute(f"CREATE OR REPLACE TABLE firsts AS SELECT _rows[1] AS _first, * FROM (SELECT min(_row, 6) AS _rows, "
-                    f"count(*) AS _copies, {listed} FROM (SELECT row_number() OVER () + 1 AS _row, * FROM {_READ} "
-                    f"LIMIT {int(prefix)}) GROUP BY ALL)", [str(source.path), types])
+        sql = (f"CREATE OR REPLACE TABLE firsts AS SELECT _rows[1] AS _first, * FROM (SELECT min(_row, 6) AS _rows, "
+               f"count(*) AS _copies, {listed} FROM (SELECT row_number() OVER () + 1 AS _row, * FROM {{read}} "
+               f"LIMIT {int(prefix)}) GROUP BY ALL)")
+        # DuckDB reads a file in buffers of 32 MB: the first, short prefix is read through a small one. A row
+        # longer than that buffer fails there, and is read through the usual one.
+        reader = _SMALL_READ if prefix == _PREFIX else _READ
+        try:
+            con.execute(sql.format(read=reader), [str(source.path), types])
+        except duckdb.Error:
+            if reader == _READ:
+                raise
+            con.execute(sql.format(read=_READ), [str(source.path), types])
         read, found_repeats, found_unknown = con.execute(
             f"SELECT sum(_copies), sum(_copies - 1), count(*) FILTER (WHERE NOT {_KNOWN}) FROM firsts").fetchall()[0]
         if read < prefix or (found_repeats >= repeats and found_unknown >= unknown):
             return
-        prefix *= 4
+        prefix *= 8
 
 
-def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, by_row: bool) -> dict[str, list[str]]:
-    """`d`: each distinct row once, with the first row it is on. Every check that stops the import runs here in
-    one pass (dates and counts over their distinct values); only when one finds something are they run one by one,
-    in order, so that the message names the first faulty row of the first check, as each check words it. Rows
-    that repeat a key (practice, month and appointment type) with other values stop the import (duplicates() words
-    that message); exact repeats and rows of practices in no imported map are rejected and reported. Returns, per
-    dimension, the distinct published values (a blank as '') of the rows that load."""
-    what = "practice, month and appointment type"
+def _summary(con, name: str) -> dict:
+    """What one pass over `d` finds: its rows, exact repeats, rows of practices in no map, whether any check that
+    stops the import finds something (`faults`: dates, counts and practice codes over their distinct values), the
+    distinct rows and keys (keys counted by their hash), and per dimension the distinct published values (a blank as
+    '') of the rows that load."""
     today = date.today()
     maximum = float(limit_value(name, limits.max_count))
     cleaned = "replace(trim(v), ',', '')"
@@ -258,18 +275,37 @@ def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, b
     count_faults = ["trim(coalesce(v, '')) = ''", f"NOT regexp_full_match(coalesce({cleaned}, ''), $pattern)",
                     f"{number} <> round({number})", f"{number} < 0", f"{number} > $maximum"]
     names = list(_DIMENSIONS)
-    distinct = ", ".join(f"list(DISTINCT coalesce({ident(_DIMENSIONS[n])}, '')) FILTER (WHERE _known)" for n in names)
-    faults, count, keys, repeats, unknown, *lists = con.execute(f"""
-        SELECT (SELECT count(*) FROM (SELECT DISTINCT APPOINTMENT_MONTH_START_DATE AS v FROM d)
-                WHERE {" OR ".join(f"({f})" for f in date_faults)})
-             + (SELECT count(*) FROM (SELECT DISTINCT COUNT_OF_APPOINTMENTS AS v FROM d)
-                WHERE {" OR ".join(f"({f})" for f in count_faults)})
-             + count(*) FILTER (WHERE trim(coalesce(GP_CODE, '')) = ''),
-               count(*), count(DISTINCT hash({", ".join(ident(c) for c in KEY)})), sum(_copies - 1),
-               count(*) FILTER (WHERE NOT _known), {distinct}
-        FROM (SELECT *, {_KNOWN} AS _known FROM d)
+    # The distinct values are found first, in subqueries of their own: a condition on them would otherwise be
+    # evaluated on every row of `d`.
+    row = con.execute(f"""
+        WITH months AS (SELECT DISTINCT APPOINTMENT_MONTH_START_DATE AS v FROM d),
+             counts AS (SELECT DISTINCT COUNT_OF_APPOINTMENTS AS v FROM d),
+             codes AS (SELECT DISTINCT GP_CODE AS v FROM d),
+             kinds AS (SELECT DISTINCT {", ".join(ident(c) for c in _DIMENSIONS.values())} FROM d WHERE _known)
+        SELECT sum(_copies), sum(_copies - 1), count(*) FILTER (WHERE NOT _known),
+               (SELECT count(*) FROM months WHERE {" OR ".join(f"({f})" for f in date_faults)})
+             + (SELECT count(*) FROM counts WHERE {" OR ".join(f"({f})" for f in count_faults)})
+             + (SELECT count(*) FROM codes WHERE trim(coalesce(v, '')) = ''),
+               count(*), count(DISTINCT hash({", ".join(ident(c) for c in KEY)})),
+               {", ".join(f"(SELECT list(DISTINCT coalesce({ident(_DIMENSIONS[n])}, '')) FROM kinds)" for n in names)}
+        FROM d
     """, {"formats": DATE_FORMATS, "today": today, "this_month": today.replace(day=1), "pattern": NUMBER_PATTERN,
           "maximum": maximum}).fetchall()[0]
+    facts = dict(zip(["rows", "repeats", "unknown", "faults", "count", "keys"], row))
+    facts["found"] = {n: sorted(values or []) for n, values in zip(names, row[6:])}
+    return facts
+
+
+def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, by_row: bool,
+                   summary: dict) -> dict[str, list[str]]:
+    """`d`: each distinct row once, with the first row it is on. Every check that stops the import has run in
+    one pass (_summary); only when one finds something are they run one by one, in order, so that the message
+    names the first faulty row of the first check, as each check words it. Rows that repeat a key (practice, month
+    and appointment type) with other values stop the import (duplicates() words that message); exact repeats and
+    rows of practices in no imported map are rejected and reported. Returns, per dimension, the distinct published
+    values (a blank as '') of the rows that load."""
+    what = "practice, month and appointment type"
+    faults, count, keys, repeats, unknown = (summary[k] for k in ("faults", "count", "keys", "repeats", "unknown"))
     if faults and not by_row:
         raise _NeedsRows
     if faults:
@@ -293,7 +329,7 @@ def _distinct_rows(name: str, con, columns: list[str], rejections: Rejections, b
         rejections.add("practice code not in any imported map", int(unknown),
                        [Example(int(r), None if v is None else str(v), "GP_CODE") for r, v in first_unknown],
                        "Import a practice-to-PCN map or ePCN workbook that lists these practices to load them.")
-    return {n: sorted(values or []) for n, values in zip(names, lists)}
+    return summary["found"]
 
 
 def _unrecognised(con, found: dict[str, list[str]], notes: list[str]) -> None:
@@ -312,7 +348,7 @@ def _unrecognised(con, found: dict[str, list[str]], notes: list[str]) -> None:
         sums: dict[str, int] = {}
         for value, n in con.execute(
                 f"SELECT coalesce({ident(column)}, '') AS v, sum({number_sql('COUNT_OF_APPOINTMENTS')}) FROM d "
-                f"WHERE {_KNOWN} AND list_contains($odd, v) GROUP BY 1", {"odd": odd}).fetchall():
+                f"WHERE _known AND list_contains($odd, v) GROUP BY 1", {"odd": odd}).fetchall():
             sums[label(value)] = sums.get(label(value), 0) + int(n)
         listed = ", ".join(f"{shown(v)} ({n:,})" for v, n in sorted(sums.items(), key=lambda p: (-p[1], p[0]))[:5])
         notes.append(f"{column} has values the importer does not know: {listed}; they count in totals but as "
@@ -357,7 +393,7 @@ def _practice_notes(con, notes: list[str]) -> dict:
     return facts
 
 
-def _observations(con) -> pd.DataFrame:
+def _observations(con) -> pa.Table:
     """Each practice's observation of every measure a month, the value as the catalogue computes it (numerator ÷
     denominator × multiplier, empty where there is nothing to divide by), and its mapped-category share."""
     catalogue = measures_catalogue()
@@ -372,17 +408,15 @@ def _observations(con) -> pd.DataFrame:
         parts.append(f"SELECT '{measure_id}' AS measure_id, {int(version)} AS measure_version, practice AS org_code, "
                      f"month AS period_start, CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, "
                      f"{multiplier!r} AS multiplier, {len(parts)} AS _measure FROM practices")
-    frame = con.execute(f"""
+    return con.sql(f"""
         SELECT measure_id, measure_version, org_code, 'practice' AS org_level, period_start,
                last_day(period_start) AS period_end, numerator, denominator,
                CASE WHEN denominator > 0 THEN numerator / denominator * multiplier END AS value, 'published' AS basis
         FROM ({" UNION ALL ".join(parts)}) ORDER BY _measure, period_start, org_code
-    """).df()
-    frame["period_end"] = frame["period_end"].dt.date
-    return frame[OBSERVATION_COLUMNS]
+    """).to_arrow_table().select(OBSERVATION_COLUMNS)
 
 
-def _pcn_contributions(con, notes) -> tuple[pd.DataFrame, int]:
+def _pcn_contributions(con, notes) -> tuple[pa.Table, int]:
     """What each practice's rows naming each PCN add to that PCN's totals (not the unallocated U, nor a PCN in no
     imported map), one row per measure, PCN, month and practice (totals.CONTRIBUTION_COLUMNS). The per-1,000 rate's
     denominator is the practice's list size, empty where it has none (totals.py leaves such practices out of the
@@ -392,26 +426,25 @@ def _pcn_contributions(con, notes) -> tuple[pd.DataFrame, int]:
         SELECT p.*, l.registered_patients FROM pp p LEFT JOIN nearest l USING (month, practice)
         WHERE p.pcn IS NOT NULL AND p.pcn <> $u AND p.pcn IN (SELECT org_code FROM known_pcns)
     """, {"u": UNALLOCATED})
-    unknown = con.execute("SELECT DISTINCT pcn FROM pp WHERE pcn IS NOT NULL AND pcn <> $u "
-                          "AND pcn NOT IN (SELECT org_code FROM known_pcns) ORDER BY 1", {"u": UNALLOCATED}).fetchall()
+    unknown, partial, pcn_months = con.execute("""
+        SELECT (SELECT list(pcn ORDER BY pcn) FROM (SELECT DISTINCT pcn FROM pp WHERE pcn IS NOT NULL AND pcn <> $u
+                                                    AND pcn NOT IN (SELECT org_code FROM known_pcns))),
+               (SELECT list(pcn ORDER BY month, pcn) FROM (SELECT month, pcn FROM contributed GROUP BY month, pcn
+                                                           HAVING count(registered_patients) < count(*))),
+               (SELECT count(*) FROM (SELECT DISTINCT month, pcn FROM contributed))
+    """, {"u": UNALLOCATED}).fetchall()[0]
     if unknown:
-        notes.append(f"{len(unknown):,} PCN codes are in no imported map ({', '.join(shorten(r[0]) for r in unknown[:5])}); their "
-                     "practices load, but no PCN total is written for them.")
-    partial = [r[0] for r in con.execute(
-        "SELECT pcn FROM contributed GROUP BY month, pcn HAVING count(registered_patients) < count(*) "
-        "ORDER BY month, pcn").fetchall()]
-    partial = list(dict.fromkeys(partial))
+        notes.append(f"{len(unknown):,} PCN codes are in no imported map ({', '.join(shorten(r) for r in unknown[:5])}); "
+                     "their practices load, but no PCN total is written for them.")
+    partial = list(dict.fromkeys(partial or []))
     if partial:
         notes.append(f"{len(partial):,} PCNs have practices without a list size ({', '.join(map(shorten, partial[:5]))}); "
                      "their appointments per 1,000 covers the practices that have one.")
-    pcn_months = int(con.execute("SELECT count(*) FROM (SELECT DISTINCT month, pcn FROM contributed)").fetchall()[0][0])
+    pcn_months = int(pcn_months)
     parts = " UNION ALL ".join(
         f"SELECT '{measure_id}' AS measure_id, pcn AS org_code, practice AS practice_code, month AS period_start, "
         f"last_day(month) AS period_end, CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, "
         f"{index} AS _measure FROM contributed"
         for index, (measure_id, (num, den)) in enumerate(MEASURES.items()))
-    frame = con.execute(f"SELECT * FROM ({parts}) ORDER BY _measure, period_start, org_code, practice_code").df()
-    if frame.empty:
-        return pd.DataFrame(columns=CONTRIBUTION_COLUMNS), pcn_months
-    frame["period_end"] = pd.to_datetime(frame["period_end"]).dt.date
-    return frame[CONTRIBUTION_COLUMNS], pcn_months
+    frame = con.sql(f"SELECT * FROM ({parts}) ORDER BY _measure, period_start, org_code, practice_code")
+    return frame.to_arrow_table().select(CONTRIBUTION_COLUMNS), pcn_months

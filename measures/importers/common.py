@@ -11,6 +11,7 @@ from functools import lru_cache
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import limits
 from ..catalogue import CATALOGUE_DIR, Catalogue, compute_values, default_catalogue, parse_measure
@@ -429,6 +430,18 @@ def measures_catalogue():
 
 OBSERVATION_COLUMNS = ["measure_id", "measure_version", "org_code", "org_level", "period_start", "period_end",
                        "numerator", "denominator", "value", "basis"]
+
+
+def select_columns(frame: pd.DataFrame | pa.Table, columns: list[str]) -> pd.DataFrame | pa.Table:
+    """`columns` of a DataFrame or an Arrow table, in that order."""
+    return frame.select(columns) if isinstance(frame, pa.Table) else frame[columns]
+
+
+def with_import_id(frame: pd.DataFrame | pa.Table, import_id: int) -> pd.DataFrame | pa.Table:
+    """A DataFrame or an Arrow table with an import_id column added."""
+    if isinstance(frame, pa.Table):
+        return frame.append_column("import_id", pa.array([int(import_id)] * len(frame), pa.int64()))
+    return frame.assign(import_id=import_id)
 
 
 def observations(measure_id: str, frame: pd.DataFrame, basis: str, catalogue: Catalogue | None = None) -> pd.DataFrame:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
-from .common import OBSERVATION_COLUMNS, Rejections, measures_catalogue
+from .common import OBSERVATION_COLUMNS, Rejections, measures_catalogue, select_columns, with_import_id
 from .hierarchy import refresh_pcn_list_sizes, write_evidence
 from .totals import rebuild_member_sums, rebuild_pcn_denominators, write_contributions
 from .vintages import write_newest
@@ -29,12 +30,12 @@ class Load:
     organisations_authority: bool = False  # True: names and ONS codes replace what the store has (the map)
     evidence: pd.DataFrame | None = None  # membership evidence (see hierarchy.EVIDENCE_COLUMNS)
     list_sizes: pd.DataFrame | None = None  # org_code, extract_date, registered_patients
-    observations: pd.DataFrame | None = None  # OBSERVATION_COLUMNS
+    observations: pd.DataFrame | pa.Table | None = None  # OBSERVATION_COLUMNS
     context: pd.DataFrame | None = None  # practice_context rows without import_id
     refresh_pcn_lists: bool = False
     # What each practice gave towards its PCN's totals (totals.CONTRIBUTION_COLUMNS), for a publication that states
     # practice figures and the PCN of each: the PCN totals are then rebuilt over every practice the store holds.
-    contributions: pd.DataFrame | None = None
+    contributions: pd.DataFrame | pa.Table | None = None
     # Other tables a publication fills, by name: rows replace those with the same primary key, and where
     # `table_scopes` names columns for a table, every row already there with the same values of those columns
     # (say a PCN and a census date) is removed first, so a corrected file leaves nothing of the old one behind.
@@ -69,7 +70,7 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
         if summary["practices_in_no_pcn"]:
             load.notes.append(f"{summary['practices_in_no_pcn']:,} practice list sizes belong to no PCN on their extract "
                               "date (unallocated, closed or not in any imported map) and are in no PCN total.")
-    if load.observations is not None and not load.observations.empty:
+    if load.observations is not None and len(load.observations):
         written.update(_observations(con, load.observations, load.publication, load.vintage, import_id, load.notes))
     if load.context is not None and not load.context.empty:
         frame = load.context.assign(import_id=import_id)
@@ -82,7 +83,7 @@ def write(con, load: Load, import_id: int) -> dict[str, int]:
                 _delete_scope(con, table, frame, scope)
             _insert(con, table, frame.assign(import_id=import_id), replace=True)
             written[table.replace("_", " ")] = len(frame)
-    if load.contributions is not None and not load.contributions.empty:
+    if load.contributions is not None and len(load.contributions):
         summary = write_contributions(con, load.contributions, load.publication, load.vintage, import_id)
         written["PCN totals (every practice held for the period)"] = summary["pcn_totals"]
         if summary["pcns_with_other_files"]:
@@ -169,15 +170,16 @@ def _organisations(con, frame: pd.DataFrame, import_id: int, authority: bool) ->
     return len(frame)
 
 
-def _observations(con, frame: pd.DataFrame, publication: str, vintage: str, import_id: int,
+def _observations(con, frame: pd.DataFrame | pa.Table, publication: str, vintage: str, import_id: int,
                   notes: list[str]) -> dict[str, int]:
     """Insert observations, replacing rows of the same measure, organisation and period that older (or equal)
     vintages of the same publication wrote; rows a newer vintage wrote are kept and the incoming ones skipped."""
-    frame = frame[OBSERVATION_COLUMNS].assign(import_id=import_id)
+    frame = with_import_id(select_columns(frame, OBSERVATION_COLUMNS), import_id)
     con.register("_obs", frame)
     try:
-        replaced, kept = write_newest(con, "observations", "_obs", OBSERVATION_KEYS, list(frame.columns), publication,
-                                      vintage, order_by="org_code, measure_id, period_start")
+        replaced, kept = write_newest(con, "observations", "_obs", OBSERVATION_KEYS,
+                                      OBSERVATION_COLUMNS + ["import_id"], publication, vintage,
+                                      order_by="org_code, measure_id, period_start")
     finally:
         con.unregister("_obs")
     if replaced:
@@ -185,5 +187,10 @@ def _observations(con, frame: pd.DataFrame, publication: str, vintage: str, impo
     if kept:
         notes.append(f"{kept:,} observations were not written because a newer vintage of this publication already "
                      "gave them.")
-    counts = frame.groupby("measure_id").size().to_dict()
+    if isinstance(frame, pa.Table):
+        grouped = frame.group_by("measure_id").aggregate([("measure_id", "count")])
+        counts = {measure: n for measure, n in zip(grouped["measure_id"].to_pylist(),
+                                                   grouped["measure_id_count"].to_pylist()) if measure is not None}
+    else:
+        counts = frame.groupby("measure_id").size().to_dict()
     return {f"observations: {measure}": int(n) for measure, n in sorted(counts.items())}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
-from .common import OBSERVATION_COLUMNS, measures_catalogue, observations
+from .common import OBSERVATION_COLUMNS, measures_catalogue, observations, select_columns, with_import_id
 from .hierarchy import MEMBERSHIP_AT_SQL, PCN_SPANS_SQL
 from .vintages import write_newest
 
@@ -45,11 +46,12 @@ def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 # Totals over every practice a publication gave for a PCN (the appointments crosstab)
 
 
-def write_contributions(con, frame: pd.DataFrame, publication: str, vintage: str, import_id: int) -> dict[str, int]:
+def write_contributions(con, frame: pd.DataFrame | pa.Table, publication: str, vintage: str,
+                        import_id: int) -> dict[str, int]:
     """Record what each practice gave towards its PCN's totals, replacing what an older (or the same) vintage of the
     publication said about the same practice, measure and period, and keeping what a newer vintage said; then
     rebuild the PCN totals of every measure and period the file touched over all the practices held for them."""
-    frame = frame[CONTRIBUTION_COLUMNS].assign(import_id=import_id)
+    frame = with_import_id(select_columns(frame, CONTRIBUTION_COLUMNS), import_id)
     con.register("_contributed", frame)
     try:
         write_newest(con, "pcn_contributions", "_contributed", CONTRIBUTION_KEYS, CONTRIBUTION_COLUMNS + ["import_id"],
@@ -64,7 +66,8 @@ def write_contributions(con, frame: pd.DataFrame, publication: str, vintage: str
 def _rebuild_contributed_totals(con, publication: str, import_id: int) -> dict[str, int]:
     """PCN totals (basis sum_of_practices) of the periods in _contributed_periods: the sums over every practice held
     for the PCN. A rate whose denominator some practices lack (a list size) is summed over the practices that have
-    one, numerator and denominator alike; where none has one, the numerator is the total and the rate is empty."""
+    one, numerator and denominator alike; where none has one, the numerator is the total and the rate is empty. (A
+    practice is in a PCN's rows once: the primary key of pcn_contributions ends with practice_code.)"""
     params = {"publication": publication, "import_id": import_id}
     con.execute("""
         DELETE FROM observations USING _contributed_periods k, imports i
@@ -73,25 +76,64 @@ def _rebuild_contributed_totals(con, publication: str, import_id: int) -> dict[s
           AND observations.basis = 'sum_of_practices' AND observations.import_id = i.import_id
           AND i.publication = $publication
     """, {"publication": publication})
-    totals = con.execute("""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _pcn_totals AS
         SELECT c.measure_id, c.org_code, 'pcn' AS org_level, c.period_start, c.period_end,
                CASE WHEN count(c.denominator) > 0 THEN sum(c.numerator) FILTER (WHERE c.denominator IS NOT NULL)
                     ELSE sum(c.numerator) END AS numerator,
                sum(c.denominator) AS denominator, max(c.import_id) AS import_id,
-               count(DISTINCT c.practice_code) AS practices,
-               count(DISTINCT c.practice_code) FILTER (WHERE c.import_id <> $import_id) AS from_other_files
+               count(*) AS practices, count(*) FILTER (WHERE c.import_id <> $import_id) AS from_other_files
         FROM pcn_contributions c JOIN _contributed_periods USING (measure_id, period_start, period_end)
         JOIN imports i ON i.import_id = c.import_id
         WHERE i.publication = $publication
         GROUP BY ALL
-    """, params).df()
-    if totals.empty:
+    """, params)
+    totals, with_others, from_others = con.execute("""
+        SELECT (SELECT count(*) FROM _pcn_totals), count(*), sum(practices) FROM (
+            SELECT org_code, period_start, max(from_other_files) AS practices FROM _pcn_totals
+            WHERE from_other_files > 0 GROUP BY ALL)
+    """).fetchall()[0]
+    if not totals:
         return {"pcn_totals": 0, "pcns_with_other_files": 0}
-    _insert_observations(con, _as_observations(_dates(totals, "period_start", "period_end"), "sum_of_practices"))
-    with_others = totals.loc[totals["from_other_files"] > 0, ["org_code", "period_start"]].drop_duplicates()
-    return {"pcn_totals": len(totals), "pcns_with_other_files": len(with_others),
-            "practices_from_other_files": int(totals.groupby(["org_code", "period_start"])["from_other_files"]
-                                              .max().sum())}
+    _insert_totals(con)
+    return {"pcn_totals": int(totals), "pcns_with_other_files": int(with_others),
+            "practices_from_other_files": int(from_others or 0)}
+
+
+def _insert_totals(con) -> None:
+    """The observations of _pcn_totals, their values computed in SQL as observations() computes them (numerator ÷
+    denominator × multiplier, a count its numerator); where anything is not a finite number, through observations()
+    itself, which refuses a value too large to store and words that message."""
+    catalogue = measures_catalogue()
+    ids = [r[0] for r in con.execute("SELECT DISTINCT measure_id FROM _pcn_totals ORDER BY 1").fetchall()]
+    measures = [catalogue.get(measure_id) for measure_id in ids]
+    described = {"measure_id": [m.id for m in measures], "measure_version": [int(m.version) for m in measures],
+                 "multiplier": [float(m.multiplier) for m in measures],
+                 "is_count": [m.type == "count" for m in measures]}
+    computed = """
+        SELECT t.measure_id, m.measure_version, CAST(t.org_code AS VARCHAR) AS org_code, t.org_level, t.period_start,
+               t.period_end, CAST(t.numerator AS DOUBLE) AS numerator,
+               CASE WHEN NOT m.is_count THEN CAST(t.denominator AS DOUBLE) END AS denominator,
+               CASE WHEN m.is_count THEN CAST(t.numerator AS DOUBLE)
+                    WHEN t.denominator > 0
+                    THEN CAST(t.numerator AS DOUBLE) / CAST(t.denominator AS DOUBLE) * m.multiplier
+               END AS value, 'sum_of_practices' AS basis, t.import_id
+        FROM _pcn_totals t
+        JOIN (SELECT unnest($measure_id) AS measure_id, unnest($measure_version) AS measure_version,
+                     unnest($multiplier) AS multiplier, unnest($is_count) AS is_count) m USING (measure_id)
+    """
+    odd = con.execute(f"""
+        SELECT count(*) FROM ({computed})
+        WHERE NOT (isfinite(coalesce(numerator, 0)) AND isfinite(coalesce(denominator, 0))
+                   AND isfinite(coalesce(value, 0)))
+    """, described).fetchall()[0][0]
+    if odd:
+        totals = con.execute("SELECT * FROM _pcn_totals").df()
+        _insert_observations(con, _as_observations(_dates(totals, "period_start", "period_end"), "sum_of_practices"))
+        return
+    columns = ", ".join(OBSERVATION_COLUMNS + ["import_id"])
+    con.execute(f"INSERT INTO observations ({columns}) SELECT {columns} FROM ({computed}) "
+                "ORDER BY org_code, measure_id, period_start", described)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,13 +13,18 @@ def write_newest(con, table: str, incoming: str, keys: Sequence[str], columns: S
     replaced and how many incoming keys were skipped."""
     params = {"publication": publication, "vintage": vintage}
     key_list = ", ".join(keys)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _written_by_newer AS
-        SELECT DISTINCT {", ".join(f"n.{key}" for key in keys)}
-        FROM {incoming} n JOIN {table} t USING ({key_list})
-        JOIN imports i ON i.import_id = t.import_id
-        WHERE i.publication = $publication AND i.vintage > $vintage
-    """, params)
+    # Files usually come in order: with no newer vintage imported, no incoming row can be skipped, and the rows a
+    # newer vintage wrote need not be looked for.
+    newer = con.execute("SELECT count(*) FROM imports WHERE publication = $publication AND vintage > $vintage",
+                        params).fetchall()[0][0]
+    if newer:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _written_by_newer AS
+            SELECT DISTINCT {", ".join(f"n.{key}" for key in keys)}
+            FROM {incoming} n JOIN {table} t USING ({key_list})
+            JOIN imports i ON i.import_id = t.import_id
+            WHERE i.publication = $publication AND i.vintage > $vintage
+        """, params)
     match = " AND ".join(f"{table}.{key} = n.{key}" for key in keys)
     replaced = con.execute(f"""
         DELETE FROM {table} USING imports i, (SELECT DISTINCT {key_list} FROM {incoming}) n
@@ -28,8 +33,8 @@ def write_newest(con, table: str, incoming: str, keys: Sequence[str], columns: S
     column_list = ", ".join(columns)
     con.execute(f"""
         INSERT INTO {table} ({column_list})
-        SELECT {column_list} FROM {incoming} ANTI JOIN _written_by_newer USING ({key_list})
+        SELECT {column_list} FROM {incoming} {f"ANTI JOIN _written_by_newer USING ({key_list})" if newer else ""}
         {f"ORDER BY {order_by}" if order_by else ""}
     """)
-    skipped = con.execute("SELECT count(*) FROM _written_by_newer").fetchall()[0][0]
+    skipped = con.execute("SELECT count(*) FROM _written_by_newer").fetchall()[0][0] if newer else 0
     return int(replaced), int(skipped)
