@@ -89,7 +89,7 @@ def run() -> list[Result]:
     rerun = timed(overview_rerun, repeat=15, warmup=2)
     new_session = timed(overview_new_session, repeat=7, warmup=1)
     return [
-        Result("Build the national-scale demo (1,300 PCNs, 6,300 practices, 60 months)", build, target=60,
+        Result("Build the national-scale demo (1,300 PCNs, 6,300 practices, 60 months)", build, target=30,
                note=f"{observations:,} observations"),
         Result("Overview queries for one PCN, uncached", query, note="PCN series and ICB comparator, one read-only connection"),
         Result("Overview page, warm AppTest run (national scale)", rerun, target=0.3,
