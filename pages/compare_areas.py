@@ -130,24 +130,39 @@ if not comparison.intervals:
 for note in view.left_out + view.as_recorded:
     st.warning(ui.plain(note), icon=":material/warning:")
 
-ranked_tab, funnel_tab, table_tab = st.tabs(["Ranked", "Funnel plot", "Table"])
-with ranked_tab:
+# Only the open tab runs, and `?tab=` names it (a link can open the funnel): the funnel plot, and the table of
+# every PCN in the area, are built and sent when they are looked at, not on every run of the ranked chart.
+ranked_tab, funnel_tab, table_tab = st.tabs(["Ranked", "Funnel plot", "Table"], key="tab", on_change="rerun",
+                                            bind="query-params")
+
+
+def ranked() -> None:
     ui.show_figure(ui.cached_figure(charts.ranked_bar, view.frame, measure=compared, frames_key=view_key,
                                     highlight=pcn["pcn"], comparator_label=view.comparator_label,
                                     comparator_value=view.comparator, period=period, area_label=area_labels[area],
                                     interval_text=comparison.interval_text(), intervals=comparison.intervals,
                                     notes=view.left_out + view.as_recorded),
                    key="ranked_chart")
-with funnel_tab:
+
+
+def funnel() -> None:
     if view.limits is None:
         ui.empty_state(ui.plain(view.no_funnel or f"No funnel plot for {measure.label}."))
-    else:
-        ui.show_figure(ui.cached_figure(charts.funnel_plot, view.frame, view.limits, measure=compared,
-                                        frames_key=view_key, highlight=pcn["pcn"],
-                                        comparator_label=view.comparator_label, comparator_value=view.comparator,
-                                        period=period, area_label=area_labels[area], notes=view.left_out),
-                       key="funnel_chart")
-with table_tab:
+        return
+    ui.show_figure(ui.cached_figure(charts.funnel_plot, view.frame, view.limits, measure=compared,
+                                    frames_key=view_key, highlight=pcn["pcn"],
+                                    comparator_label=view.comparator_label, comparator_value=view.comparator,
+                                    period=period, area_label=area_labels[area], notes=view.left_out),
+                   key="funnel_chart")
+
+
+def table() -> None:
     st.caption(f"95% confidence intervals: {compare.METHOD_TEXT[comparison.method]}." if comparison.intervals
                else f"No intervals: {ui.plain(comparison.reason)}.")
     show_table(view.table, download_name)
+
+
+for tab, show in ((ranked_tab, ranked), (funnel_tab, funnel), (table_tab, table)):
+    if tab.open:
+        with tab:
+            show()

@@ -68,3 +68,10 @@ def chart_headings(at: AppTest) -> list[tuple[str, str]]:
             shown = [re.sub(r"\\(.)", r"\1", part).replace("\u2060", "") for part in found.groups()]
             headings.append((shown[0], shown[1]))
     return headings
+
+
+def open_tab(at, label: str):
+    """Open one of Compare areas' tabs and run the page again: only the open tab is drawn (`?tab=` opens one too)."""
+    at.session_state["tab"] = label
+    return at.run()
+

@@ -147,14 +147,14 @@ def test_measure_detail_refuses_another_pcns_local_series_and_hides_the_note_for
 
 def test_compare_areas_shows_only_readable_pcns_for_a_local_measure(db):
     at = open_app("viewer@example.nhs.uk", pcn="UZ0001", page="pages/compare_areas.py",
-                  measure="int_proactive_care_plan_pct")
+                  measure="int_proactive_care_plan_pct", tab="Table")
     assert "set locally" in texts(at.info)
     table = at.dataframe[0].value
     assert len(table) == 1
     at = open_app("analyst@example.nhs.uk", pcn="UZ0001", page="pages/compare_areas.py",
-                  measure="int_proactive_care_plan_pct")
+                  measure="int_proactive_care_plan_pct", tab="Table")
     everyone = open_app("admin@example.nhs.uk", pcn="UZ0001", page="pages/compare_areas.py",
-                        measure="int_proactive_care_plan_pct")
+                        measure="int_proactive_care_plan_pct", tab="Table")
     assert len(at.dataframe[0].value) == len(everyone.dataframe[0].value) >= 10
 
 

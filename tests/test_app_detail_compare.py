@@ -100,20 +100,21 @@ def test_an_empty_note_is_refused_with_a_message(app_env):
 
 def test_compare_ranks_every_icb_pcn_with_intervals_and_a_funnel(app_env):
     at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="dna_rate")
-    ranked, funnel = figures(at)
+    (ranked,) = figures(at)  # only the open tab is drawn
     bars = [t for t in ranked["data"] if t["type"] == "bar"]
     assert sum(len(t["y"]) for t in bars) == 12
     assert all("error_x" in t for t in bars)
     assert {t["name"] for t in bars} <= {"Better than comparator", "Similar", "Worse than comparator"}
+    (funnel,) = figures(apptest.open_tab(at, "Funnel plot"))
     limit_names = {t.get("name") for t in funnel["data"]}
     assert {"95% limits", "99.8% limits"} <= limit_names
     assert "Ashvale PCN" in limit_names  # the chosen PCN is marked
-    table = at.dataframe[0].value
+    table = apptest.open_tab(at, "Table").dataframe[0].value
     assert len(table) == 12 and "95% CI lower" in table.columns
 
 
 def test_compare_narrows_to_a_place_and_to_peers(app_env):
-    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="acc_08")
+    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="acc_08", tab="Table")
     at.selectbox(key="area_picker").set_value("sub_icb:Z01").run()
     assert len(at.dataframe[0].value) == 4
     at.selectbox(key="area_picker").set_value("england").run()
@@ -139,7 +140,7 @@ def test_every_pcn_has_a_deprivation_score_weighted_by_its_practices_lists(app_e
 
 
 def test_compare_says_why_a_measure_has_no_funnel(app_env):
-    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="ps_days_to_practice_payment")
+    at = open_page("pages/compare_areas.py", pcn="UZ0003", measure="ps_days_to_practice_payment", tab="Funnel plot")
     assert any("funnel plot needs a proportion or a rate" in i.value for i in at.info)
 
 

@@ -130,12 +130,13 @@ def test_dobson_intervals_from_age_bands_match_the_dsr_function():
 
 def test_compare_ranks_a_proportion_with_wilson_and_names_the_method(app_env):
     at = open_compare("dna_rate")
-    ranked, funnel = figures(at)
-    ranked_subtitle, funnel_subtitle = subtitles(at)
+    (ranked,) = figures(at)
+    (ranked_subtitle,) = subtitles(at)
     assert "Wilson score" in ranked_subtitle
     assert all("error_x" in t for t in ranked["data"] if t["type"] == "bar")
+    (funnel_subtitle,) = subtitles(apptest.open_tab(at, "Funnel plot"))
     assert "limits adjusted for overdispersion (random effects, FunnelPlotR method)" in funnel_subtitle
-    assert "Wilson score" in texts(at, "caption")
+    assert "Wilson score" in texts(apptest.open_tab(at, "Table"), "caption")
 
 
 def test_compare_ranks_a_rate_of_events_with_byars_method(app_env):
@@ -146,14 +147,14 @@ def test_compare_ranks_a_rate_of_events_with_byars_method(app_env):
 def test_a_count_of_events_is_compared_per_thousand_patients_not_raw(app_env):
     at = open_compare("int_mdt_case_reviews")
     assert "compared per 1,000 registered patients" in texts(at, "info")
-    table = at.dataframe[0].value
+    assert "Byar" in subtitles(at)[0]
+    (funnel,) = figures(apptest.open_tab(at, "Funnel plot"))
+    assert "Registered patients" in funnel["layout"]["xaxis"]["title"]["text"]
+    table = apptest.open_tab(at, "Table").dataframe[0].value
     label = "MDT case reviews per 1,000 patients"
     shown = table.dropna(subset=[label])
     assert len(shown) and np.allclose(shown[label], shown["Numerator"] / shown["Denominator"] * 1000, atol=0.01)
     assert (shown["Denominator"] == shown["List size"]).all()
-    ranked, funnel = figures(at)
-    assert "Byar" in subtitles(at)[0]
-    assert "Registered patients" in funnel["layout"]["xaxis"]["title"]["text"]
 
 
 def test_a_raw_count_of_things_that_are_not_events_is_not_ranked(app_env):
@@ -171,7 +172,7 @@ def test_fte_is_ranked_without_significance_colours_and_says_why(app_env):
     assert bars and not any("error_x" in t for t in bars)
     assert not {t.get("name") for t in ranked["data"]} & {"Better than comparator", "Worse than comparator"}
     assert "FTE is not a count of events: no interval applies" in texts(at, "info")
-    assert "funnel plot needs a proportion or a rate" in texts(at, "info")
+    assert "funnel plot needs a proportion or a rate" in texts(apptest.open_tab(at, "Funnel plot"), "info")
 
 
 def test_a_standardised_rate_is_not_given_a_crude_interval_without_age_bands(app_env):
@@ -207,12 +208,12 @@ def odd_db(demo_db, tmp_path, monkeypatch):
 def test_a_denominator_of_zero_is_left_out_with_a_note_not_a_crash(odd_db):
     at = open_compare("dna_rate")
     assert "has a denominator of 0, so no value: left out of the intervals" in texts(at, "warning")
-    table = at.dataframe[0].value.set_index("PCN code")
-    assert "denominator of 0" in table.loc["UZ0002", compare.NOTE_COLUMN]
-    assert table.loc["UZ0002", "Compared with comparator"] == "not_compared"
-    ranked, funnel = figures(at)
+    (ranked,) = figures(at)
     assert any("UZ0002" in note and "left out" in note for a in ranked["layout"]["annotations"]
                for note in [a["text"].replace("<br>", " ")])
+    table = apptest.open_tab(at, "Table").dataframe[0].value.set_index("PCN code")
+    assert "denominator of 0" in table.loc["UZ0002", compare.NOTE_COLUMN]
+    assert table.loc["UZ0002", "Compared with comparator"] == "not_compared"
 
 
 def test_an_overspent_budget_is_shown_above_100_percent_without_an_interval(odd_db):
@@ -220,16 +221,16 @@ def test_an_overspent_budget_is_shown_above_100_percent_without_an_interval(odd_
     assert "above 100% (112.0%): shown as recorded" in texts(at, "warning")
     (ranked,) = figures(at)
     assert max(ranked["layout"]["xaxis"]["range"]) > 112  # the axis reaches the overspend
-    table = at.dataframe[0].value.set_index("PCN code")
+    table = apptest.open_tab(at, "Table").dataframe[0].value.set_index("PCN code")
     assert table.loc["UZ0003", "ARRS budget used"] == pytest.approx(112.0)
 
 
 def test_a_share_above_100_percent_gets_no_wilson_interval_and_stays_off_the_funnel(odd_db):
     at = open_compare("face_to_face_pct")
     assert "above 100%" in texts(at, "warning") and "UZ0004" in texts(at, "warning")
-    table = at.dataframe[0].value.set_index("PCN code")
+    table = apptest.open_tab(at, "Table").dataframe[0].value.set_index("PCN code")
     assert pd.isna(table.loc["UZ0004", "95% CI lower"])
-    _, funnel = figures(at)
+    (funnel,) = figures(apptest.open_tab(at, "Funnel plot"))
     plotted = {code for t in funnel["data"] if t.get("mode") == "markers" and "customdata" in t
                for code in (row[1] for row in t["customdata"])}
     assert "UZ0004" not in plotted and len(plotted) == 11
@@ -297,12 +298,12 @@ def test_funnel_points_are_coloured_by_both_limits():
 
 
 def test_the_table_shows_the_measures_decimals_and_unit_and_downloads_round_sensibly(app_env):
-    at = open_compare("acc_08")
+    at = open_compare("acc_08", tab="Table")  # a link can open a tab
     columns = json.loads(at.dataframe[0].proto.columns)
     assert columns["Booked within 2 weeks"]["type_config"]["format"] == "%.1f%%"
     table = at.dataframe[0].value
     decimals = table["Booked within 2 weeks"].dropna().map(lambda v: len(f"{v}".split(".")[-1]))
     assert decimals.max() <= 2  # one more than shown, not 92.9802
-    rate = open_compare("int_social_prescribing_per_1000")
+    rate = open_compare("int_social_prescribing_per_1000", tab="Table")
     label = json.loads(rate.dataframe[0].proto.columns)["Social prescribing per 1,000"]["label"]
     assert label == "Social prescribing per 1,000 (referrals per 1,000 patients)"
