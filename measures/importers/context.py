@@ -30,6 +30,7 @@ class StoreContext:
         `names` (default: all)."""
         self.store = store
         self._frames: dict[str, pd.DataFrame] = {}
+        self._codes: dict[str, pd.DataFrame] = {}
         if con is not None:
             self._read(con, names)
 
@@ -55,8 +56,11 @@ class StoreContext:
             con.register(name, self.frame(name))
 
     def codes(self, level: str) -> pd.DataFrame:
-        orgs = self.frame("organisations")
-        return orgs.loc[orgs["org_level"] == level, ["org_code"]].reset_index(drop=True)
+        # Picked once per level: a parse asks for the same codes several times, and each pick takes a millisecond.
+        if level not in self._codes:
+            orgs = self.frame("organisations")
+            self._codes[level] = orgs.loc[orgs["org_level"] == level, ["org_code"]].reset_index(drop=True)
+        return self._codes[level].copy(deep=False)  # copy-on-write: a caller's change stays its own
 
     def require_practices(self, file_name: str, publication: str) -> None:
         if self.codes("practice").empty:

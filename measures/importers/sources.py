@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -154,10 +155,41 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_HASH_ON_A_THREAD = 1024 * 1024  # below this a thread costs more than it saves
+
+
+class _Sha256:
+    """The sha256 of a buffer, computed on a thread while the caller checks the same bytes: hashlib lets go of the
+    interpreter lock for the whole buffer, so on two cores the checks cost no time beside the hash."""
+
+    def __init__(self, data):
+        self._hex: str | None = None
+        if len(data) < _HASH_ON_A_THREAD:
+            self._hex = _sha256(data)
+            return
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(data, started), name="sha256", daemon=True)
+        self._thread.start()
+        # The checks run in C without letting go of the lock: they would hold the thread off until they end.
+        started.wait()
+
+    def _run(self, data, started: threading.Event) -> None:
+        digest = hashlib.sha256()
+        started.set()
+        digest.update(data)
+        self._hex = digest.hexdigest()
+
+    def hexdigest(self) -> str:
+        if self._hex is None:
+            self._thread.join()
+        return self._hex
+
+
 def _text_source(name: str, path: Path, data: bytes, argument: str) -> Source:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise PublicationError(f"{name}: the file is saved as UTF-16 text, but the published files are UTF-8. "
                                "Download it again, or re-save it as 'CSV UTF-8'. Nothing was imported.")
+    digest = _Sha256(data)
     body = memoryview(data)[len(BOM):] if data.startswith(BOM) else data  # a view: no copy of the file
     if not data.isascii():  # ASCII is UTF-8: most files need no decoding at all
         try:
@@ -173,11 +205,13 @@ def _text_source(name: str, path: Path, data: bytes, argument: str) -> Source:
     if len(header) < 2:
         raise PublicationError(f"{name}: row 1 is not a comma-separated header ({shorten(first_line, 80)!r}). The "
                                "importer reads the CSV files as published; download the file again. Nothing was imported.")
-    return Source(name=name, path=path, sha256=_sha256(data), format="csv", origin=argument, header=header,
-                  blank_lines=_blank_lines(data))  # a BOM holds no line break: the same line numbers
+    blank_lines = _blank_lines(data)  # a BOM holds no line break: the same line numbers
+    return Source(name=name, path=path, sha256=digest.hexdigest(), format="csv", origin=argument, header=header,
+                  blank_lines=blank_lines)
 
 
 _EMPTY_LINE = re.compile(rb"\n\r?\n")
+_BEFORE_EMPTY_LINE = re.compile(rb"\n(?=\r?\n)")
 
 
 def _blank_lines(body: bytes) -> list[int]:
@@ -188,8 +222,16 @@ def _blank_lines(body: bytes) -> list[int]:
     end = len(body)
     while end and body[end - 1] in b" \t\r\n":  # not body.rstrip(): that copies a file of a gigabyte
         end -= 1
-    return [body.count(b"\n", 0, match.start()) + 1 for match in re.finditer(rb"(?<=\n)\r?\n", body)
-            if match.start() < end]
+    lines, counted, at = [], 0, 0
+    # The line break before each empty line, found by its literal first byte (a look-behind scans every byte).
+    for match in _BEFORE_EMPTY_LINE.finditer(body):
+        start = match.start() + 1
+        if start >= end:
+            break
+        counted += body.count(b"\n", at, start)  # line breaks so far, counted once each
+        at = start
+        lines.append(counted + 1)
+    return lines
 
 
 def _encoding_problem(name: str, body: bytes, offset: int) -> str:
