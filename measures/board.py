@@ -315,7 +315,8 @@ class _Columns:
     hidden: np.ndarray  # suppressed as a small number
 
     @classmethod
-    def of(cls, series: pd.DataFrame) -> "_Columns | None":
+    def of(cls, series: pd.DataFrame, by: str = "measure") -> "_Columns | None":
+        """`series` as arrays, its rows' positions by measure (or by another column `by`, such as `org`)."""
         if series is None or series.empty:
             return None
 
@@ -324,7 +325,7 @@ class _Columns:
 
         hidden = (series[suppression.FLAG].fillna(False).astype(bool).to_numpy() if suppression.FLAG in series
                   else np.zeros(len(series), dtype=bool))
-        return cls(series, series.reset_index(drop=True).groupby("measure", sort=False).indices,
+        return cls(series, series.reset_index(drop=True).groupby(by, sort=False).indices,
                    series["version"].to_numpy(), pd.to_datetime(series["period_start"]).to_numpy("datetime64[ns]"),
                    floats("numerator"), floats("denominator"), floats("value"), hidden)
 
@@ -340,6 +341,24 @@ class _Columns:
         if not len(at):
             return None
         return at[np.argsort(self.start[at], kind="stable")]
+
+
+def icons_by(series: pd.DataFrame, measure: Measure, by: str) -> dict[str, tuple[str | None, str | None, int]]:
+    """For each value of column `by` (such as each practice) of a tidy series of one measure: its variation and
+    assurance icons and how many values it shows, as `detail.read` reads its latest version (no change points),
+    on arrays as the board reads each measure."""
+    columns = _Columns.of(series, by=by)
+    if columns is None:
+        return {}
+    found = {}
+    for key in columns.positions:
+        at = columns.latest_version(key)
+        if at is None:
+            continue
+        reading = _reading(columns, at, measure, None)
+        if reading is not None:
+            found[key] = (reading.variation, reading.assurance, int((~np.isnan(columns.value[at])).sum()))
+    return found
 
 
 @dataclass(frozen=True)

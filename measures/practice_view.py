@@ -375,26 +375,32 @@ def practice_spc_table(frame: pd.DataFrame, measure: Measure, *,
     if isinstance(names, pd.DataFrame):
         names = dict(zip(names["org"], names["org_name"]))
     names = dict(names or {})
+    from .board import icons_by  # the board reads practices' icons as it reads a PCN's measures, on arrays
+
     orgs = list(names) + [o for o in dict.fromkeys(frame["org"]) if o not in names] if len(frame) else list(names)
+    icons = icons_by(frame, measure, "org") if len(frame) else {}
+    by_org = dict(iter(frame.groupby("org", sort=False))) if len(frame) else {}
     rows = []
     for org in orgs:
-        series = frame[frame["org"] == org]
-        latest = detail.latest_version(series, keep_suppressed=True).sort_values("period_start")
+        latest = detail.latest_version(by_org.get(org, frame.iloc[:0]), keep_suppressed=True).sort_values(
+            "period_start", kind="stable")
         last = latest.iloc[-1] if len(latest) else None
         hidden = bool(last is not None and suppression.FLAG in latest and bool(last[suppression.FLAG]))
         value = float(last["value"]) if last is not None and not hidden and pd.notna(last["value"]) else None
-        reading = detail.read(series, measure, intervals=False) if len(series) else None  # icons, not intervals
+        variation, assurance, points = icons.get(org, (None, None, None))
+        shown = latest["period_start"][latest["value"].notna()]
         rows.append({
             "org": org, "org_name": names.get(org, org),
             "latest_period": pd.Timestamp(last["period_start"]).date() if last is not None else None,
             "latest_value": value,
             "latest_text": suppression.MARK if hidden else measure.format_value(value),
             "latest_suppressed": hidden,
-            "points": reading.points if reading else int(latest["value"].notna().sum()) if len(latest) else 0,
-            "variation": reading.variation if reading else None,
-            "assurance": reading.assurance if reading else None,
-            "variation_text": detail.VARIATION_TEXT.get(reading.variation, "") if reading and reading.variation else "",
-            "assurance_text": detail.ASSURANCE_TEXT.get(reading.assurance, "") if reading and reading.assurance else "",
-            "target": reading.target if reading else None,
+            "points": points if points is not None else 0,
+            "variation": variation,
+            "assurance": assurance,
+            "variation_text": detail.VARIATION_TEXT.get(variation, "") if variation else "",
+            "assurance_text": detail.ASSURANCE_TEXT.get(assurance, "") if assurance else "",
+            "target": (detail.assurance_target(measure, pd.Timestamp(shown.max()).date())
+                       if points is not None else None),
         })
     return pd.DataFrame(rows, columns=SPC_TABLE_COLUMNS)
