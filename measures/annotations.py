@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime
 
 import pandas as pd
 
 from . import access
 from .store import Store
+from .versioned import PerVersion
 
 MAX_NOTE_LENGTH = 200
 MAX_REASON_LENGTH = 200
@@ -90,23 +90,14 @@ def remove_rebase(store: Store, rebase_id: int, principal: access.Principal, rea
                      f"from {pd.Timestamp(start):%Y-%m}" + (f": {reason}" if reason else ""))
 
 
-_HAS_REBASES: dict[tuple, bool] = {}
-_HAS_REBASES_LOCK = threading.Lock()
+_HAS_REBASES: PerVersion[bool] = PerVersion(kept=64)
 
 
 def _has_rebases(store: Store) -> bool:
     """Whether the store has the change points' table, asked once per data version: only a migration creates it,
     and a migration is a new version."""
-    key = (str(store.path), store.data_version())
-    found = _HAS_REBASES.get(key)
-    if found is None:
-        found = bool(store.query("SELECT count(*) AS n FROM information_schema.tables "
-                                 "WHERE table_name = 'rebases'")["n"].iloc[0])
-        with _HAS_REBASES_LOCK:
-            if len(_HAS_REBASES) >= 64:  # versions gone by (and every writer's own connection) are not kept
-                _HAS_REBASES.clear()
-            _HAS_REBASES[key] = found
-    return found
+    return _HAS_REBASES.get(store, (), lambda: bool(store.query(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'rebases'")["n"].iloc[0]))
 
 
 def rebases(store: Store, measure_id: str, org_code: str) -> pd.DataFrame:
@@ -125,7 +116,7 @@ def rebase_dates(store: Store, measure_id: str, org_code: str) -> list[date]:
     return [pd.Timestamp(d).date() for d in rebases(store, measure_id, org_code)["period_start"]]
 
 
-_REBASES_BY_ORG: dict[tuple, dict[str, dict[str, list[date]]]] = {}
+_REBASES_BY_ORG: PerVersion[dict[str, dict[str, list[date]]]] = PerVersion(kept=16)
 
 
 def rebase_dates_by_measure(store: Store, org_code: str) -> dict[str, list[date]]:
@@ -133,17 +124,15 @@ def rebase_dates_by_measure(store: Store, org_code: str) -> dict[str, list[date]
 
     Every organisation's are read in one query once per data version (change points are few, and a new or
     removed one is a write, so a new version), and each organisation's are then a look-up."""
-    key = (str(store.path), store.data_version())
-    every = _REBASES_BY_ORG.get(key)
-    if every is None:
-        every = {}
-        if _has_rebases(store):
-            found = store.query("SELECT org_code, measure_id, period_start FROM rebases WHERE removed_at IS NULL "
-                                "ORDER BY period_start, rebase_id")
-            for org, measure_id, start in zip(found["org_code"], found["measure_id"], found["period_start"]):
-                every.setdefault(str(org), {}).setdefault(str(measure_id), []).append(pd.Timestamp(start).date())
-        with _HAS_REBASES_LOCK:
-            if len(_REBASES_BY_ORG) >= 16:  # versions gone by (and every writer's own connection) are not kept
-                _REBASES_BY_ORG.clear()
-            _REBASES_BY_ORG[key] = every
+    every = _REBASES_BY_ORG.get(store, (), lambda: _every_rebase_date(store))
     return {measure_id: list(starts) for measure_id, starts in every.get(org_code, {}).items()}
+
+
+def _every_rebase_date(store: Store) -> dict[str, dict[str, list[date]]]:
+    every: dict[str, dict[str, list[date]]] = {}
+    if _has_rebases(store):
+        found = store.query("SELECT org_code, measure_id, period_start FROM rebases WHERE removed_at IS NULL "
+                            "ORDER BY period_start, rebase_id")
+        for org, measure_id, start in zip(found["org_code"], found["measure_id"], found["period_start"]):
+            every.setdefault(str(org), {}).setdefault(str(measure_id), []).append(pd.Timestamp(start).date())
+    return every

@@ -25,7 +25,6 @@ import json
 import zlib
 import logging
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, fields, replace
 from datetime import date, datetime
@@ -38,6 +37,7 @@ from . import access, annotations, board, data_quality, local, queries, suppress
 from .board import BoardRow, Verdict
 from .catalogue import Catalogue
 from .store import ConnectionReader, DatabaseError, Store, after_commit
+from .versioned import PerVersion
 
 MEMBERS = "members"
 OTHERS = "others"
@@ -86,26 +86,15 @@ def _basis(store, pcn_code: str) -> tuple[int, str]:
 # The latest import that can change a board, by store, data version and ICB: every PCN of an ICB has the same
 # organisations in `_ORGS` (the ICB's PCNs and their practices), and finding their latest recorded value scans the
 # audit of every value recorded (16 of a read's 18 ms at national scale), so each ICB's is found once per version.
-_ICB_BASES: dict[tuple, int] = {}
-_ICB_BASES_KEPT = 512
-_ICB_BASES_LOCK = threading.Lock()
+_ICB_BASES: PerVersion[int] = PerVersion(kept=512)
 
 
 def _current_basis(store, pcn_code: str) -> tuple[int, str]:
     """`_basis(store, pcn_code)`, its ICB's part held once per data version."""
-    version = store.data_version()  # before the reads: a write after it gets a new key
     with store.reader() as con:
         place = con.execute(_ORGS + "SELECT icb FROM place", [pcn_code, pcn_code]).fetchall()
-        key = (str(store.path), version, "icb", place[0][0]) if place else (str(store.path), version, "pcn", pcn_code)
-        with _ICB_BASES_LOCK:
-            basis = _ICB_BASES.get(key)
-        if basis is None:
-            basis = int(con.execute(_ORGS + "SELECT basis FROM (" + _BASIS + ")",
-                                    [pcn_code, pcn_code, pcn_code]).fetchall()[0][0])
-            with _ICB_BASES_LOCK:
-                while len(_ICB_BASES) >= _ICB_BASES_KEPT:
-                    _ICB_BASES.pop(next(iter(_ICB_BASES)))
-                _ICB_BASES[key] = basis
+        basis = _ICB_BASES.get(store, ("icb", place[0][0]) if place else ("pcn", pcn_code), lambda: int(con.execute(
+            _ORGS + "SELECT basis FROM (" + _BASIS + ")", [pcn_code, pcn_code, pcn_code]).fetchall()[0][0]))
         published = con.execute("SELECT coalesce(string_agg(strftime(period_start, '%Y-%m-%d'), ',' ORDER BY "
                                 "period_start), '') FROM published_periods WHERE pcn_code = ?",
                                 [pcn_code]).fetchall()[0][0]

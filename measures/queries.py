@@ -8,6 +8,7 @@ import pandas as pd
 from . import suppression
 from .catalogue import Catalogue, compute_values
 from .store import Store
+from .versioned import PerVersion
 
 SERIES_COLUMNS = ["measure", "version", "org", "period_start", "period_end", "numerator", "denominator", "value"]
 
@@ -37,20 +38,13 @@ def meta(store: Store) -> dict[str, str]:
 
 # The hierarchy for the latest data versions read, by database: every page needs it (the picker, the ICB
 # comparator, Compare areas), and it changes only when the data does.
-_HIERARCHIES: dict[tuple, pd.DataFrame] = {}
-_HIERARCHIES_KEPT = 4
+_HIERARCHIES: PerVersion[pd.DataFrame] = PerVersion(kept=4)
 
 
 def _hierarchy(store: Store) -> pd.DataFrame:
     """`pcns(store)`, read once per data version; shared, so callers copy before changing it."""
-    key = (str(store.path), store.data_version())
-    frame = _HIERARCHIES.get(key)
-    if frame is None:
-        frame = store.query(_PCN_HIERARCHY + " ORDER BY p.close_date IS NOT NULL, p.name, p.org_code")
-        while len(_HIERARCHIES) >= _HIERARCHIES_KEPT:
-            _HIERARCHIES.pop(next(iter(_HIERARCHIES)))
-        _HIERARCHIES[key] = frame
-    return frame
+    return _HIERARCHIES.get(store, (), lambda: store.query(
+        _PCN_HIERARCHY + " ORDER BY p.close_date IS NOT NULL, p.name, p.org_code"))
 
 
 def pcns(store: Store) -> pd.DataFrame:

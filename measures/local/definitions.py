@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 
 from ..catalogue import FAMILIES, Catalogue, Measure, default_catalogue, parse_measure
 from ..store import Store
+from ..versioned import PerVersion
 from .common import _has_table, _in_writer, _now, _retrying
 from .periods import _icb_of, applies_to
 
@@ -220,11 +220,8 @@ def _catalogue_in(con, pcn_code: str | None = None, stored: list[tuple[str, Meas
 # The effective catalogues last asked for, by store, data version and PCN, and each store's app-defined measures
 # parsed, by data version: every page and every read of a board asks for its PCN's catalogue, and each stored
 # definition is YAML to parse and validate again (10-15 ms a catalogue at national scale). Shared read-only.
-_CATALOGUES: dict[tuple, Catalogue] = {}
-_CATALOGUES_KEPT = 256
-_STORED: dict[tuple, list[tuple[str, Measure]]] = {}
-_STORED_KEPT = 4
-_CATALOGUES_LOCK = threading.Lock()
+_CATALOGUES: PerVersion[Catalogue] = PerVersion(kept=256)
+_STORED: PerVersion[list[tuple[str, Measure]]] = PerVersion(kept=4)
 
 
 def catalogue_with_local(store: Store, pcn_code: str | None = None) -> Catalogue:
@@ -233,25 +230,11 @@ def catalogue_with_local(store: Store, pcn_code: str | None = None) -> Catalogue
     With a PCN code, measures defined in the app for another PCN or ICB are left out. Worked out once per data
     version and PCN; the catalogue returned is shared, so it must not be changed.
     """
-    key = (str(store.path), store.data_version(), pcn_code)  # the version first: a later write gets a new key
-    with _CATALOGUES_LOCK:
-        found = _CATALOGUES.get(key)
-    if found is None:
-        with _CATALOGUES_LOCK:
-            stored = _STORED.get(key[:2])
+    def build() -> Catalogue:
         with store.reader() as con:
-            if stored is None:
-                stored = _stored_measures(con)
-                with _CATALOGUES_LOCK:
-                    while len(_STORED) >= _STORED_KEPT:
-                        _STORED.pop(next(iter(_STORED)))
-                    _STORED[key[:2]] = stored
-            found = _catalogue_in(con, pcn_code, stored)
-        with _CATALOGUES_LOCK:
-            while len(_CATALOGUES) >= _CATALOGUES_KEPT:
-                _CATALOGUES.pop(next(iter(_CATALOGUES)))
-            _CATALOGUES[key] = found
-    return found
+            return _catalogue_in(con, pcn_code, _STORED.get(store, (), lambda: _stored_measures(con)))
+
+    return _CATALOGUES.get(store, (pcn_code,), build)
 
 
 def recordable_measures(store: Store, pcn_code: str) -> list[Measure]:
