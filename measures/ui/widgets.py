@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import weakref
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,6 +13,7 @@ from ..catalogue import FAMILY_LABELS
 from ..overview import Card
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
 from .downloads import figure_downloads
+from .figures import derived
 
 
 def family_heading(family: str) -> None:
@@ -83,11 +83,6 @@ def frame_or_empty(frame: pd.DataFrame, message: str) -> bool:
     return True
 
 
-# The untitled copy of each figure still alive, by identity: a figure cached per data version is shown again on
-# every rerun, and copying it (Plotly validates every property) cost 15 ms a chart. Figures are shared read-only.
-_UNTITLED: dict[int, tuple[weakref.ref, object]] = {}
-
-
 class _SerialisedOnce(go.Figure):
     """A figure shown on every rerun and never changed, whose `to_dict` is worked out once.
 
@@ -104,12 +99,7 @@ class _SerialisedOnce(go.Figure):
 
 
 def _untitled(fig):
-    found = _UNTITLED.get(id(fig))
-    if found is None or found[0]() is not fig:
-        found = (weakref.ref(fig), _SerialisedOnce(charts.untitled_dict(fig)))
-        _UNTITLED[id(fig)] = found
-        weakref.finalize(fig, _UNTITLED.pop, id(fig), None)
-    return found[1]
+    return derived(fig, ("untitled",), lambda shown: _SerialisedOnce(charts.untitled_dict(shown)))
 
 
 def show_figure(fig, *, key: str | None = None, export=None, controls: bool = True) -> None:
