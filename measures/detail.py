@@ -189,16 +189,14 @@ def _filled(frame: pd.DataFrame, hidden: tuple[pd.Timestamp, ...], measure: Meas
     return combined.sort_values("date", kind="stable").reset_index(drop=True)
 
 
-def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = None, *,
-         intervals: bool = True) -> Reading | None:
+def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = None) -> Reading | None:
     """The reading of a tidy series, or None when it has no value shown.
 
     Annual measures, and series of fewer than 12 values, are read as points with intervals: no limits, no
     variation or assurance icon. Otherwise an XmR chart: suppressed and missing periods are gaps that break the
     moving ranges; `rebase` dates start new limits (each moved to the first period on or after it); assurance is
     judged only against an explicit target for the latest period's financial year; limits are also given held
-    within the measure's natural range, for display. Without `intervals`, points get none (for a reading of its
-    icons alone, such as a practice's row in a table).
+    within the measure's natural range, for display.
     """
     rows = latest_version(series)
     if len(rows) < 1:
@@ -216,11 +214,10 @@ def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = Non
     target = assurance_target(measure, latest_day)
     bounds = natural_range(measure, frame["value"])
     if measure.frequency == "annual" or len(frame) < MIN_POINTS_FOR_LIMITS:
-        result, method = _with_intervals(frame, measure) if intervals else (frame, None)
+        result, method = _with_intervals(frame, measure)
         # The columns an XmR reading has, empty, added in one step (one `assign` of each cost more than the rest).
-        empty = {**({} if intervals else {"lower_95": np.nan, "upper_95": np.nan}),
-                 **dict.fromkeys(("mean", "lpl", "upl", "lpl_shown", "upl_shown"), np.nan),
-                 "point_type": None, "rebase_group": 0}
+        empty = {**dict.fromkeys(("mean", "lpl", "upl", "lpl_shown", "upl_shown"), np.nan), "point_type": None,
+                 "rebase_group": 0}
         result = pd.concat([result, pd.DataFrame(empty, index=result.index)], axis=1)
         return Reading(result.reset_index(drop=True), None, None, target, len(frame), hidden, mode="points",
                        why_points="annual" if measure.frequency == "annual" else "short",
