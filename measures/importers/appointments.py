@@ -11,7 +11,7 @@ from .. import limits
 from .common import (DATE_FORMATS, EXAMPLES, NUMBER_PATTERN, OBSERVATION_COLUMNS, SAFE_NAME, Example, Rejections,
                      _check_header, canonical, check_counts, duplicates, ident, label, limit_value, measures_catalogue,
                      memory_connection, months_over, number_sql, read_csv_table, require_values, shorten,
-                     shown)
+                     shown, value_sql)
 from .context import StoreContext
 from .loading import Load
 from .totals import CONTRIBUTION_COLUMNS
@@ -411,7 +411,7 @@ def _observations(con) -> pa.Table:
     return con.sql(f"""
         SELECT measure_id, measure_version, org_code, 'practice' AS org_level, period_start,
                last_day(period_start) AS period_end, numerator, denominator,
-               CASE WHEN denominator > 0 THEN numerator / denominator * multiplier END AS value, 'published' AS basis
+               {value_sql("numerator", "denominator", "multiplier")} AS value, 'published' AS basis
         FROM ({" UNION ALL ".join(parts)}) ORDER BY _measure, period_start, org_code
     """).to_arrow_table().select(OBSERVATION_COLUMNS)
 

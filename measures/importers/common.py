@@ -444,6 +444,12 @@ def with_import_id(frame: pd.DataFrame | pa.Table, import_id: int) -> pd.DataFra
     return frame.assign(import_id=import_id)
 
 
+def value_sql(numerator: str, denominator: str, multiplier: str) -> str:
+    """`catalogue.compute_values` in SQL for a measure that is not a count: numerator ÷ denominator × multiplier,
+    empty where the denominator is not above 0 (the arguments are SQL expressions)."""
+    return f"CASE WHEN {denominator} > 0 THEN {numerator} / {denominator} * {multiplier} END"
+
+
 def observations(measure_id: str, frame: pd.DataFrame, basis: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Rows for the observations table from a frame with org_code, org_level, period_start, period_end, numerator
     and (except for counts) denominator; the value follows the catalogue (numerator ÷ denominator × multiplier)."""

@@ -180,6 +180,9 @@ def _observations(con, frame: pd.DataFrame | pa.Table, publication: str, vintage
         replaced, kept = write_newest(con, "observations", "_obs", OBSERVATION_KEYS,
                                       OBSERVATION_COLUMNS + ["import_id"], publication, vintage,
                                       order_by="org_code, measure_id, period_start")
+        # Counted by DuckDB, whether the rows came as a DataFrame or as an Arrow table.
+        counts = dict(con.execute("SELECT measure_id, count(*) FROM _obs WHERE measure_id IS NOT NULL "
+                                  "GROUP BY measure_id").fetchall())
     finally:
         con.unregister("_obs")
     if replaced:
@@ -187,10 +190,4 @@ def _observations(con, frame: pd.DataFrame | pa.Table, publication: str, vintage
     if kept:
         notes.append(f"{kept:,} observations were not written because a newer vintage of this publication already "
                      "gave them.")
-    if isinstance(frame, pa.Table):
-        grouped = frame.group_by("measure_id").aggregate([("measure_id", "count")])
-        counts = {measure: n for measure, n in zip(grouped["measure_id"].to_pylist(),
-                                                   grouped["measure_id_count"].to_pylist()) if measure is not None}
-    else:
-        counts = frame.groupby("measure_id").size().to_dict()
     return {f"observations: {measure}": int(n) for measure, n in sorted(counts.items())}

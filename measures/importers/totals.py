@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from .common import OBSERVATION_COLUMNS, measures_catalogue, observations, select_columns, with_import_id
+from .common import (OBSERVATION_COLUMNS, measures_catalogue, observations, select_columns, value_sql,
+                     with_import_id)
 from .hierarchy import MEMBERSHIP_AT_SQL, PCN_SPANS_SQL
 from .vintages import write_newest
 
@@ -110,13 +111,12 @@ def _insert_totals(con) -> None:
     described = {"measure_id": [m.id for m in measures], "measure_version": [int(m.version) for m in measures],
                  "multiplier": [float(m.multiplier) for m in measures],
                  "is_count": [m.type == "count" for m in measures]}
-    computed = """
+    computed = f"""
         SELECT t.measure_id, m.measure_version, CAST(t.org_code AS VARCHAR) AS org_code, t.org_level, t.period_start,
                t.period_end, CAST(t.numerator AS DOUBLE) AS numerator,
                CASE WHEN NOT m.is_count THEN CAST(t.denominator AS DOUBLE) END AS denominator,
                CASE WHEN m.is_count THEN CAST(t.numerator AS DOUBLE)
-                    WHEN t.denominator > 0
-                    THEN CAST(t.numerator AS DOUBLE) / CAST(t.denominator AS DOUBLE) * m.multiplier
+                    ELSE {value_sql("CAST(t.numerator AS DOUBLE)", "CAST(t.denominator AS DOUBLE)", "m.multiplier")}
                END AS value, 'sum_of_practices' AS basis, t.import_id
         FROM _pcn_totals t
         JOIN (SELECT unnest($measure_id) AS measure_id, unnest($measure_version) AS measure_version,
