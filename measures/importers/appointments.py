@@ -10,7 +10,7 @@ import pyarrow as pa
 from .. import limits
 from .common import (DATE_FORMATS, EXAMPLES, NUMBER_PATTERN, OBSERVATION_COLUMNS, SAFE_NAME, Example, Rejections,
                      _check_header, canonical, check_counts, duplicates, ident, label, limit_value, measures_catalogue,
-                     memory_connection, months_over, number_sql, read_csv_table, require_values, shorten,
+                     months_over, number_sql, read_csv_table, require_values, shorten,
                      shown, value_sql)
 from .context import StoreContext
 from .loading import Load
@@ -122,7 +122,8 @@ def _parse(source, context: StoreContext, by_row: bool) -> Load:
     """Each distinct row of the file once (`d`), read in one pass: read and grouped in one statement, or, `by_row`,
     through the table of every row the other importers read (read_csv_table), whose checks word the messages."""
     name = source.name
-    con = memory_connection()
+    # The DuckDB the store is read and written through as well; reading row by row starts again in a new one.
+    con = context.fresh_connection() if by_row else context.connection()
     # What the store knows, copied in once: each is read several times below.
     for table, frame in [("known_practices", context.codes("practice")), ("known_pcns", context.codes("pcn")),
                          ("practice_lists", context.frame("practice_lists"))]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .common import (DATE_FORMATS, Rejections, canonical, check_counts, duplicates, ident,
-                     memory_connection, months_over, number_sql, read_csv_table, require_values, shorten,
+                     months_over, number_sql, read_csv_table, require_values, shorten,
                      shown, stop_on_rows)
 from .context import StoreContext
 from .loading import Load
@@ -41,7 +41,7 @@ _MONTH = "CAST(date_trunc('month', try_strptime(trim(APPOINTMENT_MONTH), $format
 
 def parse(source, context: StoreContext) -> Load:
     name = source.name
-    con = memory_connection()
+    con = context.connection()  # the DuckDB the store is read and written through too
     rows = read_csv_table(con, source)
     _published_names(con, source)
     require_values(name, con, list(COLUMNS), _ADVICE)

@@ -44,10 +44,13 @@ def label(value: object) -> str:
     return re.sub(r"\s+", " ", str(value or "")).strip().lower()
 
 
-def memory_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for parsing; it never touches the store file (and draws no progress bar)."""
+def memory_connection(store=None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for parsing (drawing no progress bar). With `store`, the store may be attached to it
+    even once parsing has cut it off from every other file, so that it also reads and writes the store."""
     con = duckdb.connect(":memory:", config=_CONFIG)
     con.execute("SET enable_progress_bar = false")
+    if store is not None:
+        store.allow_store_paths(con)
     return con
 
 
@@ -153,7 +156,7 @@ def read_practice_csv(source, context, publication: str, needed: Sequence[str] =
     (read_csv_table), then stopped at the first empty cell of a `needed` column. Returns the connection and the
     number of data rows."""
     context.require_practices(source.name, publication)
-    con = memory_connection()
+    con = context.connection()  # the DuckDB the store is read and written through too
     rows = read_csv_table(con, source)
     require_values(source.name, con, list(needed), advice)
     return con, rows

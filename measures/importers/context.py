@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..store import Store, StoreMissing
-from .common import PublicationError
+from .common import PublicationError, memory_connection
 from .hierarchy import PCN_SPANS_SQL
 
 _QUERIES = {
@@ -23,16 +23,44 @@ _QUERIES = {
 
 
 class StoreContext:
-    """Read-only views of the store, loaded on first use in one short read-only connection and kept for one file."""
+    """Read-only views of the store, loaded on first use in one short read-only connection and kept for one file;
+    and the in-memory DuckDB the file is parsed in, to which the store is attached for reading and for the write,
+    so that one DuckDB instance does all three."""
 
-    def __init__(self, store: Store, con=None, names=None):
+    def __init__(self, store: Store, con=None, names=None, memory=None):
         """`con`: a connection open on the store already, to read through now (no second opening) the frames
-        `names` (default: all)."""
+        `names` (default: all); `memory`: the in-memory DuckDB `con` belongs to, if it does."""
         self.store = store
         self._frames: dict[str, pd.DataFrame] = {}
         self._codes: dict[str, pd.DataFrame] = {}
+        self._memory = memory
+        self._made: list = []
         if con is not None:
             self._read(con, names)
+
+    def connection(self):
+        """The in-memory DuckDB to parse in and to write from (made on first use)."""
+        if self._memory is None:
+            self._memory = memory_connection(self.store)
+            self._made.append(self._memory)
+        return self._memory
+
+    def fresh_connection(self):
+        """A new, empty in-memory DuckDB in place of the one a parse gave up on (to read the file another way)."""
+        self._memory = None
+        return self.connection()
+
+    def for_another_parse(self) -> "StoreContext":
+        """A context for parsing again against the store as read here: the same frames, a new DuckDB of its own."""
+        other = StoreContext(self.store)
+        other._frames, other._codes = self._frames, self._codes
+        return other
+
+    def close(self) -> None:
+        """Close the in-memory DuckDBs this context made (the caller closes the one it handed in)."""
+        for con in self._made:
+            con.close()
+        self._made.clear()
 
     def _read(self, con, names=None) -> None:
         for key, (sql, _) in _QUERIES.items():
@@ -43,7 +71,7 @@ class StoreContext:
         if name not in self._frames:
             # Everything a parse may need, in one short read-only connection (about 50 ms, whatever the number).
             try:
-                with self.store.reader() as con:
+                with self.store.reader(into=self._memory) as con:
                     self._read(con)
             except StoreMissing:
                 for key, (_, columns) in _QUERIES.items():

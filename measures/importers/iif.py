@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .common import (Example, Rejections, check_counts, duplicates, examples, financial_year_start, label,
-                     measures_catalogue, memory_connection, number_sql, observations, read_csv_table,
+                     measures_catalogue, number_sql, observations, read_csv_table,
                      require_values, shown, single_date)
 from .context import StoreContext
 from .hierarchy import MEMBERSHIP_AT_SQL
@@ -41,7 +41,7 @@ LEVELS = {"pcn": "pcn", "gp practice": "practice", "practice": "practice"}
 def parse(source, context: StoreContext) -> Load:
     name = source.name
     context.require_practices(name, "IIF")
-    con = memory_connection()
+    con = context.connection()  # the DuckDB the store is read and written through too
     rows = read_csv_table(con, source)
     require_values(name, con, ["ORGANISATION_TYPE", "ORGANISATION_CODE", "MEASURE", "VALUE"], _ADVICE)
     achieved = single_date(name, con, "ACH_DATE", _ADVICE)

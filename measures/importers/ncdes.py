@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..store import StoreMissing
 from .common import (DATE_FORMATS, PublicationError, Rejections, check_counts, duplicates, examples, ident,
-                     measures_catalogue, memory_connection, not_in_future, number_sql, observations, read_csv_table,
+                     measures_catalogue, not_in_future, number_sql, observations, read_csv_table,
                      reject_unknown, require_values, shown, stop_on_rows)
 from .context import StoreContext
 from .hierarchy import MEMBERSHIP_AT_SQL
@@ -83,7 +83,7 @@ def contract_years() -> list[str]:
 def parse(source, context: StoreContext, shape: Shape = EXTRACT) -> Load:
     name = source.name
     context.require_practices(name, "MI Network Contract DES")
-    con = memory_connection()
+    con = context.connection()  # the DuckDB the store is read and written through too
     rows = read_csv_table(con, source)
     require_values(name, con, list(shape.required), _ADVICE)
     _check_service(name, con)

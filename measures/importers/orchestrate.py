@@ -14,7 +14,7 @@ import duckdb
 
 from ..limits import LimitExceeded, import_folder
 from ..store import Store, finish_import, migration_files, set_meta, start_import
-from .common import PublicationError, shorten
+from .common import PublicationError, memory_connection, shorten
 from .context import StoreContext
 from .detect import NotRead, Unrecognised, detect
 from .loading import Load, write
@@ -97,32 +97,40 @@ def import_publications(inputs: Iterable[str | Path], store: Store | str | Path 
             sources += _recognise(resolved, skipped)
         sources.sort(key=lambda pair: pair[1].ORDER)  # stable: the user's order within a publication
         first = None  # what the first file's parse needs, read with the checks below when the schema is current
-        if store.exists():
-            with store.reader() as con:  # one read: what the store holds, whether its schema is current, and more
-                dataset = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
-                applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
-                current = all(number in applied for number, _, _ in migration_files())
-                if current and sources:
-                    first = _read_before_parsing(con, store, *sources[0])
-            if dataset and dataset[0][0] == "synthetic":
-                raise PublicationError(
-                    f"{store.path} holds the synthetic demo; real figures would be mixed with invented ones. Import "
-                    "into a database of its own, for example `--db data/pcn.duckdb`, and open the app on it with "
-                    "PCN_DB=data/pcn.duckdb. Nothing was imported.")
-            # Parsing reads the store, so its schema is brought up to date first; a current one is left alone
-            # (migrating takes the writers' turn and publishes a copy of the whole file).
-            if not current:
-                store.migrate()
-        reports: list[FileReport] = []
-        for index, (source, module) in enumerate(sources):
-            report = import_one(source, module, store, before=first if index == 0 else None)
-            reports.append(report)
-            if not report.ok and stop_on_error:
-                reports += [FileReport(s.name, "not attempted", m.PUBLICATION,
-                                       error="an earlier file failed; fix it and run the same command again "
-                                             "(files already imported are recognised and skipped)")
-                            for s, m in sources[index + 1:]]
-                break
+        # The first file's in-memory DuckDB reads these too: opening a DuckDB instance costs about 30 ms.
+        memory = memory_connection(store) if sources else None
+        try:
+            if store.exists():
+                # One read: what the store holds, whether its schema is current, and more.
+                with store.reader(into=memory) as con:
+                    dataset = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
+                    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+                    current = all(number in applied for number, _, _ in migration_files())
+                    if current and sources:
+                        first = _read_before_parsing(con, store, *sources[0], memory=memory)
+                if dataset and dataset[0][0] == "synthetic":
+                    raise PublicationError(
+                        f"{store.path} holds the synthetic demo; real figures would be mixed with invented ones. Import "
+                        "into a database of its own, for example `--db data/pcn.duckdb`, and open the app on it with "
+                        "PCN_DB=data/pcn.duckdb. Nothing was imported.")
+                # Parsing reads the store, so its schema is brought up to date first; a current one is left alone
+                # (migrating takes the writers' turn and publishes a copy of the whole file).
+                if not current:
+                    store.migrate()
+            reports: list[FileReport] = []
+            for index, (source, module) in enumerate(sources):
+                report = import_one(source, module, store, before=first if index == 0 else None,
+                                    memory=memory if index == 0 else None)
+                reports.append(report)
+                if not report.ok and stop_on_error:
+                    reports += [FileReport(s.name, "not attempted", m.PUBLICATION,
+                                           error="an earlier file failed; fix it and run the same command again "
+                                                 "(files already imported are recognised and skipped)")
+                                for s, m in sources[index + 1:]]
+                    break
+        finally:
+            if memory is not None:
+                memory.close()  # import_one closed it already, unless the command stopped before the first file
     return Outcome(reports, skipped)
 
 
@@ -151,11 +159,28 @@ def _recognise(resolved, skipped: list[str]) -> list[tuple[Source, object]]:
     return found
 
 
-def import_one(source: Source, module, store: Store, before: tuple | None = None) -> FileReport:
-    """Import one recognised file; `before`: what _before_parsing would read, if it was read already."""
+def import_one(source: Source, module, store: Store, before: tuple | None = None, memory=None) -> FileReport:
+    """Import one recognised file; `before`: what _before_parsing would read, if it was read already; `memory`: the
+    in-memory DuckDB to use for it (closed here), if one was made already."""
+    memory = memory if memory is not None else memory_connection(store)
+    try:
+        return _import_one(source, module, store, before, memory)
+    finally:
+        memory.close()
+
+
+def _import_one(source: Source, module, store: Store, before: tuple | None, memory) -> FileReport:
     started = time.perf_counter()
     started_at = datetime.now().replace(microsecond=0)
-    previous, context = before or _before_parsing(store, source, module)
+    previous, context = before or _before_parsing(store, source, module, memory)
+    try:
+        return _load(source, module, store, context, started, started_at, previous)
+    finally:
+        context.close()
+
+
+def _load(source: Source, module, store: Store, context: StoreContext, started: float, started_at: datetime,
+          previous: dict | None) -> FileReport:
     if previous:
         return FileReport(source.name, "already imported", previous["publication"], previous["vintage"],
                           import_id=int(previous["import_id"]),
@@ -164,7 +189,8 @@ def import_one(source: Source, module, store: Store, before: tuple | None = None
     try:
         load: Load = _parse(source, module, context)
         _refuse_if_nothing_loads(source, load)
-        with store.writer() as con:
+        # Written through the DuckDB the file was parsed in, the store attached to it for the transaction.
+        with store.writer(into=context.connection()) as con:
             again = con.execute("SELECT import_id FROM imports WHERE sha256 = ? AND finished_at IS NOT NULL",
                                 [source.sha256]).fetchall()
             if again:  # another process imported the same file meanwhile
@@ -214,23 +240,25 @@ def _refuse_if_nothing_loads(source: Source, load: Load) -> None:
                                "Nothing was imported.")
 
 
-def _before_parsing(store: Store, source: Source, module) -> tuple[dict | None, StoreContext]:
-    """Whether the same content was imported already, and (if not) what parsing it needs from the store."""
+def _before_parsing(store: Store, source: Source, module, memory) -> tuple[dict | None, StoreContext]:
+    """Whether the same content was imported already, and (if not) what parsing it needs from the store, read
+    through `memory` (the in-memory DuckDB the file is parsed in) with the store attached."""
     if not store.exists():
-        return None, StoreContext(store)
-    with store.reader() as con:
-        return _read_before_parsing(con, store, source, module)
+        return None, StoreContext(store, memory=memory)
+    with store.reader(into=memory) as con:
+        return _read_before_parsing(con, store, source, module, memory=memory)
 
 
-def _read_before_parsing(con, store: Store, source: Source, module) -> tuple[dict | None, StoreContext]:
+def _read_before_parsing(con, store: Store, source: Source, module, memory=None) -> tuple[dict | None, StoreContext]:
     """_before_parsing through a connection open on the store: one opening of the file for both."""
     found = con.execute("SELECT import_id, publication, vintage, finished_at FROM imports "
                         "WHERE sha256 = ? AND finished_at IS NOT NULL ORDER BY import_id LIMIT 1",
                         [source.sha256]).fetchall()
     if found:
-        return dict(zip(["import_id", "publication", "vintage", "finished_at"], found[0])), StoreContext(store)
+        return (dict(zip(["import_id", "publication", "vintage", "finished_at"], found[0])),
+                StoreContext(store, memory=memory))
     # A publication may name what its parse reads (CONTEXT); the rest, if it reads more, on first use.
-    return None, StoreContext(store, con, getattr(module, "CONTEXT", None))
+    return None, StoreContext(store, con, getattr(module, "CONTEXT", None), memory=memory)
 
 
 def _actor() -> str:

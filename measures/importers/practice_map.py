@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import Rejections, duplicates, memory_connection, read_csv_table, require_values, single_date
+from .common import Rejections, duplicates, read_csv_table, require_values, single_date
 from .context import StoreContext
 from .loading import Load
 
@@ -23,7 +23,7 @@ _ADVICE = f"Download the map again from {LANDING_PAGE}."
 
 
 def parse(source, context: StoreContext) -> Load:
-    con = memory_connection()
+    con = context.connection()  # the DuckDB the store is read and written through too
     rows = read_csv_table(con, source)
     name = source.name
     require_values(name, con, ["PRACTICE_CODE", "PCN_CODE", "SUB_ICB_LOCATION_CODE", "ICB_CODE", "COMM_REGION_CODE"],

@@ -9,7 +9,7 @@ from datetime import date
 
 from .. import limits
 from .common import (PublicationError, Rejections, canonical, check_counts, duplicates, examples, ident, limit_value,
-                     memory_connection, number_sql, read_csv_table, reject_unknown, require_values, shown)
+                     number_sql, read_csv_table, reject_unknown, require_values, shown)
 from .context import StoreContext
 from .loading import Load
 
@@ -106,7 +106,7 @@ def parse(source, context: StoreContext) -> Load:
     if not any(c in header for c in YEAR_COLUMNS):
         _check_begun(name, _year(name, {}), {})
     context.require_practices(name, "QOF")
-    con = memory_connection()
+    con = context.connection()  # the DuckDB the store is read and written through too
     rows = read_csv_table(con, source)
     stated = _year_column(name, con, {r[0] for r in con.execute("DESCRIBE raw").fetchall()})
     year = _year(name, stated)

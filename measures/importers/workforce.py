@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import limits
 from .common import (PublicationError, Rejections, check_counts, check_range, examples, limit_value, measures_catalogue,
-                     memory_connection, month_end, month_ended, not_in_future, number_sql, observations, read_csv_table,
+                     month_end, month_ended, not_in_future, number_sql, observations, read_csv_table,
                      reject_unknown, require_values, shorten)
 from .context import StoreContext
 from .loading import Load
@@ -68,7 +68,7 @@ def parse(source, context: StoreContext) -> Load:
     name = source.name
     context.require_pcns(name, "workforce")
     context.require_list_sizes(name, "workforce")
-    con = memory_connection()
+    con = context.connection()  # the DuckDB the store is read and written through too
     rows = read_csv_table(con, source)
     require_values(name, con, ["PCN_CODE", "STAFF_ROLE", "FTE", "CENSUS_YEAR", "CENSUS_MONTH"], _ADVICE)
     check_counts(name, con, "FTE", "full-time equivalent", _ADVICE, whole=False,
