@@ -144,6 +144,41 @@ def _larger_appointments(folder: Path) -> Path:
     return target
 
 
+def _regional_appointments(folder: Path) -> Path:
+    """A file shaped like a regional month: the sample's rows given LARGER times over, each time to other practices
+    of the national map (practice i of copy k is the map's practice k × n + i, under its own PCN_CODE), so that every
+    practice is known and each copy's rows are its own, as in a published file of ten times the sample's practices
+    (the sample's own exact repeats stay, within each copy)."""
+    import csv
+
+    with (SAMPLES / "gp-reg-pat-prac-map.csv").open(newline="", encoding="utf-8-sig") as handle:
+        mapped = [(row["PRACTICE_CODE"], row["PCN_CODE"]) for row in csv.DictReader(handle)
+                  if row["PCN_CODE"] and row["PCN_CODE"] != "U"]
+    with (SAMPLES / APPOINTMENTS).open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = list(reader)
+    practice, pcn = header.index("GP_CODE"), header.index("PCN_CODE")
+    sample = sorted({row[practice] for row in rows})
+    own = {code for code, _ in mapped} & set(sample)
+    others = [pair for pair in mapped if pair[0] not in own]
+    target = folder / f"appointments_{LARGER}_regions.csv"
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for copy in range(LARGER):
+            given = {code: others[(copy - 1) * len(sample) + i] if copy else (code, None)
+                     for i, code in enumerate(sample)}
+            for row in rows:
+                code, pcn_code = given[row[practice]]
+                out = list(row)
+                out[practice] = code
+                if pcn_code is not None:
+                    out[pcn] = pcn_code
+                writer.writerow(out)
+    return target
+
+
 def _appointments_against_floor(path: Path, label: str, base: Path, target: Path) -> list[Result]:
     """The appointments import in process (whole: into a store with the map and list sizes; and its parse alone:
     read, validate, aggregate), each run beside the floor, so that both meet the same machine."""
@@ -223,6 +258,9 @@ def run() -> list[Result]:
         base = _prepared(LISTS, cache)
         results += _appointments_against_floor(SAMPLES / APPOINTMENTS, "(10 MB)", base, target)
         results += _appointments_against_floor(_larger_appointments(Path(tmp)), f"({LARGER}× the sample, 100 MB)",
+                                               base, target)
+        results += _appointments_against_floor(_regional_appointments(Path(tmp)),
+                                               f"({LARGER}× the sample's practices, 100 MB)",
                                                base, target)
 
         command_runs = []
