@@ -249,7 +249,8 @@ def _record(args) -> int:
     # Locally set measures; the work is in measures.local, shared with the Local measures page.
     import getpass
 
-    from . import local
+    # board_summaries keeps the stored boards of the PCNs a save touches (and of their ICBs) current, as in the app.
+    from . import board_summaries, local  # noqa: F401
 
     who = _principal(args)
     try:

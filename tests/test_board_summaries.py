@@ -1,6 +1,8 @@
 """Board summaries: stored rows are the rows the board computes live, for every PCN and reader; saves refresh them."""
 
 import shutil
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -76,6 +78,24 @@ def test_the_stored_board_of_every_pcn_is_the_board_computed_live_for_every_read
 def stored_rows(store: Store, pcn: str) -> list | None:
     return board_summaries.read(store, pcn, board_summaries.MEMBERS, suppression.threshold(),
                                 local.catalogue_with_local(store, pcn), annotations.rebase_dates_by_measure(store, pcn))
+
+
+def test_a_save_from_the_command_line_keeps_the_stored_boards_current_too(demo_db, tmp_path):
+    path = tmp_path / "recorded.duckdb"
+    shutil.copy(demo_db, path)
+    store = Store(path)
+    file = tmp_path / "reviews.csv"
+    file.write_text("measure_id,period_start,org_code,numerator,denominator\n"
+                    f"{REVIEWS},2026-09-01,UZ0001,97,\n")
+
+    done = subprocess.run([sys.executable, "-m", "measures", "record", str(file), "--db", str(path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    refreshed = stored_rows(store, "UZ0001")
+    assert refreshed is not None, "the PCN saved for has a current stored board in the copy the save published"
+    assert next(row for row in refreshed if row.measure.id == REVIEWS).latest_value == 97
+    assert stored_rows(store, "UZ0002") is not None  # a peer of its ICB, its comparator pooled again
 
 
 def test_a_save_refreshes_the_stored_boards_of_the_pcn_and_of_its_icb(demo_db, tmp_path):
