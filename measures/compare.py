@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -187,20 +188,29 @@ def exclusion_notes(frame: pd.DataFrame) -> list[str]:
     """One sentence per PCN left out of intervals, naming it and saying why."""
     if EXCLUDED not in frame:
         return []
-    notes = []
-    for row in frame[frame[EXCLUDED] != ""].itertuples():
-        name = f"{getattr(row, 'name', '') or ''} ({row.org})".strip()
-        notes.append(f"{name} has {getattr(row, EXCLUDED)}: left out of the intervals, the funnel and the average.")
-    return notes
+    chosen = frame[EXCLUDED] != ""
+    if not chosen.any():  # the usual case: no rows to take from a frame of every PCN
+        return []
+    left = frame[chosen]
+    names = left["name"] if "name" in left else [""] * len(left)
+    return [f"{_named(name, org)} has {reason}: left out of the intervals, the funnel and the average."
+            for name, org, reason in zip(names, left["org"], left[EXCLUDED])]
+
+
+def _named(name, org) -> str:
+    return f"{name or ''} ({org})".strip()
 
 
 def above_natural_range_notes(frame: pd.DataFrame, measure: Measure) -> list[str]:
     """For a percentage compared without intervals: which PCNs are above 100% (an overspend), shown as recorded."""
     if measure.unit != "%" or "value" not in frame:
         return []
-    over = frame[(pd.to_numeric(frame["value"], errors="coerce") > 100) & (frame.get(EXCLUDED, "") == "")]
-    return [f"{row.name} ({row.org}) is above 100% ({measure.format_value(row.value)}): shown as recorded."
-            for row in over.itertuples()]
+    chosen = (pd.to_numeric(frame["value"], errors="coerce") > 100) & (frame.get(EXCLUDED, "") == "")
+    if not chosen.any():
+        return []
+    over = frame[chosen]
+    return [f"{name} ({org}) is above 100% ({measure.format_value(value)}): shown as recorded."
+            for name, org, value in zip(over["name"], over["org"], over["value"])]
 
 
 def pooled_value(frame: pd.DataFrame, measure: Measure) -> float | None:
@@ -501,7 +511,8 @@ class AreaView:
     """What Compare areas shows of one measure in one area and period: the PCNs shown, compared by the measure's
     method with the comparator, the notes on those left out, the funnel's limits and the table.
 
-    `frame` is None when the measure is not ranked (a raw count); `table` then lists values as recorded."""
+    `frame` is None when the measure is not ranked (a raw count); `table` then lists values as recorded. The
+    funnel's limits and the table are worked out when first asked for: a page shows one tab at a time."""
 
     shown: pd.DataFrame
     frame: pd.DataFrame | None
@@ -509,9 +520,27 @@ class AreaView:
     comparator_label: str
     left_out: tuple[str, ...]
     as_recorded: tuple[str, ...]
-    no_funnel: str | None
-    limits: pd.DataFrame | None
-    table: pd.DataFrame
+    measure: Measure  # the catalogue's (the table of an unranked measure gives its values as recorded)
+
+    @cached_property
+    def comparison(self) -> Comparison:
+        return comparison_for(self.measure)
+
+    @cached_property
+    def no_funnel(self) -> str | None:
+        return None if self.frame is None else no_funnel_reason(self.frame, self.comparison)
+
+    @cached_property
+    def limits(self) -> pd.DataFrame | None:
+        if self.frame is None or self.no_funnel:
+            return None
+        return funnel(self.frame, self.comparison.measure, method=self.comparison.method)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        if self.frame is None:
+            return comparison_table(prepared(self.shown, self.comparison), self.measure, ranked=False)
+        return comparison_table(self.frame, self.comparison.measure)
 
 
 def area_view(everyone: pd.DataFrame, measure: Measure, pcn: dict, *, area: str, peers: str,
@@ -525,15 +554,11 @@ def area_view(everyone: pd.DataFrame, measure: Measure, pcn: dict, *, area: str,
     if peers != "area":
         shown = peer_group(shown, pcn["pcn"], by=peers)
     if not comparison.ranked:
-        return AreaView(shown, None, None, "", (), (), None, None,
-                        comparison_table(prepared(shown, comparison), measure, ranked=False))
+        return AreaView(shown, None, None, "", (), (), measure)
     shown = prepared(shown, comparison)
     pool = everyone[everyone["icb"] == pcn["icb"]] if comparator_choice == "ICB" else everyone
     label = f"{pcn['icb_name']} average" if comparator_choice == "ICB" else "England average"
     comparator = pooled_value(prepared(pool, comparison), compared)
     frame = benchmarked(shown, compared, comparator if comparison.intervals else None, method=comparison.method)
-    no_funnel = no_funnel_reason(frame, comparison)
-    limits = None if no_funnel else funnel(frame, compared, method=comparison.method)
     return AreaView(shown, frame, comparator, label, tuple(exclusion_notes(frame)),
-                    tuple(above_natural_range_notes(frame, compared)), no_funnel, limits,
-                    comparison_table(frame, compared))
+                    tuple(above_natural_range_notes(frame, compared)), measure)

@@ -93,20 +93,35 @@ def latest_version(series: pd.DataFrame, *, keep_suppressed: bool = False) -> pd
     """The rows of the series' newest version that have a value (and, if asked, those suppressed as small numbers)."""
     if series.empty:
         return series
-    rows = series[series["version"] == series["version"].max()]
-    shown = rows["value"].notna()
-    if keep_suppressed and suppression.FLAG in rows:
-        shown |= rows[suppression.FLAG].fillna(False).astype(bool)
-    return rows[shown]
+    # One selection on arrays: the practice table reads each member practice's series, the chart the PCN's twice.
+    values = series["value"].to_numpy()
+    shown = ~np.isnan(values) if values.dtype.kind == "f" else series["value"].notna().to_numpy()
+    if keep_suppressed and suppression.FLAG in series:
+        shown = shown | _flagged(series)
+    return series[_newest(series) & shown]
+
+
+def _newest(series: pd.DataFrame) -> np.ndarray:
+    version = series["version"].to_numpy()
+    if version.dtype.kind in "iu":
+        return version == version.max()
+    version = series["version"]
+    return (version == version.max()).to_numpy(dtype=bool, na_value=False)
+
+
+def _flagged(series: pd.DataFrame) -> np.ndarray:
+    flags = series[suppression.FLAG]
+    if flags.dtype == bool:
+        return flags.to_numpy()
+    return flags.fillna(False).astype(bool).to_numpy()
 
 
 def suppressed_periods(series: pd.DataFrame) -> tuple[pd.Timestamp, ...]:
     """The periods of the newest version whose values are suppressed as small numbers, oldest first."""
     if series.empty or suppression.FLAG not in series:
         return ()
-    rows = latest_version(series, keep_suppressed=True)
-    hidden = rows[rows[suppression.FLAG].fillna(False).astype(bool)]
-    return tuple(sorted(pd.to_datetime(hidden["period_start"])))
+    hidden = series["period_start"][_newest(series) & _flagged(series)]
+    return tuple(sorted(pd.to_datetime(hidden)))
 
 
 def target_for(measure: Measure, day: date) -> float | None:
@@ -202,12 +217,11 @@ def read(series: pd.DataFrame, measure: Measure, rebase: list[date] | None = Non
     if len(rows) < 1:
         return None
     hidden = suppressed_periods(series)
-    frame = pd.DataFrame({"date": pd.to_datetime(rows["period_start"]).to_numpy(),
-                          "value": rows["value"].astype(float).to_numpy()})
+    columns = {"date": pd.to_datetime(rows["period_start"]).to_numpy(), "value": rows["value"].astype(float).to_numpy()}
     for part in ("numerator", "denominator"):
         if part in rows:
-            frame[part] = rows[part].astype(float).to_numpy()
-    frame = frame.sort_values("date", kind="stable").reset_index(drop=True)
+            columns[part] = rows[part].astype(float).to_numpy()
+    frame = pd.DataFrame(columns).sort_values("date", kind="stable").reset_index(drop=True)
     yearly = measure.frequency == "annual" and "period_end" in rows and all(
         covers_financial_year(start, end) for start, end in zip(rows["period_start"], rows["period_end"]))
     latest_day = frame["date"].max().date()

@@ -382,16 +382,22 @@ def practice_spc_table(frame: pd.DataFrame, measure: Measure, *,
     by_org = dict(iter(frame.groupby("org", sort=False))) if len(frame) else {}
     rows = []
     for org in orgs:
-        latest = detail.latest_version(by_org.get(org, frame.iloc[:0]), keep_suppressed=True).sort_values(
-            "period_start", kind="stable")
-        last = latest.iloc[-1] if len(latest) else None
-        hidden = bool(last is not None and suppression.FLAG in latest and bool(last[suppression.FLAG]))
-        value = float(last["value"]) if last is not None and not hidden and pd.notna(last["value"]) else None
+        # Each practice's newest values on arrays: a row taken as a Series costs more than the rest of its reading.
+        latest = detail.latest_version(by_org.get(org, frame.iloc[:0]), keep_suppressed=True)
+        periods = latest["period_start"].to_numpy()
+        order = (np.argsort(periods, kind="stable") if periods.dtype.kind == "M"  # NaT last, as pandas sorts
+                 else latest["period_start"].reset_index(drop=True).sort_values(kind="stable").index.to_numpy())
+        values = latest["value"].to_numpy()[order]
+        periods = periods[order]
+        last = len(latest) - 1 if len(latest) else None
+        hidden = bool(last is not None and suppression.FLAG in latest
+                      and bool(latest[suppression.FLAG].to_numpy()[order][last]))
+        value = float(values[last]) if last is not None and not hidden and pd.notna(values[last]) else None
         variation, assurance, points = icons.get(org, (None, None, None))
-        shown = latest["period_start"][latest["value"].notna()]
+        shown = periods[pd.notna(values)]
         rows.append({
             "org": org, "org_name": names.get(org, org),
-            "latest_period": pd.Timestamp(last["period_start"]).date() if last is not None else None,
+            "latest_period": pd.Timestamp(periods[last]).date() if last is not None else None,
             "latest_value": value,
             "latest_text": suppression.MARK if hidden else measure.format_value(value),
             "latest_suppressed": hidden,
@@ -400,7 +406,7 @@ def practice_spc_table(frame: pd.DataFrame, measure: Measure, *,
             "assurance": assurance,
             "variation_text": detail.VARIATION_TEXT.get(variation, "") if variation else "",
             "assurance_text": detail.ASSURANCE_TEXT.get(assurance, "") if assurance else "",
-            "target": (detail.assurance_target(measure, pd.Timestamp(shown.max()).date())
+            "target": (detail.assurance_target(measure, pd.Timestamp(shown.max() if len(shown) else pd.NaT).date())
                        if points is not None else None),
         })
     return pd.DataFrame(rows, columns=SPC_TABLE_COLUMNS)

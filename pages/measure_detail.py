@@ -16,7 +16,7 @@ changes = ui.query("annotations.rebases", measure.id, pcn["pcn"])
 notes = ui.query("annotations", measure.id, pcn["pcn"])
 caveats = [c for c in [data_quality.chart_caveat(ui.query("data_quality.practice_completeness", pcn["pcn"]),
                                                  measure.id)] if c]
-reading, figure, on_screen = ui.measure_chart(series, measure, pcn["pcn_name"], changes, notes, caveats)
+reading, figure, on_screen = ui.measure_chart(series, measure, pcn["pcn"], pcn["pcn_name"], changes, notes, caveats)
 # In a meeting the page is shown, not worked on: no note, change-point or removal controls.
 may_edit = ui.editable(pcn["pcn"]) and not ui.meeting_mode()
 

@@ -294,6 +294,27 @@ def test_funnel_points_are_coloured_by_both_limits():
     assert fig.layout.yaxis.range[1] <= 100 and fig.layout.yaxis.range[0] >= 0
 
 
+def test_an_area_view_works_out_its_funnel_and_table_only_when_asked_and_as_they_were(monkeypatch):
+    measure = CATALOGUE.get("acc_08")
+    everyone = pcns([("A", 700, 1000), ("B", 3300, 4000), ("C", 1500, 2000), ("D", 9300, 10000), ("E", 400, 600)])
+    everyone["value"] *= 100
+    everyone = everyone.assign(icb="Q1", icb_name="ICB one", sub_icb="S1", sub_icb_name="Place one", list_size=5000,
+                               imd_score=20.0)
+    asked = []
+    funnel = compare.funnel
+    monkeypatch.setattr(compare, "funnel", lambda *args, **kw: asked.append("funnel") or funnel(*args, **kw))
+    view = compare.area_view(everyone, measure, {"pcn": "A", "icb": "Q1", "icb_name": "ICB one"}, area="england",
+                             peers="area", comparator_choice="ICB")
+    assert asked == [] and view.comparator_label == "ICB one average"
+    comparison = compare.comparison_for(measure)
+    frame = compare.benchmarked(compare.prepared(everyone, comparison), measure, view.comparator,
+                                method=comparison.method)
+    assert view.limits.equals(funnel(frame, measure, method=comparison.method)) and asked == ["funnel"]
+    assert view.limits is view.limits and asked == ["funnel"]  # worked out once
+    assert view.no_funnel is None
+    assert view.table.equals(compare.comparison_table(frame, measure))
+
+
 # --- readable tables -------------------------------------------------------------------------------------------
 
 

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 
 from .. import suppression
-from .style import FOOTER_PIXELS, LEGEND_OFFSET_PIXELS, TEMPLATE_NAME, chart_text
+from .style import FOOTER_PIXELS, LEGEND_OFFSET_PIXELS, TEMPLATE_NAME, chart_text, _merged
 
 # The narrowest chart the page draws (a 390 px phone, less the page's padding): titles, legends and footnotes
 # are laid out to fit it, so nothing is clipped or overprinted on any screen.
@@ -93,9 +94,9 @@ def _fitted(text: str, pixels: float, size: float) -> list[str]:
     return lines
 
 
-def _note_text(note) -> str:
+def _note_text(text) -> str:
     """A note's own text, whatever lines an earlier fit broke it into (a `<br>` in chart text is always a break)."""
-    return " ".join(html.unescape(part) for part in str(note.text).split("<br>"))
+    return " ".join(html.unescape(part) for part in str(text).split("<br>"))
 
 
 def _fit_chart_notes(fig: go.Figure, plot_pixels: float = NARROWEST_PLOT_PIXELS) -> None:
@@ -105,24 +106,44 @@ def _fit_chart_notes(fig: go.Figure, plot_pixels: float = NARROWEST_PLOT_PIXELS)
     Only on a chart whose date axis has a set range: there the note cannot stretch the axis to make room. Laid out
     again at another width, each note is placed afresh from its own text.
     """
-    axis = fig.layout.xaxis.range
     notes = [a for a in fig.layout.annotations if a.xref in (None, "x") and a.yref == "paper" and a.y in (0, 1)]
+    found = [dict(x=a.x, y=a.y, xanchor=a.xanchor, text=a.text, size=a.font.size) for a in notes]
+    for note, changes in zip(notes, _note_places(fig.layout.xaxis.range, found, plot_pixels)):
+        note.update(changes)
+
+
+def _fit_chart_notes_in(layout: dict, plot_pixels: float = NARROWEST_PLOT_PIXELS) -> None:
+    """`_fit_chart_notes` for a figure written as a dictionary: its layout's notes changed in place."""
+    notes = [a for a in layout.get("annotations", ()) if a.get("xref") in (None, "x") and a.get("yref") == "paper"
+             and a.get("y") in (0, 1)]
+    found = [dict(x=a.get("x"), y=a.get("y"), xanchor=a.get("xanchor"), text=a.get("text"),
+                  size=(a.get("font") or {}).get("size")) for a in notes]
+    for note, changes in zip(notes, _note_places(layout.get("xaxis", {}).get("range"), found, plot_pixels)):
+        _merged(note, changes)
+
+
+def _note_places(axis, notes: list[dict], plot_pixels: float) -> list[dict]:
+    """What `_fit_chart_notes` changes in each of `notes` (x, y, xanchor, text and font size of each), in order."""
     if not axis or not notes:
-        return
+        return [{} for _ in notes]
     start, end = (pd.Timestamp(value) for value in axis)
     placed: list[tuple[float, float, float, float, float]] = []  # edge, left, right, offset, height
-    for note in sorted(notes, key=lambda a: pd.Timestamp(a.x)):
-        size = note.font.size or 13
-        at = (pd.Timestamp(note.x) - start) / (end - start) * plot_pixels
-        room = at if note.xanchor == "right" else plot_pixels - at
-        lines = _fitted(_note_text(note), max(room, plot_pixels / 2) - 6, size)
+    changes: list[dict] = [{} for _ in notes]
+    for index in sorted(range(len(notes)), key=lambda i: pd.Timestamp(notes[i]["x"])):
+        note = notes[index]
+        size = note["size"] or 13
+        at = (pd.Timestamp(note["x"]) - start) / (end - start) * plot_pixels
+        room = at if note["xanchor"] == "right" else plot_pixels - at
+        lines = _fitted(_note_text(note["text"]), max(room, plot_pixels / 2) - 6, size)
         width = max(text_pixels(line, size) for line in lines) + 6
-        left, right = (at - width, at) if note.xanchor == "right" else (at, at + width)
+        left, right = (at - width, at) if note["xanchor"] == "right" else (at, at + width)
         height = math.ceil(size * NOTE_LINE_SPACING * len(lines)) + NOTE_PAD_PIXELS
-        offset = max([o + h for edge, l, r, o, h in placed if edge == note.y and l < right and left < r], default=0)
-        placed.append((note.y, left, right, offset, height))
-        note.update(text="<br>".join(chart_text(line) for line in lines), align=note.xanchor or "left",
-                    yshift=offset if note.y == 0 else -offset)
+        offset = max([o + h for edge, l, r, o, h in placed if edge == note["y"] and l < right and left < r],
+                     default=0)
+        placed.append((note["y"], left, right, offset, height))
+        changes[index] = dict(text="<br>".join(chart_text(line) for line in lines), align=note["xanchor"] or "left",
+                              yshift=offset if note["y"] == 0 else -offset)
+    return changes
 
 
 def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_lines: Sequence[str],
@@ -135,6 +156,41 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
     plot area keeps its size, so axes read the same. `footnote_shift` moves the footnote left from the plot's edge,
     at most to FOOTNOTE_EDGE_PIXELS inside the figure's. `font` is the size of the ticks and the legend's text.
     """
+    margin = fig.layout.margin
+    updates, footnote_changes = _narrow_layout(fig.layout.height, margin.t, margin.b, margin.l, title, subtitle,
+                                               footnote_lines, legend_labels, axis_title_lines, footnote_shift, font)
+    fig.update_layout(updates)
+    for annotation in fig.layout.annotations:
+        if _is_footnote(annotation.yref, annotation.y, annotation.text):
+            annotation.update(footnote_changes)
+    _fit_chart_notes(fig)
+    return fig
+
+
+def _fit_to_narrow_screens_in(layout: dict, title: str, subtitle: str, footnote_lines: Sequence[str],
+                             legend_labels: Sequence[str], axis_title_lines: int = 1,
+                             footnote_shift: float = FOOTNOTE_SHIFT_PIXELS, font: float = 14) -> dict:
+    """`_fit_to_narrow_screens` for a figure written as a dictionary: its layout changed in place and returned."""
+    margin = layout.get("margin") or {}
+    updates, footnote_changes = _narrow_layout(layout.get("height"), margin.get("t"), margin.get("b"),
+                                               margin.get("l"), title, subtitle, footnote_lines, legend_labels,
+                                               axis_title_lines, footnote_shift, font)
+    _merged(layout, updates)
+    for annotation in layout.get("annotations", ()):
+        if _is_footnote(annotation.get("yref"), annotation.get("y"), annotation.get("text")):
+            _merged(annotation, footnote_changes)
+    _fit_chart_notes_in(layout)
+    return layout
+
+
+def _is_footnote(yref, y, text) -> bool:
+    return yref == "paper" and y is not None and y < 0 and str(text).startswith("Source:")
+
+
+def _narrow_layout(height, top_margin, bottom_margin, left_margin, title: str, subtitle: str,
+                   footnote_lines: Sequence[str], legend_labels: Sequence[str], axis_title_lines: int,
+                   footnote_shift: float, font: float) -> tuple[dict, dict]:
+    """What `_fit_to_narrow_screens` changes: the layout's, and the footnote's."""
     title_lines = _fitted(title, TITLE_PIXELS, TITLE_FONT_PIXELS)
     subtitle_lines = _fitted(subtitle, TITLE_PIXELS, SUBTITLE_FONT_PIXELS)
     whole = suppression.footnote()
@@ -146,35 +202,45 @@ def _fit_to_narrow_screens(fig: go.Figure, title: str, subtitle: str, footnote_l
         if row and row + width > NARROWEST_LEGEND_PIXELS:
             rows, row = rows + 1, 0
         row += width
-    height = fig.layout.height or pio.templates[TEMPLATE_NAME].layout.height
-    margin = fig.layout.margin
+    height = height or pio.templates[TEMPLATE_NAME].layout.height
     top = 95 + 27 * (len(title_lines) - 1) + 19 * (len(subtitle_lines) - 1)
-    plot_pixels = max(height - (margin.t or 95) - (margin.b or FOOTER_PIXELS), 100)
+    plot_pixels = max(height - (top_margin or 95) - (bottom_margin or FOOTER_PIXELS), 100)
     legend_offset = LEGEND_OFFSET_PIXELS + 19 * (axis_title_lines - 1) + 1.2 * (font - 14)  # taller tick labels
     footnote_offset = legend_offset + 31 * font / 14 * rows + 8  # a 14 px legend's rows are about 31 px apart
     bottom = footnote_offset + 13 * len(note_lines) + 12
-    fig.update_layout(
+    updates = dict(
         height=plot_pixels + top + bottom, margin=dict(t=top, b=bottom),
         # Plotly anchors a title of several lines a little too high; the offset keeps its first line on the page.
         title=dict(text="<br>".join(chart_text(line) for line in title_lines), yref="container", yanchor="top",
                    y=1 - (4 + 9 * (len(title_lines) - 1)) / (plot_pixels + top + bottom), pad=dict(t=12, l=6),
                    subtitle=dict(text="<br>".join(chart_text(line) for line in subtitle_lines))),
         legend=dict(y=-legend_offset / plot_pixels))
-    footnote = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
-                and str(a.text).startswith("Source:")]
-    left = margin.l if margin.l is not None else TEMPLATE_LEFT_PIXELS
+    left = left_margin if left_margin is not None else TEMPLATE_LEFT_PIXELS
     shift = max(footnote_shift, FOOTNOTE_EDGE_PIXELS - left)  # never back past the figure's edge
-    for annotation in footnote:
-        annotation.update(text="<br>".join(chart_text(line) for line in note_lines), y=-footnote_offset / plot_pixels,
-                          xshift=shift, font=dict(size=FOOTNOTE_FONT_PIXELS))
-    _fit_chart_notes(fig)
-    return fig
+    return updates, dict(text="<br>".join(chart_text(line) for line in note_lines), y=-footnote_offset / plot_pixels,
+                         xshift=shift, font=dict(size=FOOTNOTE_FONT_PIXELS))
 
 
 def copied(fig: go.Figure) -> go.Figure:
     """A copy of a figure, its arrays still arrays, not validated again: `go.Figure(fig)` checks every property of
     a figure that was checked when it was built."""
     return go.Figure(data=fig.data, layout=fig.layout, skip_invalid=False, _validate=False)
+
+
+def _written(fig: go.Figure) -> dict:
+    """A figure as the dictionary it holds (`data` and `layout`), every dictionary and list of them copied so the
+    copy can be changed, its arrays and values shared (the figure's are read-only). `go.Figure(_written(fig),
+    skip_invalid=False, _validate=False)` is `copied(fig)`, without building the figure's own objects first."""
+    # The figure's own dictionaries: `fig.data` and `fig.layout` would build an object for every property.
+    return {"data": [_containers(trace) for trace in fig._data], "layout": _containers(fig._layout)}
+
+
+def _containers(value):
+    if isinstance(value, dict):
+        return {key: _containers(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
+        return [_containers(item) for item in value]
+    return value
 
 
 def for_screens(fig: go.Figure, *, font: float = 14) -> go.Figure:
@@ -184,13 +250,14 @@ def for_screens(fig: go.Figure, *, font: float = 14) -> go.Figure:
     (`font`: the size of its ticks and legend). The figure itself is left as it was, one line of title, for
     downloads: their print size and file name.
     """
-    shown = copied(fig)
-    footnotes = [a for a in shown.layout.annotations if a.yref == "paper" and a.y is not None and a.y < 0
-                 and str(a.text).startswith("Source:")]
-    footnote_lines = [html.unescape(line) for a in footnotes for line in str(a.text).split("<br>")]
-    legend = [html.unescape(t.name) for t in shown.data if t.showlegend is not False and t.name]
-    title, subtitle = heading(shown)
-    return _fit_to_narrow_screens(shown, title, subtitle, footnote_lines, legend, font=font)
+    shown = _written(fig)
+    layout = shown["layout"]
+    footnotes = [a for a in layout.get("annotations", ()) if _is_footnote(a.get("yref"), a.get("y"), a.get("text"))]
+    footnote_lines = [html.unescape(line) for a in footnotes for line in str(a.get("text")).split("<br>")]
+    legend = [html.unescape(t["name"]) for t in shown["data"] if t.get("showlegend") is not False and t.get("name")]
+    title, subtitle = heading(fig)
+    _fit_to_narrow_screens_in(layout, title, subtitle, footnote_lines, legend, font=font)
+    return go.Figure(shown, skip_invalid=False, _validate=False)
 
 
 def for_meeting(fig: go.Figure) -> go.Figure:
@@ -227,7 +294,10 @@ def untitled_dict(fig: go.Figure) -> dict:
     top = fig.layout.margin.t if fig.layout.margin.t is not None else template.margin.t
     height = fig.layout.height or template.height
     cut = max(top - SCREEN_TOP_PIXELS, 0)
-    shown = fig.to_dict()
+    # As `fig.to_dict()` gives it, its arrays typed as Plotly.js reads them, without deep-copying them first: the
+    # figure's arrays are read-only and shared, and only what this changes (the title, the margin) is copied.
+    shown = _written(fig)
+    convert_to_base64(shown)
     layout = shown.setdefault("layout", {})
     title = layout.setdefault("title", {})
     title["text"] = ""

@@ -124,22 +124,50 @@ def titled(fig: go.Figure, title: str, subtitle: str | None, source: str, data_d
     Each of `notes` (such as the small-number suppression footnote) is a further line under the source; the
     figure grows by a line for each, so the plot keeps its size. All of them are plain text, shown as written.
     """
+    updates, footnote = _titling(fig.layout.height, title, subtitle, source, data_date, notes)
+    fig.update_layout(updates)
+    fig.add_annotation(**footnote)
+    return fig
+
+
+def _titled_layout(layout: dict, title: str, subtitle: str | None, source: str, data_date: date | str | None,
+                  notes: Sequence[str] = ()) -> dict:
+    """`titled` for a figure still being written as a dictionary's layout (changed in place and returned)."""
+    updates, footnote = _titling(layout.get("height"), title, subtitle, source, data_date, notes)
+    _merged(layout, updates)
+    layout.setdefault("annotations", []).append(footnote)
+    return layout
+
+
+def _titling(height: float | None, title: str, subtitle: str | None, source: str, data_date: date | str | None,
+             notes: Sequence[str]) -> tuple[dict, dict]:
+    """What `titled` writes into a figure `height` px tall (None: the template's): the layout's changes and the
+    footnote's annotation."""
     footnote = f"Source: {source}"
     if data_date:
         footnote += f" · Data to {pd.Timestamp(data_date):%b %Y}" if not isinstance(data_date, str) else f" · {data_date}"
     notes = [note for note in notes if note]
     footnote = "<br>".join(chart_text(line) for line in [footnote, *notes])
-    fig.update_layout(template=TEMPLATE_NAME,
-                      title=dict(text=chart_text(title), subtitle=dict(text=chart_text(subtitle or ""))))
+    updates = dict(template=TEMPLATE_NAME,
+                   title=dict(text=chart_text(title), subtitle=dict(text=chart_text(subtitle or ""))))
     # Paper coordinates scale with the plot area, so place the legend and footnote from the pixel height.
-    height = fig.layout.height or pio.templates[TEMPLATE_NAME].layout.height
+    height = height or pio.templates[TEMPLATE_NAME].layout.height
     plot_pixels = max(height - 95 - FOOTER_PIXELS, 100)
     if notes:
         extra = NOTE_LINE_PIXELS * len(notes)
-        fig.update_layout(height=height + extra, margin=dict(b=FOOTER_PIXELS + extra))
-    fig.update_layout(legend=dict(y=-LEGEND_OFFSET_PIXELS / plot_pixels))
-    fig.add_annotation(text=footnote, xref="paper", yref="paper", x=0, y=-FOOTNOTE_OFFSET_PIXELS / plot_pixels,
-                       xanchor="left", yanchor="top", showarrow=False, align="left",
-                       font=dict(size=12, color=NHS_DARK_GREY))
-    return fig
+        updates.update(height=height + extra, margin=dict(b=FOOTER_PIXELS + extra))
+    updates["legend"] = dict(y=-LEGEND_OFFSET_PIXELS / plot_pixels)
+    return updates, dict(text=footnote, xref="paper", yref="paper", x=0, y=-FOOTNOTE_OFFSET_PIXELS / plot_pixels,
+                         xanchor="left", yanchor="top", showarrow=False, align="left",
+                         font=dict(size=12, color=NHS_DARK_GREY))
 
+
+def _merged(target: dict, updates: dict) -> dict:
+    """`updates` written into `target` (changed in place and returned) as `update_layout` writes them into a
+    figure: a dictionary into a dictionary key by key, anything else in place of what was there."""
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merged(target[key], value)
+        else:
+            target[key] = _merged({}, value) if isinstance(value, dict) else value
+    return target

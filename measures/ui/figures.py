@@ -12,6 +12,8 @@ import streamlit as st
 
 from .. import charts
 from .database import store
+from .identity import principal
+from .reads import suppress_below
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -76,26 +78,31 @@ def cached_figure(build: Callable[..., go.Figure], *frames, measure, frames_key:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _measure_chart(db_path: str, version: tuple, measure_key: str, series: pd.DataFrame, changes: pd.DataFrame,
-                   notes: pd.DataFrame, caveats: tuple, pcn_name: str, _measure):
-    # Keyed by the frames read (what the principal may read, suppression applied), as `_built` is.
+def _measure_chart(db_path: str, version: tuple, measure_key: str, read_by: tuple, caveats: tuple, pcn_name: str,
+                   _series: pd.DataFrame, _changes: pd.DataFrame, _notes: pd.DataFrame, _measure):
+    # Keyed by what the frames were read from and for whom (`read_by`: the PCN, the principal's rights and the
+    # threshold), as `ui.area_view` is, rather than by hashing each frame (4-6 ms, even an empty one).
     from .. import charts, detail
 
-    reading = detail.read(series, _measure, rebase=list(changes["period_start"]))
+    reading = detail.read(_series, _measure, rebase=list(_changes["period_start"]))
     if reading is None:
         return None, None, None
     figure = charts.spc_chart(
-        reading.result, _measure, pcn_name, annotations=notes, reading=reading, caveats=list(caveats),
-        rebase_reasons=dict(zip(changes["period_start"], changes["reason"])),
+        reading.result, _measure, pcn_name, annotations=_notes, reading=reading, caveats=list(caveats),
+        rebase_reasons=dict(zip(_changes["period_start"], _changes["reason"])),
         goal_lines=detail.goal_lines(_measure, reading.result["date"].min(), reading.result["date"].max()))
     return reading, figure, charts.for_screens(figure)
 
 
-def measure_chart(series: pd.DataFrame, measure, pcn_name: str, changes: pd.DataFrame, notes: pd.DataFrame,
-                  caveats: list[str]) -> tuple:
+def measure_chart(series: pd.DataFrame, measure, pcn: str, pcn_name: str, changes: pd.DataFrame,
+                  notes: pd.DataFrame, caveats: list[str]) -> tuple:
     """Measure detail's reading of the series (`detail.read`, limits recalculated at the change points), its SPC
-    chart as downloaded, and the same chart laid out for screens: computed once per data version and frames, so a
-    rerun (a click elsewhere on the page) reuses them. (None, None, None) with no value to read. Shared: read only."""
+    chart as downloaded, and the same chart laid out for screens: computed once per data version and reads, so a
+    rerun (a click elsewhere on the page) reuses them. (None, None, None) with no value to read. Shared: read only.
+
+    The frames are the measure's `query("series")`, `query("annotations.rebases")` and `query("annotations")` for
+    the PCN `pcn`, as the signed-in principal reads them."""
     db = store()
-    return _measure_chart(str(db.path), db.data_version(), measure.model_dump_json(), series, changes, notes,
-                          tuple(caveats), pcn_name, measure)
+    read_by = (measure.id, pcn, principal().cache_key, suppress_below())
+    return _measure_chart(str(db.path), db.data_version(), measure.model_dump_json(), read_by, tuple(caveats),
+                          pcn_name, series, changes, notes, measure)

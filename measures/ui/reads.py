@@ -179,12 +179,13 @@ def _practice_rows(db_path: str, version: tuple, pcn_code: str, measure_id: str,
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def _practice_table(db_path: str, version: tuple, measure_key: str, frame: pd.DataFrame, members: pd.DataFrame,
-                    _measure) -> pd.DataFrame:
-    # As `_board_rows`: the rows the principal may read are in the key. Shared read-only between sessions.
+def _practice_table(db_path: str, version: tuple, measure_key: str, pcn_code: str, principal_key: tuple,
+                    suppress_below: int, _frame: pd.DataFrame, _members: pd.DataFrame, _measure) -> pd.DataFrame:
+    # Keyed by what decides the rows the principal may read (the data version, the principal's rights, the
+    # threshold) rather than by hashing the frames (4-6 ms each, on every rerun). Shared read-only between sessions.
     from .. import practice_view
 
-    return practice_view.practice_spc_table(frame, _measure, names=members)
+    return practice_view.practice_spc_table(_frame, _measure, names=_members)
 
 
 def practice_spc_table(pcn_code: str, measure) -> pd.DataFrame:
@@ -197,8 +198,10 @@ def practice_spc_table(pcn_code: str, measure) -> pd.DataFrame:
         frame, members = _practice_rows(str(db.path), version, pcn_code, measure.id, suppress_below())
     except StoreDamaged as problem:
         store_problem(problem)
-    frame = access.filter_rows(frame, principal(), directory())  # local values: members, or published periods
-    return _practice_table(str(db.path), version, measure.model_dump_json(), frame, members, measure)
+    who = principal()
+    frame = access.filter_rows(frame, who, directory())  # local values: members, or published periods
+    return _practice_table(str(db.path), version, measure.model_dump_json(), pcn_code, who.cache_key,
+                           suppress_below(), frame, members, measure)
 
 
 def neighbourhood_footprints(pcn_code: str | None = None) -> list:
