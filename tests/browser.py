@@ -46,12 +46,29 @@ _WATCH_RUNS = """
     return app ? app.getAttribute('data-test-script-state') : null;
   };
   const isRunning = (state) => state === 'running' || state === 'rerunRequested';
+  // Every change of state is read from its record, not only the state when the callback comes: on a busy machine
+  // a short run can start and end between two callbacks, and the state then reads `notRunning` both times.
+  const seen = (records) => {
+    for (const record of records) {
+      if (record.attributeName === 'data-test-script-state' && isRunning(record.oldValue)) {
+        runs.startedSinceRequest = true;
+      }
+    }
+    const state = stateOfApp();
+    runs.changedAt = performance.now();
+    if (isRunning(state)) runs.startedSinceRequest = true;
+    else if (runs.startedSinceRequest && (state === 'notRunning' || state === 'compilationError')) {
+      runs.rerunPending = false;
+    }
+  };
+  const observer = new MutationObserver(seen);
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     let first = null;
     if (data instanceof ArrayBuffer && data.byteLength) first = new Uint8Array(data, 0, 1)[0];
     else if (ArrayBuffer.isView(data) && data.byteLength) first = new Uint8Array(data.buffer, data.byteOffset, 1)[0];
     if (first === 0x5a) {
+      seen(observer.takeRecords());  // changes made before this request belong to the runs before it
       runs.rerunPending = true;
       // A request sent during a run is served by that run: the server restarts it rather than queueing another.
       runs.startedSinceRequest = isRunning(stateOfApp());
@@ -59,15 +76,8 @@ _WATCH_RUNS = """
     }
     return send.call(this, data);
   };
-  new MutationObserver(() => {
-    const state = stateOfApp();
-    runs.changedAt = performance.now();
-    if (isRunning(state)) runs.startedSinceRequest = true;
-    else if (runs.startedSinceRequest && (state === 'notRunning' || state === 'compilationError')) {
-      runs.rerunPending = false;
-    }
-  }).observe(document, {subtree: true, attributes: true,
-                        attributeFilter: ['data-test-script-state', 'data-test-connection-state']});
+  observer.observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                              attributeFilter: ['data-test-script-state', 'data-test-connection-state']});
 })();
 """
 
