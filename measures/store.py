@@ -45,7 +45,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 _log = logging.getLogger(__name__)
 
-# The name a store file takes when it is attached to an in-memory DuckDB of the caller's (`reader(into=)`, `writer(into=)`).
+# The name a store file takes when attached to an in-memory DuckDB of the caller's (`reader(into=)`, `writer(into=)`).
 ATTACHED = "store"
 
 
@@ -435,7 +435,8 @@ class Store:
         cut off from every other file (`SET enable_external_access = false`, which parsing does after reading)."""
         file = os.path.abspath(self.path)
         con.execute("SET allowed_paths = ?", [[file] + [file + suffix for suffix in _FILES_BESIDE]])
-        con.execute("SET allowed_directories = ?", [[os.path.abspath(self._snapshots.folder) + os.sep, file + ".tmp" + os.sep]])
+        folders = [os.path.abspath(self._snapshots.folder) + os.sep, file + ".tmp" + os.sep]
+        con.execute("SET allowed_directories = ?", [folders])
 
     def migrate(self) -> list[int]:
         """Apply pending numbered migrations; returns the versions applied."""

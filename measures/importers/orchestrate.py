@@ -110,9 +110,9 @@ def import_publications(inputs: Iterable[str | Path], store: Store | str | Path 
                         first = _read_before_parsing(con, store, *sources[0], memory=memory)
                 if dataset and dataset[0][0] == "synthetic":
                     raise PublicationError(
-                        f"{store.path} holds the synthetic demo; real figures would be mixed with invented ones. Import "
-                        "into a database of its own, for example `--db data/pcn.duckdb`, and open the app on it with "
-                        "PCN_DB=data/pcn.duckdb. Nothing was imported.")
+                        f"{store.path} holds the synthetic demo; real figures would be mixed with invented ones. "
+                        "Import into a database of its own, for example `--db data/pcn.duckdb`, and open the app on it "
+                        "with PCN_DB=data/pcn.duckdb. Nothing was imported.")
                 # Parsing reads the store, so its schema is brought up to date first; a current one is left alone
                 # (migrating takes the writers' turn and publishes a copy of the whole file).
                 if not current:
@@ -130,7 +130,7 @@ def import_publications(inputs: Iterable[str | Path], store: Store | str | Path 
                     break
         finally:
             if memory is not None:
-                memory.close()  # import_one closed it already, unless the command stopped before the first file
+                memory.close()
     return Outcome(reports, skipped)
 
 
@@ -161,22 +161,19 @@ def _recognise(resolved, skipped: list[str]) -> list[tuple[Source, object]]:
 
 def import_one(source: Source, module, store: Store, before: tuple | None = None, memory=None) -> FileReport:
     """Import one recognised file; `before`: what _before_parsing would read, if it was read already; `memory`: the
-    in-memory DuckDB to use for it (closed here), if one was made already."""
-    memory = memory if memory is not None else memory_connection(store)
-    try:
-        return _import_one(source, module, store, before, memory)
-    finally:
-        memory.close()
-
-
-def _import_one(source: Source, module, store: Store, before: tuple | None, memory) -> FileReport:
+    in-memory DuckDB `before` was read through, which its maker closes (without one, one is made and closed here)."""
     started = time.perf_counter()
     started_at = datetime.now().replace(microsecond=0)
-    previous, context = before or _before_parsing(store, source, module, memory)
+    made = memory_connection(store) if memory is None else None
+    context = None
     try:
+        previous, context = before or _before_parsing(store, source, module, memory if memory is not None else made)
         return _load(source, module, store, context, started, started_at, previous)
     finally:
-        context.close()
+        if context is not None:
+            context.close()
+        if made is not None:
+            made.close()
 
 
 def _load(source: Source, module, store: Store, context: StoreContext, started: float, started_at: datetime,
