@@ -62,8 +62,43 @@ _WATCH_RUNS = """
     }
   };
   const observer = new MutationObserver(seen);
+  // The server's `script_finished` (ForwardMsg field 6, a varint) says a run ended even when the app's state
+  // attribute never changed: the frontend may render `running` and `notRunning` in one batch for a short run.
+  const finished = (bytes) => {
+    let at = 0;
+    const varint = () => {
+      let value = 0, shift = 0, byte;
+      do {
+        byte = bytes[at++];
+        value += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (byte & 0x80 && at < bytes.length);
+      return value;
+    };
+    while (at < bytes.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (wire === 0) { const value = varint(); if (field === 6) return value !== 2; }  // 2: stopped for a rerun
+      else if (wire === 2) at += varint();
+      else if (wire === 1) at += 8;
+      else if (wire === 5) at += 4;
+      else return false;
+    }
+    return false;
+  };
+  const heard = (event) => {
+    if (!(event.data instanceof ArrayBuffer) || !runs.rerunPending) return;
+    if (finished(new Uint8Array(event.data))) {
+      runs.startedSinceRequest = true;
+      seen([]);
+    }
+  };
+  const listened = new WeakSet();
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
+    if (!listened.has(this)) {
+      listened.add(this);
+      this.addEventListener('message', heard);
+    }
     let first = null;
     if (data instanceof ArrayBuffer && data.byteLength) first = new Uint8Array(data, 0, 1)[0];
     else if (ArrayBuffer.isView(data) && data.byteLength) first = new Uint8Array(data.buffer, data.byteOffset, 1)[0];
