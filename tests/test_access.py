@@ -73,6 +73,20 @@ def test_the_role_matrix(who, directory):
     assert access.can_administer(principal) == MATRIX[who][6]
 
 
+@pytest.mark.parametrize("who", list(MATRIX))
+def test_membership_reads_the_directory_only_when_the_principals_own_grants_do_not_answer(who, directory):
+    reads = []
+
+    def read_directory():
+        reads.append(1)
+        return directory
+
+    principal = PRINCIPALS[who]
+    assert access.member_of(principal, "UZ0001", read_directory) == MATRIX[who][1]
+    # An administrator, the open demo and the PCN's own viewers and editors are answered by their grants.
+    assert bool(reads) == (who in ("no role", "analyst QZZ", "analyst QYY"))
+
+
 def test_refusals_say_who_may_and_what_the_principal_has(directory):
     viewer = PRINCIPALS["viewer UZ0001"]
     with pytest.raises(AccessDenied) as refused:

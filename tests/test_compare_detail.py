@@ -162,3 +162,20 @@ def test_the_chosen_pcn_is_outlined_in_the_ranking_and_ringed_and_named_on_the_f
     assert ringed[0].x[0] == frame.loc[frame["org"] == "U00007", "denominator"].iloc[0]
     assert not [t for t in charts.funnel_plot(frame, limits, measure, highlight="NOT_A_PCN", **options).data
                 if t.mode == "markers+text"]
+
+
+def test_the_area_picker_lists_each_icb_then_each_place_with_how_many_pcns_it_has(monkeypatch):
+    from measures import queries
+
+    hierarchy = pd.DataFrame({
+        "pcn": ["P1", "P2", "P3", "P4", "P5"],
+        "sub_icb": ["S2", "S1", "S1", None, "S3"],
+        "sub_icb_name": ["Place two", "Place one", "Place one", None, "Place three"],
+        "icb": ["QB", "QA", "QA", "QA", None],  # a place with no ICB on record is not offered
+        "icb_name": ["ICB B", "ICB A", "ICB A", "ICB A", None],
+    })
+    monkeypatch.setattr(queries, "pcns", lambda store: hierarchy)
+    areas = queries.areas(None)
+    assert list(areas.itertuples(index=False, name=None)) == [
+        ("icb", "QA", "ICB A", 3), ("icb", "QB", "ICB B", 1),
+        ("sub_icb", "S1", "Place one", 2), ("sub_icb", "S2", "Place two", 1)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 
@@ -64,13 +64,17 @@ def is_local_measure(measure_id: str) -> bool:
     return measure_id not in national_ids()
 
 
-def member_of(principal: Principal, pcn: str, directory: Directory) -> bool:
+def member_of(principal: Principal, pcn: str, directory: Directory | Callable[[], Directory]) -> bool:
     """Reads every period of the PCN's local values: its viewers and editors, its ICB's analysts, administrators.
 
-    For a neighbourhood: the viewers and editors of any of its PCNs, and its ICB's analysts.
+    For a neighbourhood: the viewers and editors of any of its PCNs, and its ICB's analysts. `directory` may be a
+    function giving it, called only when the principal's own grants do not answer (an administrator, or a PCN's
+    own viewer, needs no read of the store).
     """
     if principal.is_admin or pcn in principal.viewer_pcns:
         return True
+    if callable(directory):
+        directory = directory()
     if directory.is_neighbourhood(pcn):
         if principal.viewer_pcns & directory.neighbourhood_pcns.get(pcn, frozenset()):
             return True

@@ -265,7 +265,7 @@ def refuse(pcn: str, what: str, *, show: bool = True) -> None:
 
 def reads_all_local(pcn_code: str) -> bool:
     """Does the signed-in principal read every period of the PCN's local values (a member of it)?"""
-    return access.member_of(principal(), pcn_code, directory())
+    return access.member_of(principal(), pcn_code, directory)
 
 
 def editable(pcn_code: str) -> bool:
