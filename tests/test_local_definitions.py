@@ -104,12 +104,13 @@ def test_changing_the_numerator_makes_a_new_version_and_earlier_values_keep_thei
 
 def test_changing_the_wording_keeps_the_version_and_keeps_every_save(store):
     local.define_measure(store, local.measure_from_form(form()), "PCN manager")
-    result = local.define_measure(store, local.measure_from_form(form(name="Falls reviewed by the team")), "Jo")
+    renamed = local.measure_from_form(form(name="Falls reviewed by the team"))
+    result = local.define_measure(store, renamed, "Practice manager")
     assert (result.outcome, result.measure.version) == ("updated", 1)
-    again = local.define_measure(store, local.measure_from_form(form(name="Falls reviewed by the team")), "Jo")
+    again = local.define_measure(store, renamed, "Practice manager")
     assert again.outcome == "unchanged"
     history = local.definition_history(store, "int_falls_reviews_pct")
-    assert history["created_by"].tolist() == ["PCN manager", "Jo"]
+    assert history["created_by"].tolist() == ["PCN manager", "Practice manager"]
     assert history["version"].tolist() == [1, 1]
     assert "Falls reviewed by the neighbourhood team" in history["yaml"].iloc[0]
 
@@ -171,3 +172,22 @@ def test_a_bad_target_or_threshold_is_named_by_its_field_line_and_year():
     with pytest.raises(local.DefinitionError) as caught:
         local.measure_from_form(form(comparison="byar"))  # Byar's is for events, not a proportion
     assert list(caught.value.errors) == ["comparison"]
+
+
+def test_a_stored_definition_is_parsed_once_however_often_the_data_changes_around_it(store, monkeypatch):
+    from measures import versioned
+    from measures.local import definitions
+
+    parsed = []
+    monkeypatch.setattr(definitions, "parse_measure",
+                        lambda path, text: parsed.append(path.stem) or parse_measure(path, text))
+    definitions._parse_stored.cache_clear()
+    local.define_measure(store, local.measure_from_form(form()), "PCN manager")
+    assert "int_falls_reviews_pct" in local.catalogue_with_local(store).ids()
+    first = parsed.count("int_falls_reviews_pct")
+    versioned.clear_all()  # as after an import: a new data version, the same definitions
+    assert "int_falls_reviews_pct" in local.catalogue_with_local(store, "UZ0001").ids()
+    assert parsed.count("int_falls_reviews_pct") == first == 1
+    local.define_measure(store, local.measure_from_form(form(name="Falls reviewed by the team")), "PCN manager")
+    assert local.catalogue_with_local(store).get("int_falls_reviews_pct").name == "Falls reviewed by the team"
+    assert parsed.count("int_falls_reviews_pct") == 2  # a changed definition is read afresh

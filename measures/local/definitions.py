@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -181,7 +182,10 @@ def measure_yaml(measure: Measure, *, comment: str | None = None) -> str:
     return header + "\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+@lru_cache(maxsize=1024)
 def _parse_stored(measure_id: str, text: str) -> Measure:
+    # Keyed by the definition's own text: an import changes the data version but no definition, so the pages that
+    # follow it need not parse and validate every stored definition again. A Measure is frozen, so it is shared.
     return parse_measure(Path(f"{measure_id}.yaml"), text)
 
 
@@ -198,10 +202,16 @@ def _definitions(con) -> pd.DataFrame:
 
 def _stored_measures(con) -> list[tuple[str, Measure]]:
     """The latest definition of each measure defined in the app, with its scope; a file with the same id wins."""
+    if not _has_table(con, "local_measures"):
+        return []
     known = set(default_catalogue().ids())
-    latest = _definitions(con).groupby("measure_id", sort=False).tail(1)
-    return [(row.scope, _parse_stored(row.measure_id, row.yaml)) for row in latest.itertuples()
-            if row.measure_id not in known]
+    latest: dict[str, tuple[str, str]] = {}  # each measure's last revision, in the order of those revisions
+    for measure_id, scope, text in con.execute(
+            "SELECT measure_id, scope, yaml FROM local_measures ORDER BY revision").fetchall():
+        latest.pop(measure_id, None)
+        latest[measure_id] = (scope, text)
+    return [(scope, _parse_stored(measure_id, text)) for measure_id, (scope, text) in latest.items()
+            if measure_id not in known]
 
 
 def _catalogue_in(con, pcn_code: str | None = None, stored: list[tuple[str, Measure]] | None = None) -> Catalogue:
