@@ -183,3 +183,61 @@ def test_a_figure_shown_again_is_copied_without_its_title_once_while_it_lives(mo
     del shown, first, again
     gc.collect()
     assert not [held for held in figures._DERIVED if held[0] == key]  # a figure nobody holds leaves nothing behind
+
+
+def _as_plotly_checks_it(fig) -> tuple[dict, dict]:
+    """The figure's JSON, and the JSON of the same figure built again with Plotly checking every value: the
+    builders make their figures without that check (`charts.style.written_figure`), so they must pass it."""
+    import json
+
+    import plotly.graph_objects as go
+
+    return json.loads(fig.to_json()), json.loads(go.Figure(fig.to_dict()).to_json())
+
+
+def _ranked_frame(n: int, suppressed: bool = False) -> pd.DataFrame:
+    values = np.linspace(4.0, 16.0, n)
+    frame = pd.DataFrame({"org": [f"U{i:05d}" for i in range(n)], "name": [f"PCN <{i}> & partners" for i in range(n)],
+                          "value": values, "lower_95": values - 1.5, "upper_95": values + 1.5,
+                          "benchmark": [("better", "similar", "worse")[i % 3] for i in range(n)]})
+    if suppressed:
+        frame["_suppressed"] = [i % 5 == 0 for i in range(n)]
+        frame.loc[frame["_suppressed"], ["value", "lower_95", "upper_95"]] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("rows, intervals, suppressed, comparator", [
+    (3, True, False, 10.0), (37, True, True, 10.0), (37, False, False, None), (1_300, True, True, 9.5)])
+def test_a_ranked_chart_is_the_figure_plotly_makes_when_it_checks_every_value(rows, intervals, suppressed, comparator):
+    from measures.suppression import FLAG
+
+    frame = _ranked_frame(rows, suppressed).rename(columns={"_suppressed": FLAG})
+    fig = charts.ranked_bar(frame, default_catalogue().get("dna_rate"), highlight="U00002", comparator_label="the ICB",
+                            comparator_value=comparator, period=DAYS[-1].date(), area_label="An ICB",
+                            intervals=intervals, notes=["A note"])
+    built, checked = _as_plotly_checks_it(fig)
+    assert built == checked and isinstance(built["layout"]["template"], dict)
+
+
+@pytest.mark.parametrize("case", ["notes", "recalculated", "suppressed and caveats", "short series"])
+def test_an_spc_chart_is_the_figure_plotly_makes_when_it_checks_every_value(case):
+    if case == "notes":
+        fig = chart_with_notes({DAYS[-1]: LONG_NOTE, DAYS[2]: "New triage model"})
+    elif case == "recalculated":
+        measure, reading = reading_of(rebase=[DAYS[12]])
+        fig = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading,
+                               rebase_reasons={DAYS[12]: "Two pharmacists joined"},
+                               goal_lines=pd.DataFrame({"start": [DAYS[0]], "end": [DAYS[-1]], "value": [75.0],
+                                                        "label": ["Target 75%"]}))
+    elif case == "suppressed and caveats":
+        measure, reading = reading_of()
+        fig = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading, suppressed=[DAYS[5]],
+                               caveats=["Incomplete data: September 2026 (1 of 5 practices missing)."])
+    else:
+        measure = default_catalogue().get("acc_08_monthly")
+        series = pd.DataFrame({"measure": measure.id, "version": 1, "org": "UZ0001", "period_start": DAYS[:5],
+                               "numerator": 70.0, "denominator": 100.0, "value": 70.0})
+        reading = detail.read(series, measure)
+        fig = charts.spc_chart(reading.result, measure, "Ashvale PCN", reading=reading)
+    built, checked = _as_plotly_checks_it(fig)
+    assert built == checked

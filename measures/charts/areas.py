@@ -16,7 +16,7 @@ from .screens import (_WRAP, FOOTNOTE_EDGE_PIXELS, TEMPLATE_LEFT_PIXELS, _fit_to
                       _fit_to_narrow_screens_in, text_pixels, _written)
 from .style import (BENCHMARK_COLOURS, BENCHMARK_LABELS, NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_LIGHT_BLUE,
                     NHS_MID_GREY, NHS_ORANGE, NHS_TEXT, axis_title, chart_text, hover_text, _merged, titled,
-                    _titled_layout)
+                    _titled_layout, written_figure)
 
 NAMED_BARS_MAX = 60
 # The bars' names are 12 px; Plotly's automargin leaves about 12 px beside the widest (measured in Chromium).
@@ -66,7 +66,7 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
     subtitle ("Ranked, with 95% confidence intervals (Wilson score)"); with `intervals` False the bars are one
     colour, with no error bars, and the subtitle says why (`interval_text`). `notes` are further footnotes.
     """
-    # Written as one dictionary and checked by Plotly once, as `go.Figure(...)`: each `add_trace` and `update_*`
+    # Written as one dictionary and made into a figure once (`written_figure`): each `add_trace` and `update_*`
     # of a figure checks what it changes again, 70-150 ms for an area's 1,300 PCNs.
     drawn = [c for c in ("org", "name", "value", "lower_95", "upper_95", "benchmark", suppression.FLAG) if c in frame]
     frame = frame[drawn].sort_values("value", ascending=True, na_position="first").reset_index(drop=True)
@@ -145,7 +145,7 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
     _fit_to_narrow_screens_in(layout, title, subtitle, _footnote_lines(source or measure.source.publication, period,
                                                                       footnotes), labels,
                              footnote_shift=FOOTNOTE_EDGE_PIXELS - plot_left)
-    fig = go.Figure(dict(data=data, layout=layout))
+    fig = written_figure(data, layout)
     return highlighted(fig, highlight) if highlight is not None else fig
 
 

@@ -12,7 +12,7 @@ from .. import suppression
 from ..catalogue import Measure
 from .screens import PRINT_PLOT_PIXELS, _fit_chart_notes_in
 from .style import (NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_MID_GREY, NHS_TEXT, POINT_COLOURS, POINT_LABELS,
-                    axis_title, chart_text, hover_text, _merged, _titled_layout)
+                    axis_title, chart_text, hover_text, _merged, _titled_layout, written_figure)
 
 def _hover_value(measure: Measure) -> str:
     suffix = "%" if measure.unit == "%" else ""
@@ -36,7 +36,7 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
     """
     from .. import detail  # detail has no charts; imported here so that charts stays a leaf for other modules
 
-    # Written as one dictionary and checked by Plotly once, as `go.Figure(...)`: each `add_trace` and `update_*`
+    # Written as one dictionary and made into a figure once (`written_figure`): each `add_trace` and `update_*`
     # of a figure checks what it changes again, and the template is copied on each change of the layout.
     if reading is not None:
         suppressed = reading.suppressed
@@ -132,7 +132,7 @@ def spc_chart(result: pd.DataFrame, measure: Measure, org_name: str, *, source: 
     _fit_chart_notes_in(layout, PRINT_PLOT_PIXELS)
     _titled_layout(layout, f"{measure.label}: {org_name}", subtitle or _spc_subtitle(measure),
                   source or measure.source.publication, latest, [*notes, *caveats])
-    return go.Figure(dict(data=data, layout=layout))
+    return written_figure(data, layout)
 
 
 def _vline(x: float, line: dict) -> dict:

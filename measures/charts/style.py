@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -95,6 +96,22 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(
         height=560,
     )
 )
+
+
+@lru_cache(maxsize=1)
+def _template_json() -> dict:
+    return pio.templates[TEMPLATE_NAME].to_plotly_json()
+
+
+def written_figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from the dictionaries a builder wrote, with the board template in place, made without Plotly
+    checking every value again: that check was half of building an area's ranked chart (6-10 ms) and gives the
+    same figure. The builders' dictionaries are checked instead by the tests, which build every kind of chart
+    through `go.Figure(...)` and compare (tests/test_chart_layout.py)."""
+    if isinstance(layout.get("template"), str):  # named, as `titled` names it: the template itself, as Plotly
+        layout = layout | {"template": pio.templates[layout["template"]].to_plotly_json()
+                           if layout["template"] != TEMPLATE_NAME else _template_json()}
+    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
 def chart_text(text: object) -> str:
