@@ -187,7 +187,7 @@ def _empty_comparator() -> pd.DataFrame:
 def areas(store: Store) -> pd.DataFrame:
     """ICBs and sub-ICB places that have PCNs, for the area picker."""
     # Counted in Python over the columns' lists: a pandas group-by of 1,300 rows costs more than the counting.
-    hierarchy = pcns(store)
+    hierarchy = _hierarchy(store)  # only read: no copy
     icb, icb_name, sub, sub_name = (hierarchy[c].tolist() for c in ("icb", "icb_name", "sub_icb", "sub_icb_name"))
     icbs, subs = _known_counts(zip(icb, icb_name)), _known_counts(zip(sub, sub_name, icb))
     rows = ([("icb", code, name, count) for (code, name), count in icbs]

@@ -174,7 +174,7 @@ def test_the_area_picker_lists_each_icb_then_each_place_with_how_many_pcns_it_ha
         "icb": ["QB", "QA", "QA", "QA", None],  # a place with no ICB on record is not offered
         "icb_name": ["ICB B", "ICB A", "ICB A", "ICB A", None],
     })
-    monkeypatch.setattr(queries, "pcns", lambda store: hierarchy)
+    monkeypatch.setattr(queries, "_hierarchy", lambda store: hierarchy)
     areas = queries.areas(None)
     assert list(areas.itertuples(index=False, name=None)) == [
         ("icb", "QA", "ICB A", 3), ("icb", "QB", "ICB B", 1),

@@ -98,9 +98,9 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(
 )
 
 
-@lru_cache(maxsize=1)
-def _template_json() -> dict:
-    return pio.templates[TEMPLATE_NAME].to_plotly_json()
+@lru_cache(maxsize=8)
+def _template_json(name: str) -> dict:
+    return pio.templates[name].to_plotly_json()
 
 
 def written_figure(data: list[dict], layout: dict) -> go.Figure:
@@ -109,8 +109,7 @@ def written_figure(data: list[dict], layout: dict) -> go.Figure:
     same figure. The builders' dictionaries are checked instead by the tests, which build every kind of chart
     through `go.Figure(...)` and compare (tests/test_chart_layout.py)."""
     if isinstance(layout.get("template"), str):  # named, as `titled` names it: the template itself, as Plotly
-        layout = layout | {"template": pio.templates[layout["template"]].to_plotly_json()
-                           if layout["template"] != TEMPLATE_NAME else _template_json()}
+        layout = layout | {"template": _template_json(layout["template"])}
     return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
