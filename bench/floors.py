@@ -137,7 +137,7 @@ def replay(con, calls: list[Call]) -> list:
 def _clear_caches() -> None:
     """What a PCN nobody has opened since the data last changed finds: Streamlit's caches (every `st.cache_data`
     and `st.cache_resource`) empty, and nothing held for the data version (`measures.versioned`: the hierarchy,
-    catalogues, change points, each ICB's latest import), since a new version is a new key to all of them."""
+    catalogues, change points, every PCN's latest import and save), since a new version is a new key to all of them."""
     import streamlit as st
 
     from measures import versioned
@@ -300,7 +300,7 @@ def results(measured: list[Measured]) -> list[Result]:
 NOTE = ("Each page's whole script (app.py and the page) run in an AppTest session that stays open, on the PCN {pcn}. "
         "Empty cache: Streamlit's caches cleared before the run (`st.cache_data`, `st.cache_resource`), as for a PCN "
         "nobody has opened since the data last changed, with nothing held for the data version either (the hierarchy,"
-        " catalogues, change points, each ICB's latest import); the published copy stays open. The scripts are compiled once, as a "
+        " catalogues, change points, every PCN's latest import and save); the published copy stays open. The scripts are compiled once, as a "
         "server compiles them (AppTest would compile the page again on every run, about 30 ms). Warm: the same script"
         " rerun, as a click does. Another PCN not yet viewed: the next PCN of the same ICB chosen in the picker, with"
         " what PCNs share (the catalogue, the picker's labels, an area's values) cached by the first; its floor is "
