@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import access, queries
+from measures import access, local, queries, versioned
 from measures.access import national_ids
 from measures.local import publishing
 from measures.store import Store
@@ -54,6 +54,40 @@ def test_the_hierarchy_held_per_data_version_follows_a_change(access_db):
     assert queries.pcn(access_db, "UZ0001")["pcn_name"] == "Renamed PCN"
     after.loc[:, "pcn_name"] = "changed by a caller"  # a caller's copy: the held hierarchy is not changed
     assert queries.pcn(access_db, "UZ0001")["pcn_name"] == "Renamed PCN"
+
+
+def _cold_overview(store: Store, code: str, catalogue):
+    versioned.clear_all()  # nothing held: the ICB's pool read and suppressed again for this PCN alone
+    return queries.overview(store, code, catalogue)
+
+
+def test_every_pcn_of_an_icb_gets_the_icb_comparator_a_cold_read_gives_it_after_a_save_too(access_db, monkeypatch):
+    catalogue = local.catalogue_with_local(access_db)
+    hierarchy = queries.pcns(access_db)
+    icb = hierarchy.loc[hierarchy["pcn"] == "UZ0001", "icb"].iloc[0]
+    codes = hierarchy.loc[hierarchy["icb"] == icb, "pcn"].tolist()
+    assert len(codes) > 2
+    cold = {code: _cold_overview(access_db, code, catalogue)[1] for code in codes}
+    versioned.clear_all()
+    for code in codes:  # one after another, as the picker opens them: the ICB's pool is shared
+        series, comparator = queries.overview(access_db, code, catalogue)
+        pd.testing.assert_frame_equal(comparator, cold[code])
+        assert (comparator["comparator_org"] == icb).all()
+
+    measure, period = cold[codes[0]].dropna(subset=["comparator"]).iloc[0][["measure", "period_start"]]
+    with access_db.writer() as con:  # every PCN value of the ICB for that measure and period doubled
+        con.execute("UPDATE observations SET numerator = numerator * 2, value = value * 2 WHERE measure_id = ? "
+                    "AND period_start = ? AND org_level = 'pcn' AND list_contains(?, org_code)",
+                    [measure, period, codes])
+    after = queries.overview(access_db, codes[1], catalogue)[1]
+    pd.testing.assert_frame_equal(after, _cold_overview(access_db, codes[1], catalogue)[1])
+    changed = after[(after["measure"] == measure) & (after["period_start"] == period)]["comparator"].iloc[0]
+    before = cold[codes[1]]
+    assert changed != before[(before["measure"] == measure) & (before["period_start"] == period)]["comparator"].iloc[0]
+
+    monkeypatch.setenv("PCN_SUPPRESS_BELOW", "1")  # no suppression: a pool of its own, not the one held
+    unsuppressed = queries.overview(access_db, codes[2], catalogue)[1]
+    pd.testing.assert_frame_equal(unsuppressed, _cold_overview(access_db, codes[2], catalogue)[1])
 
 
 def _principal(grants):
