@@ -264,6 +264,7 @@ def test_every_neighbourhood_is_worked_out_once_for_the_boards_of_every_pcn(app_
         import streamlit as st
 
         st.cache_data.clear()
+        st.cache_resource.clear()
 
     AppTest.from_function(clear_caches).run()
     calls = []

@@ -90,6 +90,32 @@ def test_every_pcn_of_an_icb_gets_the_icb_comparator_a_cold_read_gives_it_after_
     pd.testing.assert_frame_equal(unsuppressed, _cold_overview(access_db, codes[2], catalogue)[1])
 
 
+def test_a_page_that_changes_what_it_read_changes_nothing_the_next_read_gets(access_db):
+    # What a principal may read is kept between reruns: each read is its own copy of it.
+    def page():
+        import streamlit as st
+
+        from measures import ui
+
+        first = ui.query("pcns")
+        first.loc[:, "pcn_name"] = "changed by the page"
+        series, comparator = ui.query("overview", "UZ0001")
+        series["value"] = -1.0
+        periods = ui.query("measure_periods", "dna_rate")
+        periods.clear()
+        again = ui.query("pcns")
+        st.text(again["pcn_name"].iloc[0])
+        st.text(str(float(ui.query("overview", "UZ0001")[0]["value"].max())))
+        st.text(str(len(ui.query("measure_periods", "dna_rate"))))
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception, at.exception
+    name, value, periods = (t.value for t in at.text)
+    assert name == queries.pcns(access_db)["pcn_name"].iloc[0] != "changed by the page"
+    assert float(value) > 0  # not the -1 the page wrote into its copy
+    assert int(periods) == len(queries.measure_periods(access_db, "dna_rate")) > 0
+
+
 def _principal(grants):
     return access.Principal(identity="someone@example.nhs.uk", grants=tuple(grants))
 

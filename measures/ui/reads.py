@@ -135,16 +135,45 @@ def query(name: str, *args):
     """Run a named function of `measures.queries`, cached until the database changes.
 
     The cached result is the same for everyone; what the signed-in principal may read is filtered
-    out of it on every call (`measures.access`), so a crafted URL meets the same rules. Then
-    small numbers are suppressed (`measures.suppression`), for everyone, in every widget and download.
+    out of it (`measures.access`), so a crafted URL meets the same rules. Then small numbers are
+    suppressed (`measures.suppression`), for everyone, in every widget and download. What a principal
+    may read is kept too, by the data version and their rights, so a rerun does not filter and suppress
+    again; each call gets its own copy of it.
     """
     db = store()
     below = suppress_below()
+    who = principal()
     try:
-        result = _cached(name, str(db.path), db.data_version(), args, below)
+        readable = _readable(name, str(db.path), db.data_version(), args, below, who.cache_key)
     except StoreDamaged as problem:
         store_problem(problem)
-    return _suppressed(name, _for_principal(name, result, args), args, below)
+    if readable is not None and name in _MEMBERS_ONLY and not who.is_admin:
+        pcn = args[_MEMBERS_ONLY[name]]
+        if not access.member_of(who, pcn, directory()):  # refused on screen and logged each time, never kept
+            refuse(pcn, f"{pcn}'s local values")
+            st.stop()
+    return _own_copy(readable)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _readable(name: str, db_path: str, version: tuple, args: tuple, suppress_below: int, principal_key: tuple):
+    # Keyed by the principal's rights as well as the data version and threshold: `_for_principal` and
+    # `_suppressed` read nothing else (the directory and the suppression rules belong to the data version).
+    # Shared between the principal's sessions, so `query` hands out copies.
+    result = _cached(name, db_path, version, args, suppress_below)
+    return _suppressed(name, _for_principal(name, result, args), args, suppress_below)
+
+
+def _own_copy(result):
+    """A copy a caller may change without changing what is kept: a DataFrame's is shallow (pandas copies a column
+    when it is written), a list's or dict's holds the same (immutable) items."""
+    if isinstance(result, (pd.DataFrame, pd.Series)):
+        return result.copy(deep=False)
+    if isinstance(result, tuple):
+        return tuple(_own_copy(part) for part in result)
+    if isinstance(result, (list, dict, set)):
+        return type(result)(result)
+    return result
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
@@ -241,12 +270,7 @@ def _for_principal(name: str, result, args: tuple):
         if result.empty:
             return result
         return result[access.readable_mask(result.assign(org=args[0]), who, facts)]
-    if name in _MEMBERS_ONLY:
-        pcn = args[_MEMBERS_ONLY[name]]
-        if not access.member_of(who, pcn, facts):
-            refuse(pcn, f"{pcn}'s local values")
-            st.stop()
-    return result
+    return result  # a members-only read (`_MEMBERS_ONLY`) is refused by `query`, outside the cache
 
 
 def refuse(pcn: str, what: str, *, show: bool = True) -> None:
