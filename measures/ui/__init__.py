@@ -15,7 +15,7 @@ from .identity import access_config, auth_configured, principal
 from .launch import APP_TITLE, SERVE, serve
 from .pickers import MEETING, meeting_mode, pick_from_url, pick_measure, pick_pcn, pick_period
 from .reads import (area_view, board_rows, dataset_banner, editable, neighbourhood_board_rows, neighbourhood_footprints,
-                    overview_cards, practice_spc_table, query, reads_all_local, refuse, suppress_below)
+                    practice_spc_table, query, reads_all_local, refuse, suppress_below)
 from .signin import ACCESS_LOG_ROWS, account_sidebar, sign_in_gate
 from .widgets import (definition, empty_state, family_heading, frame_or_empty, measure_card, show_figure, spc_badges,
                       table)
@@ -25,7 +25,7 @@ __all__ = [
     "auth_configured", "board_pack_sidebar", "board_rows", "cached_figure", "dataset_banner", "definition", "directory",
     "download_table", "editable", "empty_state", "family_heading", "figure_downloads", "frame_or_empty",
     "measure_card", "measure_chart", "meeting_mode", "neighbourhood_footprints", "pick_from_url", "pick_measure", "pick_pcn",
-    "overview_cards", "pick_period", "plain", "practice_spc_table", "principal",
+    "pick_period", "plain", "practice_spc_table", "principal",
     "query", "neighbourhood_board_rows",
     "reads_all_local", "refuse", "refuse_open_network", "serve", "shown", "show_figure", "sign_in_gate",
     "spc_badges", "store", "store_problem", "suppress_below", "table",

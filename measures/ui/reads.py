@@ -176,30 +176,6 @@ def _own_copy(result):
     return result
 
 
-def overview_cards(pcn_code: str) -> dict[str, list]:
-    """The Overview's cards of the PCN for the signed-in principal (`overview.build_cards` over the named reads),
-    built once per data version, threshold and what the principal may read rather than on every rerun."""
-    db = store()
-    try:
-        cards = _overview_cards(pcn_code, str(db.path), db.data_version(), suppress_below(), principal().cache_key)
-    except StoreDamaged as problem:
-        store_problem(problem)
-    return {family: list(family_cards) for family, family_cards in cards.items()}  # the cards are frozen
-
-
-@st.cache_resource(max_entries=128, show_spinner=False)
-def _overview_cards(pcn_code: str, db_path: str, version: tuple, suppress_below: int, principal_key: tuple):
-    # Built from what `query` gives this principal, so the key holds what decides it: the data version, the
-    # threshold and the principal's rights.
-    from .. import data_quality
-    from ..overview import build_cards
-
-    series, comparator = query("overview", pcn_code)
-    return build_cards(query("local.catalogue_with_local", pcn_code), series, comparator,  # YAML + app-defined
-                       practice_spread=query("practice_spread", pcn_code),
-                       caveats=data_quality.card_caveats(query("data_quality.practice_completeness", pcn_code)))
-
-
 @st.cache_resource(max_entries=128, show_spinner=False)
 def _area_view(db_path: str, version: tuple, measure_key: str, period, area: str, peers: str, comparator: str,
                chosen: tuple, principal_key: tuple, suppress_below: int, _everyone: pd.DataFrame, _measure,
