@@ -117,8 +117,7 @@ class EveryPcn:
         return pd.Series(national | published, index=frame.index, dtype=bool)
 
     def basis(self, pcn_code: str) -> tuple[int, str]:
-        audited = max((self._audited.get(peer, 0) for peer in self._peers.get(pcn_code, {pcn_code})), default=0)
-        return max(self._published_import, audited), self._published.get(pcn_code, "")
+        return basis_of(self._basis_facts, pcn_code)
 
     # --- the reads -----------------------------------------------------------------------------------------
 
@@ -138,7 +137,8 @@ class EveryPcn:
         """The practice values of every measure whose small numbers are suppressed (`suppression.practice_values`;
         a measure no catalogue knows is suppressed too), for the PCNs and the peers their comparators pool."""
         exempt = sorted(m for m, kind in self._rules.items() if kind is None)
-        pooled = set(self.codes) | {peer for code in self.codes for peer in self._peers.get(code, ())}
+        peers = self._basis_facts[2]
+        pooled = set(self.codes) | {peer for code in self.codes for peer in peers.get(code, ())}
         self._practices = con.execute(
             """
             SELECT o.measure_id AS measure, o.measure_version AS version, o.org_code AS org, m.parent_code AS pcn,
@@ -242,7 +242,7 @@ class EveryPcn:
         return set(found["pcn"])
 
     def _read_bases(self) -> None:
-        self._published_import, self._audited, self._peers, self._published = _basis_facts(self.store)
+        self._basis_facts = _basis_facts(self.store)
 
 
 def _basis_facts(store, excluding: Sequence[int] = (),
@@ -286,11 +286,18 @@ def _basis_facts(store, excluding: Sequence[int] = (),
             {str(pcn): str(days) for pcn, days in zip(published["pcn_code"].tolist(), published["days"].tolist())})
 
 
+def basis_of(facts: tuple, pcn_code: str) -> tuple[int, str]:
+    """`board_summaries._basis` of one PCN (basis, published periods) from `_basis_facts`: the later of the latest
+    import of published data and the latest save for the PCN or a peer, and its published periods."""
+    published_import, audited, peers, published = facts
+    latest_save = max((audited.get(peer, 0) for peer in peers.get(pcn_code, {pcn_code})), default=0)
+    return max(published_import, latest_save), published.get(pcn_code, "")
+
+
 def bases(store, pcn_codes: Sequence[str], excluding: Sequence[int] = ()) -> dict[str, tuple[int, str]]:
     """`board_summaries._basis` of each PCN (basis, published periods), leaving out the imports `excluding`."""
-    published_import, audited, peers, published = _basis_facts(store, excluding, pcn_codes)
-    return {code: (max(published_import, max((audited.get(peer, 0) for peer in peers.get(code, {code})), default=0)),
-                   published.get(code, "")) for code in pcn_codes}
+    facts = _basis_facts(store, excluding, pcn_codes)
+    return {code: basis_of(facts, code) for code in pcn_codes}
 
 
 def pool(store, wanted: pd.DataFrame, everything: Catalogue, practices: pd.DataFrame | None = None) -> pd.DataFrame:

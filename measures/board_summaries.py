@@ -93,9 +93,7 @@ def _current_basis(store, pcn_code: str) -> tuple[int, str]:
     """`_basis(store, pcn_code)`, from every PCN's facts held once per data version."""
     from . import board_inputs
 
-    published_import, audited, peers, published = _EVERY_BASIS.get(store, (), lambda: board_inputs._basis_facts(store))
-    latest_save = max((audited.get(peer, 0) for peer in peers.get(pcn_code, {pcn_code})), default=0)
-    return max(published_import, latest_save), published.get(pcn_code, "")
+    return board_inputs.basis_of(_EVERY_BASIS.get(store, (), lambda: board_inputs._basis_facts(store)), pcn_code)
 
 
 # --- computing -----------------------------------------------------------------------------------------------
