@@ -9,15 +9,17 @@ from pathlib import Path
 from typing import Iterator
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The access log's own file has its own numbered migrations (measures.store.Store.access_log_store).
+ACCESS_LOG_MIGRATIONS_DIR = MIGRATIONS_DIR / "access_log"
 
 # The imports each writer of this thread has started, innermost writer last: what its commit changed, for the
 # work the store does after a commit (measures.store.after_commit).
 _STARTED = threading.local()
 
 
-def migration_files() -> list[tuple[int, str, Path]]:
+def migration_files(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]]:
     found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for path in sorted(folder.glob("*.sql")):
         number, _, name = path.stem.partition("_")
         found.append((int(number), name, path))
     numbers = [n for n, _, _ in found]
@@ -26,14 +28,14 @@ def migration_files() -> list[tuple[int, str, Path]]:
     return found
 
 
-def migrate(con) -> list[int]:
-    """Apply the pending numbered migrations on a read-write connection, each in its own transaction."""
+def migrate(con, folder: Path = MIGRATIONS_DIR) -> list[int]:
+    """Apply the pending numbered migrations of `folder` on a read-write connection, each in its own transaction."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
     )
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
-    for number, name, path in migration_files():
+    for number, name, path in migration_files(folder):
         if number in done:
             continue
         con.execute("BEGIN TRANSACTION")

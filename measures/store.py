@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from .schema import MIGRATIONS_DIR, collecting_imports, finish_import, migration_files, set_meta, start_import
+from .schema import ACCESS_LOG_MIGRATIONS_DIR, MIGRATIONS_DIR, collecting_imports, finish_import, migration_files, set_meta, start_import
 from .schema import migrate as _migrate
 from .snapshots import Pointer, Snapshots, TurnTimeout
 from .store_hooks import ConnectionReader, after_commit
@@ -29,7 +29,7 @@ from .store_problems import write_failed_message as _write_failed_message
 
 __all__ = ["Store", "ConnectionReader", "StoreBusy", "StoreDamaged", "StoreMissing", "StoreWriteFailed",
            "Connection", "DatabaseError", "WRITE_CONFLICTS", "DEFAULT_DB", "MIGRATIONS_DIR", "after_commit",
-           "default_db_path", "finish_import", "migration_files", "set_meta", "start_import"]
+           "access_log_path", "default_db_path", "finish_import", "migration_files", "set_meta", "start_import"]
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
 
 # Installing or autoloading extensions is impossible offline and costs seconds before failing.
@@ -77,6 +77,11 @@ def _catalog(name: str) -> str:
 
 def default_db_path() -> Path:
     return Path(os.environ.get("PCN_DB") or DEFAULT_DB)
+
+
+def access_log_path(store_path: Path) -> Path:
+    """Where the access log of the store at `store_path` is kept: `demo.duckdb` keeps it in `demo.access-log.duckdb`."""
+    return store_path.with_name(f"{store_path.stem}.access-log{store_path.suffix or '.duckdb'}")
 
 
 class _Held:
@@ -168,9 +173,14 @@ class Store:
     Whole rebuilds (the demo) write a new file and swap it in atomically.
     """
 
-    def __init__(self, path: Path | str | None = None, *, wait_seconds: float = 60.0):
+    def __init__(self, path: Path | str | None = None, *, wait_seconds: float = 60.0,
+                 migrations: Path = MIGRATIONS_DIR, publishes: bool = True, when_damaged: str | None = None):
         self.path = Path(path) if path else default_db_path()
         self.wait_seconds = wait_seconds
+        self.migrations = migrations
+        # A store nobody reads often (the access log's file) is read from the file itself: no copy to publish.
+        self.publishes = publishes
+        self.when_damaged = when_damaged
         self._snapshots = Snapshots(self.path)
 
     def __repr__(self) -> str:
@@ -178,6 +188,19 @@ class Store:
 
     def exists(self) -> bool:
         return self.path.exists()
+
+    def access_log_store(self) -> "Store":
+        """The file beside this store that keeps the access log's sign-ins, refusals and exports.
+
+        A line of the log is not a change of the data: kept in the store, each would publish a whole copy (at
+        national scale, about 0.2 s or more of the writers' turn) and a new data version that empties every
+        session's caches in every process. In a file of its own it is a short write of a small file, read
+        from the file itself by the few that read it (an administrator's download, the check of a sign-in).
+        """
+        log = access_log_path(self.path)
+        return Store(log, wait_seconds=self.wait_seconds, migrations=ACCESS_LOG_MIGRATIONS_DIR, publishes=False,
+                     when_damaged=f"Move it aside and keep it, as the access log until now; the next line starts a "
+                                  f"new {log.name}.")
 
     def data_version(self) -> tuple:
         """Changes whenever committed data changes; cheap enough to key caches on."""
@@ -220,11 +243,14 @@ class Store:
                 if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                     if _is_lock_conflict(exc):
                         raise self._busy() from exc
-                    raise StoreDamaged(_unusable_message(self.path, exc)) from exc
+                    raise StoreDamaged(self._unusable(exc)) from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as exc:  # e.g. "Corrupt database file: computed checksum ... does not match"
-                raise StoreDamaged(_unusable_message(self.path, exc)) from exc
+                raise StoreDamaged(self._unusable(exc)) from exc
+
+    def _unusable(self, exc: BaseException) -> str:
+        return _unusable_message(self.path, exc, self.when_damaged)
 
     def _busy(self) -> StoreBusy:
         return StoreBusy(f"{self.path} stayed locked by another process for {self.wait_seconds:.0f} s; "
@@ -258,14 +284,14 @@ class Store:
                 con = _open(self.path, True)
             except (duckdb.IOException, duckdb.ConnectionException) as exc:
                 if not _is_lock_conflict(exc):
-                    raise StoreDamaged(_unusable_message(self.path, exc)) from exc
+                    raise StoreDamaged(self._unusable(exc)) from exc
                 if time.monotonic() >= deadline:
                     raise self._busy() from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.25)
                 continue
             except duckdb.Error as exc:
-                raise StoreDamaged(_unusable_message(self.path, exc)) from exc
+                raise StoreDamaged(self._unusable(exc)) from exc
             if published or self._snapshots.current() is None or not self._snapshots.writing():
                 return None, con
             # A writer took its turn meanwhile: until it publishes, the last copy is the committed state, and
@@ -281,7 +307,7 @@ class Store:
         missing block, so every reader and writer names that failure, not only the opening.
         """
         if isinstance(exc, duckdb.Error) and _is_damage(exc, self.path):
-            return StoreDamaged(_unusable_message(self.path, exc))
+            return StoreDamaged(self._unusable(exc))
         if writing and isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
             return StoreWriteFailed(_write_failed_message(self.path, exc))
         return exc
@@ -375,7 +401,7 @@ class Store:
             yield
         finally:
             try:
-                if self._snapshots.outermost() and self._snapshots.committed():
+                if self.publishes and self._snapshots.outermost() and self._snapshots.committed():
                     self._publish_quietly()
             finally:
                 turn.__exit__(None, None, None)
@@ -407,7 +433,7 @@ class Store:
                 con, back = into, self._opened(lambda: _attach(into, self.path, False))
             try:
                 with self._naming_problems(writing=True), collecting_imports() as started:
-                    _migrate(con)
+                    _migrate(con, self.migrations)
                     con.execute("BEGIN TRANSACTION")
                     try:
                         yield con
@@ -445,7 +471,7 @@ class Store:
             con = self._connect(read_only=False)
             try:
                 with self._naming_problems(writing=True):
-                    applied = _migrate(con)
+                    applied = _migrate(con, self.migrations)
             finally:
                 con.close()
             self._snapshots.mark_committed()
@@ -477,7 +503,7 @@ class Store:
             stale.unlink(missing_ok=True)
         con = _open(tmp, read_only=False)
         try:
-            _migrate(con)
+            _migrate(con, self.migrations)
             yield con
             con.execute("CHECKPOINT")
             con.close()

@@ -43,16 +43,17 @@ def is_damage_text(text: str, path: Path) -> bool:
     return "Could not read enough bytes" in text and path.name in text
 
 
-def unusable_message(path: Path, problem: BaseException | str) -> str:
+def unusable_message(path: Path, problem: BaseException | str, remedy: str | None = None) -> str:
+    """What to say of a file that cannot be used; `remedy` replaces the advice for a damaged store's file."""
     detail = first_line(problem)
     if "Permission denied" in detail or "Read-only file system" in detail:
         return (f"{path} cannot be opened ({detail}). Nothing in it was changed. Check that this user "
                 "may read the file, and to save, write it and its folder.")
     if "Could not read enough bytes" in detail:
         detail += "; the file looks cut short, as by an interrupted copy or a disk that filled up"
-    return (f"{path} is not a DuckDB database or is damaged ({detail}). Nothing in it was changed. "
-            "Restore it from a backup; if it held only the synthetic demo, rebuild it with "
-            f"`python -m measures demo --db {path}` (this replaces the file).")
+    remedy = remedy or ("Restore it from a backup; if it held only the synthetic demo, rebuild it with "
+                        f"`python -m measures demo --db {path}` (this replaces the file).")
+    return f"{path} is not a DuckDB database or is damaged ({detail}). Nothing in it was changed. {remedy}"
 
 
 def write_failed_message(path: Path, problem: BaseException) -> str:

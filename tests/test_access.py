@@ -1,7 +1,7 @@
 """Who sees what: the access file, principals, the role matrix, filters over frames, publishing a period."""
 
 import shutil
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
@@ -227,6 +227,26 @@ def test_an_editor_publishes_a_period_and_others_then_read_it(store):
     log = access.access_log(store)
     assert log["action"].tolist() == ["withdraw", "publish"]
     assert set(log["actor"]) == {"e@example.nhs.uk"}
+
+
+def test_a_line_of_the_access_log_leaves_the_data_and_every_cache_as_they_were(store):
+    store.publish()
+    version, copy = store.data_version(), store.publication()
+    viewer = PRINCIPALS["viewer UZ0001"]
+    access.log_event(store, viewer, "sign_in", None, viewer.roles_text, at=datetime(2026, 11, 2, 9, 0))
+    access.log_event(store, viewer, "refused", "UZ0002 local values", "by URL", at=datetime(2026, 11, 2, 9, 1))
+    access.log_event(store, "cli user", "export", "pack.pdf", via="cli", at=datetime(2026, 11, 2, 9, 2))
+    assert store.data_version() == version, "a log line must not empty every session's caches"
+    assert store.publication() == copy, "nor publish a new copy of the store"
+    assert local.publish_period(store, PRINCIPALS["editor UZ0001"], "UZ0001", PERIOD) is True
+    assert store.data_version() != version, "publishing a period is a change of what others read"
+    log = access.access_log(store)
+    assert log[["action", "kept_in"]].values.tolist() == [
+        ["publish", "store"], ["export", "access log file"], ["refused", "access log file"],
+        ["sign_in", "access log file"]]
+    assert access.access_log(store, 2)["action"].tolist() == ["publish", "export"]
+    assert access.access_log(store, action="refused", actor=viewer.actor)["target"].tolist() == ["UZ0002 local values"]
+    assert access.access_log(store, since=datetime(2026, 11, 2, 9, 1), action="sign_in").empty
 
 
 def test_log_event_appends_and_never_raises(store, tmp_path):

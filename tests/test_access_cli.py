@@ -35,8 +35,7 @@ def run(capsys, *args) -> tuple[int, str, str]:
 
 
 def log(store, action):
-    return store.query("SELECT actor, target, detail, via FROM access_log WHERE action = ? ORDER BY log_id",
-                       [action])
+    return access.access_log(store, action=action)[["actor", "target", "detail", "via"]].iloc[::-1]
 
 
 def rows(text: str) -> list[dict]:

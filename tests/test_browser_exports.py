@@ -10,7 +10,7 @@ from docx import Document
 from playwright.sync_api import expect
 from pptx import Presentation
 
-from measures import boardpack, charts, detail, exports, queries
+from measures import access, boardpack, charts, detail, exports, queries
 from measures.catalogue import default_catalogue
 from measures.store import Store
 from tests.browser import CEILING_MS, serve_app, settled, visit
@@ -52,7 +52,7 @@ def download(tab, button) -> tuple[bytes, str]:
 
 
 def exported(db) -> list[list[str]]:
-    return Store(db).query("SELECT target, detail, via FROM access_log WHERE action = 'export'").values.tolist()
+    return access.access_log(Store(db), action="export")[["target", "detail", "via"]].values.tolist()
 
 
 def test_a_board_member_downloads_a_chart_as_print_size_png(app_url, tab, demo):

@@ -10,6 +10,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
+from measures import access
 from measures.store import Store
 from tests.browser import free_port, serve_app, settled, stop, visit, wait_until_up
 
@@ -130,7 +131,7 @@ def open_board_pack(tab):
 
 
 def log_rows(store: Store, actor: str) -> list[tuple]:
-    rows = store.query("SELECT action, target, detail FROM access_log WHERE actor = ? ORDER BY log_id", [actor])
+    rows = access.access_log(store, actor=actor)[["action", "target", "detail"]].iloc[::-1]
     return list(rows.itertuples(index=False, name=None))
 
 

@@ -263,7 +263,7 @@ def test_the_command_writes_a_neighbourhood_pack_and_logs_it(db_copy, tmp_path, 
     assert "Board pack: Riverside neighbourhood" in PdfReader(out).pages[0].extract_text()
     err = capsys.readouterr().err
     assert err.startswith(f"Wrote {out}: board pack for Riverside neighbourhood ({RIVERSIDE}), data to June 2026; ")
-    logged = db_copy.query("SELECT target, detail FROM access_log WHERE action = 'export'")
+    logged = access.access_log(db_copy, action="export")[["target", "detail"]]
     assert logged.values.tolist() == [["riverside.pdf", f"neighbourhood={RIVERSIDE}"]]
 
 
@@ -282,7 +282,7 @@ def test_the_command_refuses_an_outsider_and_names_who_may(db_copy, tmp_path, ca
                  "--as", "viewer@example.nhs.uk"])  # a viewer of UZ0001 only
     assert code == REFUSED and not out.exists()
     assert f"may not read {BRACKENBY}'s board pack" in capsys.readouterr().err
-    refused = db_copy.query("SELECT target FROM access_log WHERE action = 'refused'")
+    refused = access.access_log(db_copy, action="refused")
     assert refused["target"].tolist() == [f"board pack {BRACKENBY}"]
 
 

@@ -184,7 +184,11 @@ def test_a_cached_figure_is_the_same_object_until_what_it_draws_or_the_data_chan
     at.session_state["value"] = 40.0
     at.run()
     assert at.session_state["figures"][-1] is first
-    access.log_event(access_db, access.OPEN, "export", "a test", "pcn=UZ0001")  # any committed write
+    access.log_event(access_db, access.OPEN, "export", "a test", "pcn=UZ0001")  # the log's own file, not the data
+    at.run()
+    assert at.session_state["figures"][-1] is first
+    with access_db.writer() as con:  # any committed write
+        con.execute("INSERT INTO meta VALUES ('a test', 'a value')")
     at.run()
     after = at.session_state["figures"][-1]
     assert after is not first

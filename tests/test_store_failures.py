@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from measures import cli
-from measures.store import Store, StoreDamaged, StoreWriteFailed
+from measures.store import Store, StoreDamaged, StoreWriteFailed, access_log_path
 from tests.apptest import APP
 from tests.conftest import ROOT
 
@@ -193,10 +193,10 @@ def _save(store: Store) -> int:
 # --- a block the writer needs is damaged, while reads still work --------------------------------------------------
 
 
-def _damage_the_migrations_block(demo_db, path) -> None:
-    """A copy of the demo with one block damaged: the schema_migrations table's, which every save reads first
-    and no page or pack reads, so reading works and every save (an access-log line too) fails on it."""
-    shutil.copy(demo_db, path)
+def _damage_the_migrations_block(source, path) -> None:
+    """A copy of `source` with one block damaged: the schema_migrations table's, which every save reads first
+    and no page or pack reads, so reading works and every save fails on it."""
+    shutil.copy(source, path)
     con = duckdb.connect(str(path), read_only=True)
     try:
         block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
@@ -211,30 +211,38 @@ def _damage_the_migrations_block(demo_db, path) -> None:
 
 
 @pytest.fixture
-def write_damaged(demo_db, tmp_path):
-    path = tmp_path / "write-damaged.duckdb"
-    _damage_the_migrations_block(demo_db, path)
+def log_damaged(demo_db, tmp_path):
+    """A sound copy of the demo whose access-log file beside it is no longer a database (overwritten by hand)."""
+    path = tmp_path / "log-damaged.duckdb"
+    shutil.copy(demo_db, path)
+    access_log_path(path).write_bytes(b"sign_in,someone\n" * 4096)
     return path
 
 
-def test_an_access_log_line_the_store_cannot_take_is_a_one_line_warning(write_damaged, caplog):
+def _says_the_log_is_damaged(message: str, store_path) -> None:
+    assert str(access_log_path(store_path)) in message
+    assert "is not a DuckDB database or is damaged" in message
+    assert "Move it aside and keep it" in message and "python -m measures demo" not in message
+
+
+def test_an_access_log_line_the_log_cannot_take_is_a_one_line_warning(log_damaged, caplog):
     from measures import access
 
     with caplog.at_level("WARNING", logger="measures.access"):
-        written = access.log_event(Store(write_damaged), "cli user", "export", "pack.pdf", via="cli")
+        written = access.log_event(Store(log_damaged), "cli user", "export", "pack.pdf", via="cli")
     assert written is False
     [record] = [r for r in caplog.records if r.name == "measures.access"]
     assert record.exc_info is None, "no traceback"
     message = record.getMessage()
     assert message.startswith("could not write the access log: ") and "\n" not in message
-    _says_what_and_what_to_do(message, write_damaged)
+    _says_the_log_is_damaged(message, log_damaged)
 
 
-def test_a_board_pack_whose_export_cannot_be_logged_is_written_but_exits_2_saying_so(write_damaged, tmp_path):
+def test_a_board_pack_whose_export_cannot_be_logged_is_written_but_exits_2_saying_so(log_damaged, tmp_path):
     out = tmp_path / "pack.pdf"
-    before = write_damaged.read_bytes()  # not every table can be read for a fingerprint, so the bytes are compared
+    before = log_damaged.read_bytes()
     result = subprocess.run([sys.executable, "-m", "measures", "board-pack", "--pcn", "UZ0001", "--db",
-                             str(write_damaged), "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                             str(log_damaged), "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
                             timeout=300, env={**os.environ, "PCN_ACCESS": ""})
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -242,6 +250,5 @@ def test_a_board_pack_whose_export_cannot_be_logged_is_written_but_exits_2_sayin
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"Wrote {out}: board pack for ")
     assert "; but the access log could not be written, so this export is not on record: " in lines[0]
-    _says_what_and_what_to_do(lines[0], write_damaged)
-    assert out.read_bytes().startswith(b"%PDF")
-    assert write_damaged.read_bytes() == before
+    _says_the_log_is_damaged(lines[0], log_damaged)
+    assert log_damaged.read_bytes() == before

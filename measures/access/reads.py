@@ -56,20 +56,21 @@ def _neighbourhoods(con) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
 
 def write_log_event(store, principal: Principal | str, action: str, target: str | None = None,
                     detail: str | None = None, *, via: str = "app", at: datetime | None = None) -> None:
-    """Append one line to `access_log`, raising the store's own error (damaged, busy, a failed save) if it cannot:
-    for a caller that must not report success without the line, such as an export from the command line."""
+    """Append one line to the access log's own file (`Store.access_log_store`), raising the store's own error
+    (damaged, busy, a failed save) if it cannot: for a caller that must not report success without the line,
+    such as an export from the command line. The store itself, its data version and its readers are untouched."""
     actor = principal.actor if isinstance(principal, Principal) else str(principal)
     when = at or datetime.now().replace(microsecond=0)
-    with store.writer() as con:
+    with store.access_log_store().writer() as con:
         con.execute("INSERT INTO access_log VALUES (nextval('access_log_id_seq'), ?, ?, ?, ?, ?, ?)",
                     [when, actor, action, target, detail, via])
 
 
 def log_event(store, principal: Principal | str, action: str, target: str | None = None,
               detail: str | None = None, *, via: str = "app", at: datetime | None = None) -> bool:
-    """Append one line to `access_log`: sign-in, refusal, export, publish or withdraw. Never raises; returns
-    whether the line was written. A store that cannot take it is a one-line warning (its message says which file
-    and what to do), not a traceback on the page or the command line."""
+    """Append one line to the access log: sign-in, sign-out, refusal, export or a change of SPC limits. Never
+    raises; returns whether the line was written. A log file that cannot take it is a one-line warning (its
+    message says which file and what to do), not a traceback on the page or the command line."""
     import logging
 
     from ..store import StoreBusy, StoreDamaged, StoreMissing, StoreWriteFailed
@@ -85,5 +86,30 @@ def log_event(store, principal: Principal | str, action: str, target: str | None
     return False
 
 
-def access_log(store, limit: int = 200) -> pd.DataFrame:
-    return store.query("SELECT * FROM access_log ORDER BY logged_at DESC, log_id DESC LIMIT ?", [limit])
+# Where each line is kept: publishing and withdrawing in the store, with the change they record; the rest in the
+# access log's own file. Lines written before the log had a file of its own are in the store too.
+KEPT_IN_STORE, KEPT_IN_LOG_FILE = "store", "access log file"
+
+
+def access_log(store, limit: int = 200, *, action: str | None = None, actor: str | None = None,
+               since: datetime | None = None) -> pd.DataFrame:
+    """The latest `limit` lines of the access log, newest first, from the store and the log's own file, with
+    `kept_in` saying which; only those of `action`, `actor` and from `since`, where given."""
+    conditions, params = [], []
+    for column, value in (("action", action), ("actor", actor)):
+        if value is not None:
+            conditions.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        conditions.append("logged_at >= ?")
+        params.append(since)
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    sql = f"SELECT *, ? AS kept_in FROM access_log {where}ORDER BY logged_at DESC, log_id DESC LIMIT ?"
+    parts = [store.query(sql, [KEPT_IN_STORE, *params, limit])]
+    log_file = store.access_log_store()
+    if log_file.exists():
+        parts.append(log_file.query(sql, [KEPT_IN_LOG_FILE, *params, limit]))
+    lines = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    # Lines of one file keep their order within a second (by log_id); between the two files a tie has none.
+    lines = lines.sort_values(["logged_at", "kept_in", "log_id"], ascending=False, kind="stable")
+    return lines.head(limit).reset_index(drop=True)

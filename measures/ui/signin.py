@@ -44,9 +44,8 @@ def _sign_in_logged_already(who: access.Principal, issued_at) -> bool:
         return False
     from datetime import datetime
 
-    found = store().query("SELECT count(*) AS n FROM access_log WHERE actor = ? AND action = 'sign_in' "
-                          "AND logged_at >= ?", [who.actor, datetime.fromtimestamp(int(issued_at))])
-    return bool(found["n"].iloc[0])
+    return not access.access_log(store(), 1, action="sign_in", actor=who.actor,
+                                 since=datetime.fromtimestamp(int(issued_at))).empty
 
 
 def account_sidebar(who: access.Principal) -> None:
