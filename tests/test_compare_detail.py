@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -146,7 +147,7 @@ def test_the_chosen_pcn_is_outlined_in_the_ranking_and_ringed_and_named_on_the_f
 
     def outlines(fig):
         return {y: width for t in fig.data if t.type == "bar"
-                for y, width in zip(t.y, t.marker.line.width if isinstance(t.marker.line.width, tuple)
+                for y, width in zip(t.y, list(t.marker.line.width) if np.ndim(t.marker.line.width)
                                     else [t.marker.line.width] * len(t.y))}
 
     assert {y for y, width in outlines(chosen).items() if width == 3} == {"U00003"}

@@ -16,7 +16,7 @@ from .screens import (_WRAP, FOOTNOTE_EDGE_PIXELS, TEMPLATE_LEFT_PIXELS, _fit_to
                       _fit_to_narrow_screens_in, text_pixels, _written)
 from .style import (BENCHMARK_COLOURS, BENCHMARK_LABELS, NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_LIGHT_BLUE,
                     NHS_MID_GREY, NHS_ORANGE, NHS_TEXT, axis_title, chart_text, hover_text, _merged, titled,
-                    _titled_layout, written_figure)
+                    _titled_layout, shared_array, written_figure)
 
 NAMED_BARS_MAX = 60
 # The bars' names are 12 px; Plotly's automargin leaves about 12 px beside the widest (measured in Chromium).
@@ -70,26 +70,34 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
     # of a figure checks what it changes again, 70-150 ms for an area's 1,300 PCNs.
     drawn = [c for c in ("org", "name", "value", "lower_95", "upper_95", "benchmark", suppression.FLAG) if c in frame]
     frame = frame[drawn].sort_values("value", ascending=True, na_position="first").reset_index(drop=True)
-    codes, names = frame["org"].map(chart_text), frame["name"].map(chart_text)
+    # Columns as arrays, each selection of bars a mask over them: pandas' own selections cost a few milliseconds
+    # a chart in indexes and copies, for the same values.
+    codes = shared_array([chart_text(code) for code in frame["org"].tolist()], dtype=object)
+    names = shared_array([chart_text(name) for name in frame["name"].tolist()], dtype=object)
+    value = frame["value"].to_numpy(dtype=float, na_value=np.nan)
+    if intervals:
+        lower, upper = (frame[column].to_numpy(dtype=float, na_value=np.nan) for column in ("lower_95", "upper_95"))
+        benchmark = frame["benchmark"].to_numpy(dtype=object)
     data: list[dict] = []
     groups = BENCHMARK_COLOURS.items() if intervals else [("__all__", NOT_COMPARED_COLOUR)]
     for outcome, colour in groups:
-        chosen = (frame["benchmark"] == outcome) if intervals else frame["value"].notna()
-        rows = frame[chosen]
-        if rows.empty:
+        chosen = (benchmark == outcome) if intervals else ~np.isnan(value)
+        if not chosen.any():
             continue
+        x = value[chosen]
         bar = dict(
-            type="bar", x=rows["value"], y=codes[chosen], orientation="h",
+            type="bar", x=x, y=codes[chosen], orientation="h",
             name=BENCHMARK_LABELS[outcome] if intervals else "Not compared (no interval applies)",
             showlegend=intervals,
             marker=dict(color=colour, line=dict(color=NHS_MID_GREY, width=0.5)),
         )
         value_text = f"{hover_text(measure.label)}: %{{x:,.{measure.decimals}f}}"
         if intervals:
+            low, high = lower[chosen], upper[chosen]
             bar.update(
-                error_x=dict(type="data", symmetric=False, array=rows["upper_95"] - rows["value"],
-                             arrayminus=rows["value"] - rows["lower_95"], color=NHS_DARK_GREY, thickness=1.2, width=3),
-                customdata=np.stack([names[chosen], rows["lower_95"], rows["upper_95"]], axis=-1),
+                error_x=dict(type="data", symmetric=False, array=high - x, arrayminus=x - low, color=NHS_DARK_GREY,
+                             thickness=1.2, width=3),
+                customdata=shared_array(np.stack([names[chosen], low, high], axis=-1)),
                 hovertemplate=(f"%{{customdata[0]}} (%{{y}})<br>{value_text}"
                                f"<br>95% CI %{{customdata[1]:,.{measure.decimals}f}} to "
                                f"%{{customdata[2]:,.{measure.decimals}f}}<extra></extra>"))
@@ -105,8 +113,7 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
             textfont=dict(size=16, color=NHS_DARK_GREY), name=f"{suppression.MARK} Suppressed (small number)",
             customdata=names[hidden.index], showlegend=False,
             hovertemplate="%{customdata} (%{y}): suppressed (small number)<extra></extra>"))
-    reach = [*frame["value"], *(frame["upper_95"] if intervals and "upper_95" in frame else []),
-             comparator_value if comparator_value is not None else np.nan]
+    reach = [*value, *(upper if intervals else []), comparator_value if comparator_value is not None else np.nan]
     x_range = _natural_range(measure, reach)
     layout: dict = {}
     if comparator_value is not None:
@@ -121,9 +128,8 @@ def ranked_bar(frame: pd.DataFrame, measure: Measure, *, highlight: str | None, 
                   bargap=0.0 if many else 0.25)
     # Past a few dozen PCNs names cannot be read: draw a caterpillar chart and leave names to the hover.
     # Keyed by code (names repeat across England), labelled by name.
-    code_list = codes.tolist()
-    layout["yaxis"] = dict(categoryorder="array", categoryarray=code_list, tickmode="array", tickvals=code_list,
-                           ticktext=names.tolist(), tickfont=dict(size=NAME_FONT_PIXELS), showticklabels=not many)
+    layout["yaxis"] = dict(categoryorder="array", categoryarray=codes, tickmode="array", tickvals=codes,
+                           ticktext=names, tickfont=dict(size=NAME_FONT_PIXELS), showticklabels=not many)
     if many:
         layout["yaxis"]["title"] = dict(text=f"{len(frame):,} PCNs, ranked")
     layout["xaxis"] = dict(title=dict(text=axis_title(measure)))
@@ -246,10 +252,11 @@ def highlighted(fig: go.Figure, org: str) -> go.Figure:
     code = chart_text(org)
     for trace in tree["data"]:
         if trace.get("type") == "bar":  # a ranked bar's traces are keyed by code on y
-            picked = [y == code for y in trace["y"]]
+            picked = (np.asarray(trace["y"], dtype=object) == code).tolist()
             if any(picked):
-                _merged(trace, dict(marker=dict(line=dict(color=[NHS_TEXT if p else NHS_MID_GREY for p in picked],
-                                                         width=[3 if p else 0.5 for p in picked]))))
+                colours = shared_array([NHS_TEXT if p else NHS_MID_GREY for p in picked], dtype=object)
+                widths = shared_array([3 if p else 0.5 for p in picked], dtype=float)
+                _merged(trace, dict(marker=dict(line=dict(color=colours, width=widths))))
     shown = go.Figure(tree, skip_invalid=False, _validate=False)
     points = [(trace, i) for trace in fig.data if trace.type == "scatter" and trace.mode == "markers"
               and trace.customdata is not None for i, row in enumerate(trace.customdata) if row[1] == code]
