@@ -263,8 +263,11 @@ def test_every_neighbourhood_is_worked_out_once_for_the_boards_of_every_pcn(app_
     def clear_caches():
         import streamlit as st
 
+        from measures import versioned
+
         st.cache_data.clear()
         st.cache_resource.clear()
+        versioned.clear_all()
 
     AppTest.from_function(clear_caches).run()
     calls = []

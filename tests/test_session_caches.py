@@ -17,21 +17,19 @@ def test_a_pcn_s_pack_periods_are_read_once_per_data_version_and_a_new_month_sho
     reads = []
     one = boardpack.available_periods
     monkeypatch.setattr(boardpack, "available_periods", lambda s, code: reads.append(code) or one(s, code))
-    downloads._pack_periods.clear()
+    downloads._PACK_PERIODS.clear()
     codes = [str(code) for code in queries.pcns(store)["pcn"]]
-    version = store.data_version()
     for _ in range(2):
         for code in codes:
-            assert downloads._pack_periods(str(path), version, code) == one(store, code)
+            assert downloads._pack_periods(store, code) == one(store, code)
     assert reads == codes  # each PCN's own months, read once: never every PCN's for one board
     first = codes[0]
     latest = one(store, first)[0]
     with store.writer() as con:  # a month after every other, for one PCN: a write publishes a new version
         con.execute("INSERT INTO observations SELECT * REPLACE (DATE '2031-01-01' AS period_start) FROM observations "
                     "WHERE org_code = ? AND org_level = 'pcn' AND period_start = ? LIMIT 1", [first, latest])
-    version = store.data_version()
-    assert downloads._pack_periods(str(path), version, first)[:2] == [date(2031, 1, 1), latest]
-    assert downloads._pack_periods(str(path), version, codes[1]) == one(store, codes[1])
+    assert downloads._pack_periods(store, first)[:2] == [date(2031, 1, 1), latest]
+    assert downloads._pack_periods(store, codes[1]) == one(store, codes[1])
     assert reads == codes + [first, codes[1]]
 
 

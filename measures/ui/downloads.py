@@ -10,6 +10,7 @@ import streamlit as st
 from .. import access
 from ..store import Store
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
+from ..versioned import PerVersion
 from .database import directory, store
 from .identity import principal
 from .reads import reads_all_local
@@ -68,15 +69,17 @@ def download_table(frame: pd.DataFrame, name: str, *, key: str | None = None) ->
                            type="tertiary", icon=":material/download:", help="This table as an Excel workbook")
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def _pack_periods(db_path: str, version: tuple, code: str, neighbourhood: bool = False) -> list:
+_PACK_PERIODS: PerVersion[tuple] = PerVersion(kept=256)
+
+
+def _pack_periods(db: Store, code: str, neighbourhood: bool = False) -> list:
+    """The months a pack of `code` can be had for, newest first, held per data version (shared: a copy is given)."""
     # One PCN's months, an indexed read of a few ms: reading every PCN's at once (40-150 ms at national scale) made
     # the first board after a change wait for all 1,300.
     from .. import boardpack
 
-    if neighbourhood:
-        return boardpack.neighbourhood_periods(Store(db_path), code)
-    return boardpack.available_periods(Store(db_path), code)
+    read = boardpack.neighbourhood_periods if neighbourhood else boardpack.available_periods
+    return list(_PACK_PERIODS.get(db, (code, neighbourhood), lambda: tuple(read(Store(db.path), code))))
 
 
 _PACKS: dict[tuple, object] = {}
@@ -127,7 +130,7 @@ def _pack_sidebar(code: str, title: str, key: str, *, neighbourhood: bool, refus
 
     db = store()
     path, version = str(db.path), db.data_version()
-    periods = _pack_periods(path, version, code, neighbourhood)
+    periods = _pack_periods(db, code, neighbourhood)
     with st.sidebar.expander(title, icon=":material/slideshow:"):
         if not reads_all_local(code):
             st.markdown(refusal)

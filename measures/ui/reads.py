@@ -8,15 +8,13 @@ import streamlit as st
 from .. import access, board_summaries, local, queries, suppression
 from ..store import Store, StoreDamaged
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
+from ..versioned import PerVersion
 from .database import directory, store, store_problem
 from .identity import principal
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
-def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below: int):
-    # `version` is in the key so that any committed write makes old results unreachable; `suppress_below`
-    # because the Overview's ICB average leaves out values suppressed at that threshold (measures.suppression).
-    store = Store(db_path)
+def _run(name: str, store: Store, args: tuple):
+    """The named read itself: a function of `measures.queries`, or of the module its prefix names."""
     if name == "overview":  # the effective catalogue: YAML files plus measures defined in the app
         return queries.overview(store, *args, catalogue=local.catalogue_with_local(store))
     if name.startswith("local."):  # Read functions of measures.local, e.g. query("local.fair_share", ...)
@@ -34,6 +32,35 @@ def _cached(name: str, db_path: str, version: tuple, args: tuple, suppress_below
 
         return getattr(annotations, name.removeprefix("annotations."))(store, *args)
     return getattr(queries, name)(store, *args)
+
+
+# Named reads held per data version in the process, as read from the store (shared by every principal) and as
+# each principal's rights and the threshold leave them. Keyed by plain tuples: Streamlit's caches hash every
+# argument of every call, 3-5 ms of a page's run for its handful of reads. A new data version is a new key,
+# so a committed write makes the older results unreachable, and the oldest go past the number kept.
+_AS_READ: PerVersion = PerVersion(kept=512)
+_AS_READABLE: PerVersion = PerVersion(kept=1024)
+
+
+def _held(holder: PerVersion, db: Store, key: tuple, build):
+    """`build()`, held under `key` when the key can be held (an argument of a type nobody hashes is worked out
+    each time)."""
+    try:
+        hash(key)
+    except TypeError:
+        return build()
+    return holder.get(db, key, build)
+
+
+def _key_of(args: tuple) -> tuple:
+    """The arguments as a key: a list (the Data page's PCN codes) as a tuple."""
+    return tuple(tuple(arg) if isinstance(arg, list) else arg for arg in args)
+
+
+def _as_read(name: str, db: Store, args: tuple, suppress_below: int):
+    # `suppress_below` is in the key because the Overview's ICB average leaves out values suppressed at that
+    # threshold (measures.suppression).
+    return _held(_AS_READ, db, (name, _key_of(args), suppress_below), lambda: _run(name, Store(db.path), args))
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -103,7 +130,7 @@ def _neighbourhood_board_rows(code: str, db_path: str, version: tuple, suppress_
     # share a board; the measures are keyed by their ids and versions.
     from .. import neighbourhood_board
 
-    return neighbourhood_board.board_rows(_catalogue, readable, code, _suppression_rules(db_path, version),
+    return neighbourhood_board.board_rows(_catalogue, readable, code, _suppression_rules(Store(db_path)),
                                           suppress_below)
 
 
@@ -144,7 +171,7 @@ def query(name: str, *args):
     below = suppress_below()
     who = principal()
     try:
-        readable = _readable(name, str(db.path), db.data_version(), args, below, who.cache_key)
+        readable = _readable(name, db, args, below, who)
     except StoreDamaged as problem:
         store_problem(problem)
     if readable is not None and name in _MEMBERS_ONLY and not who.is_admin:
@@ -155,13 +182,12 @@ def query(name: str, *args):
     return _own_copy(readable)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _readable(name: str, db_path: str, version: tuple, args: tuple, suppress_below: int, principal_key: tuple):
+def _readable(name: str, db: Store, args: tuple, below: int, who: access.Principal):
     # Keyed by the principal's rights as well as the data version and threshold: `_for_principal` and
     # `_suppressed` read nothing else (the directory and the suppression rules belong to the data version).
     # Shared between the principal's sessions, so `query` hands out copies.
-    result = _cached(name, db_path, version, args, suppress_below)
-    return _suppressed(name, _for_principal(name, result, args), args, suppress_below)
+    return _held(_AS_READABLE, db, (name, _key_of(args), below, who.cache_key), lambda: _suppressed(
+        name, _for_principal(name, _as_read(name, db, args, below), args), args, below))
 
 
 def _own_copy(result):
@@ -315,9 +341,11 @@ def suppress_below() -> int:
         st.stop()
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _suppression_rules(db_path: str, version: tuple) -> dict:
-    return suppression.rules(local.catalogue_with_local(Store(db_path)))
+_RULES: PerVersion = PerVersion(kept=8)
+
+
+def _suppression_rules(db: Store) -> dict:
+    return _RULES.get(db, (), lambda: suppression.rules(local.catalogue_with_local(Store(db.path))))
 
 
 def _suppressed(name: str, result, args: tuple, below: int):
@@ -340,7 +368,7 @@ def _suppressed(name: str, result, args: tuple, below: int):
         return _practice_values(str(db.path), version, tuple(measure_ids),
                                 None if pcn_codes is None else tuple(pcn_codes), period_start)
 
-    return suppression.suppress_query(name, result, args, _suppression_rules(str(db.path), version), below,
+    return suppression.suppress_query(name, result, args, _suppression_rules(db), below,
                                       practices=practices)
 
 
