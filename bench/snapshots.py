@@ -135,6 +135,14 @@ def run(path: Path) -> list[tuple[str, str]]:
                      f"{save_ms[0]:.0f} ms, of which copying and syncing the copy "
                      f"{statistics.median(publishing[1:]) * 1000:.0f} ms"))
 
+        from measures import access
+
+        version = published.data_version()
+        log_ms = _median_ms(lambda: access.write_log_event(published, "bench", "sign_in"), 7, warmup=1)
+        assert published.data_version() == version, "an access-log line moved the data version"
+        rows.append(("an access-log line (a sign-in, a refusal, an export), in the log's own file",
+                     f"{log_ms[0]:.0f} ms; no copy published, the data version unchanged"))
+
         # A reader process holding the copy: the first read after another process publishes a new one.
         code = ("import sys, time; from measures.store import Store; s = Store(sys.argv[1]); "
                 "s.query('SELECT count(*) FROM observations'); print('ready', flush=True); sys.stdin.readline(); "
