@@ -293,6 +293,8 @@ def _after_recorded(con, path: Path, imports: tuple) -> None:
     """After a save of recorded values: refresh the summaries of the PCNs whose values (or whose practices')
     it changed, where they had one (a store nobody refreshed stays that way), and bring the other PCNs of
     their ICBs up to date (`_repool`): their boards changed only where their ICB comparator pooled a saved value."""
+    from . import board_inputs
+
     recorded = sorted({import_id for import_id, kind in imports if kind == "recorded"})
     if not recorded:
         return
@@ -310,40 +312,109 @@ def _after_recorded(con, path: Path, imports: tuple) -> None:
         return
     had = {code for (code,) in con.execute("SELECT DISTINCT pcn_code FROM board_summaries "
                                            "WHERE list_contains(?, pcn_code)", [codes]).fetchall()}
+    changed = _saved_measures(con, recorded)
+    peers = _peers(con, codes)
+    if not had and not peers:
+        return
+    # Every basis the two steps below check, as it was before the save: one read of the audit for both.
+    before = board_inputs.bases(ConnectionReader(con, path), sorted(had | set(peers)), excluding=recorded)
     if had:
-        refresh_in(con, path, sorted(had))
-    _repool(con, path, codes, recorded)
+        whole = _refresh_saved(con, path, sorted(had), recorded, set(changed["measure_id"]), before)
+        if whole:
+            refresh_in(con, path, whole)
+    _repool(con, path, peers, recorded, changed, before)
 
 
-def _repool(con, path: Path, saved_for: list[str], recorded: list[int]) -> None:
-    """The stored boards of the other PCNs of the saved PCNs' ICBs, as they are after the save.
-
-    A save changes a peer's board only through its ICB comparator: each measure's value pooled over the ICB's
-    PCNs at the peer's own latest two periods. So a row whose measure and latest period a saved value pooled
-    into gets the comparator pooled again and its verdict judged again (`board._row` does the same); the rest of
-    the row, and every other row, stays as stored. Only rows that were up to date before the save (their basis
-    then) are brought on to the basis of now; the others stay unused, as before."""
+def _peers(con, saved_for: list[str]) -> list[str]:
+    """The other PCNs of the saved PCNs' ICBs that have a stored board at the threshold in force."""
     from . import board_inputs
 
-    below = suppression.threshold()
-    reader = ConnectionReader(con, path)
-    peers = [code for (code,) in con.execute(
+    return [code for (code,) in con.execute(
         f"""
         WITH places AS ({board_inputs._PLACES})
         SELECT DISTINCT b.pcn FROM places a JOIN places b ON b.icb = a.icb
         WHERE list_contains(?, a.pcn) AND NOT list_contains(?, b.pcn)
           AND EXISTS (SELECT 1 FROM board_summaries s WHERE s.pcn_code = b.pcn AND s.suppress_below = ?)
-        """, [saved_for, saved_for, below]).fetchall()]
-    if not peers:
-        return
-    # What the save wrote: its values (and those it deleted), their PCN sums and the measures derived from them.
-    changed = con.execute(
+        ORDER BY 1
+        """, [saved_for, saved_for, suppression.threshold()]).fetchall()]
+
+
+def _saved_measures(con, recorded: list[int]) -> pd.DataFrame:
+    """What a save wrote (measure_id, period_start): its values (and those it deleted), their PCN sums and the
+    measures derived from them."""
+    return con.execute(
         "SELECT measure_id, period_start FROM value_audit WHERE list_contains($ids, import_id) "
         "UNION SELECT measure_id, period_start FROM observations WHERE list_contains($ids, import_id)",
         {"ids": recorded}).df()
-    before = board_inputs.bases(reader, peers, excluding=recorded)
+
+
+class _SomeMeasures(_OnePcn):
+    """One PCN's inputs as `_OnePcn` reads them, its series and ICB comparators for some measures only."""
+
+    def __init__(self, store, measure_ids: set[str]):
+        super().__init__(store)
+        self.measure_ids = sorted(measure_ids)
+
+    def overview(self, pcn_code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return queries.overview(self.store, pcn_code, catalogue=self.everything, measure_ids=self.measure_ids)
+
+
+def _refresh_saved(con, path: Path, pcn_codes: list[str], recorded: list[int], saved: set[str],
+                   before: dict[str, tuple[int, str]]) -> list[str]:
+    """The stored boards of the PCNs a save recorded values for, brought up to date: the rows of the measures it
+    wrote computed again (each row reads only its own measure's series, comparator, spread, change points and
+    caveat: `board.board_rows`), the other rows as stored. Only boards that were up to date before the save, from
+    the same definitions and change points; returns the PCNs whose whole board must be computed instead.
+
+    Reading one measure's comparator instead of every measure's takes most of a whole board's cost (at national
+    scale 355-590 ms of a one-value save's turn of the writers)."""
+    below = suppression.threshold()
+    reader = ConnectionReader(con, path)
+    stored = con.execute(
+        "SELECT pcn_code, audience, basis, published, catalogue_key, rebase_key, rows_z FROM board_summaries "
+        "WHERE suppress_below = ? AND list_contains(?, pcn_code)", [below, pcn_codes]).df()
+    whole, entries = [], []
+    stamp = datetime.now().replace(microsecond=0)
+    reads = _SomeMeasures(reader, saved)
+    for code in pcn_codes:
+        mine = stored[stored["pcn_code"] == code]
+        if sorted(mine["audience"]) != sorted(AUDIENCES) or any(
+                before[code] != (basis, published) for basis, published in zip(mine["basis"], mine["published"])):
+            whole.append(code)
+            continue
+        found, catalogue, rebases = _audiences(reads, code, below)
+        keys = (catalogue_key(catalogue), rebase_key(rebases))
+        if any((kept, changes) != keys for kept, changes in zip(mine["catalogue_key"], mine["rebase_key"])):
+            whole.append(code)
+            continue
+        basis, published = _basis(reader, code)
+        for item in mine.itertuples():
+            fresh = {row["measure"][0]: row for row in json.loads(encode(found[item.audience]))}
+            rows = [fresh[row["measure"][0]] if row["measure"][0] in saved else row
+                    for row in json.loads(unpack(item.rows_z))]
+            entries.append([code, item.audience, below, basis, published, *keys,
+                            pack(json.dumps(rows, separators=(",", ":"))), stamp])
+    _write(con, entries)
+    return whole
+
+
+def _repool(con, path: Path, peers: list[str], recorded: list[int], changed: pd.DataFrame,
+            before: dict[str, tuple[int, str]]) -> None:
+    """The stored boards of the other PCNs of the saved PCNs' ICBs (`peers`), as they are after the save.
+
+    A save changes a peer's board only through its ICB comparator: each measure's value pooled over the ICB's
+    PCNs at the peer's own latest two periods. So a row whose measure and latest period a saved value pooled
+    into gets the comparator pooled again and its verdict judged again (`board._row` does the same); the rest of
+    the row, and every other row, stays as stored. Only rows that were up to date before the save (their basis
+    then, in `before`) are brought on to the basis of now; the others stay unused, as before."""
+    from . import board_inputs
+
+    below = suppression.threshold()
+    reader = ConnectionReader(con, path)
+    if not peers:
+        return
     # The save's imports are the newest, and each peer's basis counts its ICB's saves: so each basis is now theirs.
-    now = {code: (max(basis, max(recorded)), published) for code, (basis, published) in before.items()}
+    now = {code: (max(before[code][0], max(recorded)), before[code][1]) for code in peers}
     stored = con.execute(
         "SELECT pcn_code, audience, basis, published, catalogue_key, rows_z FROM board_summaries "
         "WHERE suppress_below = ? AND list_contains(?, pcn_code)", [below, peers]).df()

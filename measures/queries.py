@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -109,8 +110,10 @@ def comparator_values(pooled: pd.DataFrame, catalogue) -> pd.DataFrame:
     return pooled
 
 
-def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_periods: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A PCN's series for every measure, and the ICB comparator for each measure's latest periods.
+def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_periods: int = 2,
+             measure_ids: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A PCN's series for every measure (or only `measure_ids`), and the ICB comparator for each measure's latest
+    periods.
 
     The comparator pools the ICB's PCNs (sum of numerators over sum of denominators), the
     way a rate for the whole ICB is computed; for counts it is the mean per PCN. Values suppressed as small
@@ -120,8 +123,10 @@ def overview(store: Store, pcn_code: str, catalogue: Catalogue, comparator_perio
     place = pcn(store, pcn_code)
     icb_row = None if place is None or not isinstance(place["icb"], str) else (place["icb"],)
     with store.reader() as con:
+        only = "" if measure_ids is None else " AND list_contains(?, measure_id)"
         mine = con.execute(
-            _SERIES_SELECT + " WHERE org_code = ? AND org_level = 'pcn' ORDER BY measure, period_start", [pcn_code]
+            _SERIES_SELECT + f" WHERE org_code = ? AND org_level = 'pcn'{only} ORDER BY measure, period_start",
+            [pcn_code] + ([] if measure_ids is None else [list(measure_ids)])
         ).df()
         if mine.empty or icb_row is None:
             return mine, _empty_comparator()

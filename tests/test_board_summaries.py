@@ -125,6 +125,38 @@ def test_a_save_refreshes_the_stored_boards_of_the_pcn_and_of_its_icb(demo_db, t
     assert moved == 12  # every PCN's ICB value of the measure moved with the saved value
 
 
+def test_a_save_computes_again_only_the_rows_of_what_it_wrote_and_every_board_stays_the_live_one(demo_db, tmp_path,
+                                                                                               monkeypatch):
+    path = tmp_path / "saved.duckdb"
+    shutil.copy(demo_db, path)
+    store = Store(path)
+    practice = store.query("SELECT child_code FROM memberships WHERE parent_code = 'UZ0001' AND parent_level = 'pcn' "
+                           "AND end_date IS NULL ORDER BY child_code LIMIT 1")["child_code"].iloc[0]
+    whole = []
+    real = board_summaries.refresh_in
+    monkeypatch.setattr(board_summaries, "refresh_in", lambda con, path, codes=None, below=None: (
+        whole.append(codes), real(con, path, codes, below))[1])
+    rows = [(2, {"measure_id": "ps_shared_services_used", "period_start": "2026-09-01", "org_code": practice,
+                 "numerator": 7}),  # a practice's value: its PCN's sum is written by the save too
+            (3, {"measure_id": REVIEWS, "period_start": "2026-08-01", "org_code": "UZ0001", "numerator": 41})]
+    local.save(store, local.validate_rows(store, rows, "both.csv", today=date(2026, 10, 15)), "Sam")
+    assert whole == [], "the saved PCN's board was brought up to date row by row, not computed whole"
+    for pcn in queries.pcns(store)["pcn"]:
+        live, catalogue, rebases = board_summaries.compute_audiences(store, pcn, suppression.threshold())
+        for audience in board_summaries.AUDIENCES:
+            kept = board_summaries.read(store, pcn, audience, suppression.threshold(), catalogue, rebases)
+            assert kept is not None, f"{pcn} has no usable stored board for {audience} after the save"
+            assert board_summaries.encode(kept) == board_summaries.encode(live[audience]), (pcn, audience)
+    # A board that was out of date before the save (an import it does not know of) is computed whole.
+    with store.writer() as con:
+        finish_import(con, start_import(con, "publication", publication="test"), rows_read=0)
+    rows = [(2, {"measure_id": REVIEWS, "period_start": "2026-09-01", "org_code": "UZ0001", "numerator": 98})]
+    local.save(store, local.validate_rows(store, rows, "again.csv", today=date(2026, 10, 15)), "Sam")
+    assert whole == [["UZ0001"]]
+    assert board_summaries.encode(stored_rows(store, "UZ0001")) == board_summaries.encode(
+        board_summaries.compute(store, "UZ0001", board_summaries.MEMBERS, suppression.threshold()))
+
+
 def test_a_board_nobody_opened_reads_its_summary_and_computes_nothing(app_env, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("computed live")
