@@ -36,6 +36,12 @@ DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
+# What connecting raises while another connection holds the file: another process's lock (IO), this process's
+# connection of another configuration (Connection), or another thread of this process connecting at the same
+# moment (ResourceInUse: "Unique file handle conflict"). `store_problems.is_lock_conflict` tells them from damage.
+_OPENING_CONFLICTS = (duckdb.IOException, duckdb.ConnectionException, duckdb.ResourceInUseException)
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
     # Long inserts would otherwise draw a progress bar on the user's terminal.
@@ -239,7 +245,7 @@ class Store:
         while True:
             try:
                 return opening()
-            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            except _OPENING_CONFLICTS as exc:
                 if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                     if _is_lock_conflict(exc):
                         raise self._busy() from exc
@@ -282,7 +288,7 @@ class Store:
                 raise self._missing()
             try:
                 con = _open(self.path, True)
-            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            except _OPENING_CONFLICTS as exc:
                 if not _is_lock_conflict(exc):
                     raise StoreDamaged(self._unusable(exc)) from exc
                 if time.monotonic() >= deadline:

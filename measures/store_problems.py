@@ -27,9 +27,12 @@ class StoreWriteFailed(RuntimeError):
 def is_lock_conflict(exc: Exception) -> bool:
     text = str(exc)
     # Within one process (the app's sessions are threads), DuckDB refuses a read-write connect while a read-only
-    # connection is open, and the reverse, with "a different configuration than existing connections".
+    # connection is open, and the reverse, with "a different configuration than existing connections"; and two
+    # threads connecting to one file at the same moment can meet a "Unique file handle conflict" (the file
+    # "already attached" by the other's connection), which is gone when the other has connected.
     return ("lock" in text.lower() or "Conflicting" in text or "already open" in text
-            or "different configuration than existing connections" in text)
+            or "different configuration than existing connections" in text
+            or "Unique file handle conflict" in text)
 
 
 def first_line(exc: BaseException | str) -> str:

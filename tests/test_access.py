@@ -249,6 +249,26 @@ def test_a_line_of_the_access_log_leaves_the_data_and_every_cache_as_they_were(s
     assert access.access_log(store, since=datetime(2026, 11, 2, 9, 1), action="sign_in").empty
 
 
+def test_sessions_signing_in_at_once_each_get_their_line_and_readers_never_fail(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sign_in(n: int) -> bool:  # each app session is a thread of one process
+        return access.log_event(store, f"user{n}@example.nhs.uk", "sign_in", None, "viewer")
+
+    def read(_: int) -> int:
+        return len(access.access_log(store, 1000))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:  # writes and reads interleaved
+        futures = [pool.submit(sign_in if n % 3 else read, n) for n in range(36)]
+        done = [future.result() for future in futures]
+    written = [result for n, result in enumerate(done) if n % 3]
+    assert len(written) == 24 and all(result is True for result in written)
+    assert all(0 <= result <= 24 for n, result in enumerate(done) if not n % 3)
+    actors = access.access_log(store, 1000, action="sign_in")["actor"]
+    assert sorted(actors) == sorted(f"user{n}@example.nhs.uk" for n in range(36) if n % 3)
+    assert actors.is_unique
+
+
 def test_log_event_appends_and_never_raises(store, tmp_path):
     access.log_event(store, PRINCIPALS["viewer UZ0001"], "refused", "UZ0002 local values", "by URL")
     access.log_event(store, "cli user", "export", "pack.pdf", via="cli")
