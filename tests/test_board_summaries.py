@@ -80,6 +80,16 @@ def stored_rows(store: Store, pcn: str) -> list | None:
                                 local.catalogue_with_local(store, pcn), annotations.rebase_dates_by_measure(store, pcn))
 
 
+def assert_every_stored_board_is_the_live_one(store: Store) -> None:
+    """Every PCN has a usable stored board for each audience, and it is the board computed live."""
+    for pcn in queries.pcns(store)["pcn"]:
+        live, catalogue, rebases = board_summaries.compute_audiences(store, pcn, suppression.threshold())
+        for audience in board_summaries.AUDIENCES:
+            kept = board_summaries.read(store, pcn, audience, suppression.threshold(), catalogue, rebases)
+            assert kept is not None, f"{pcn} has no usable stored board for {audience} after the save"
+            assert board_summaries.encode(kept) == board_summaries.encode(live[audience]), (pcn, audience)
+
+
 def test_a_save_from_the_command_line_keeps_the_stored_boards_current_too(demo_db, tmp_path):
     path = tmp_path / "recorded.duckdb"
     shutil.copy(demo_db, path)
@@ -112,13 +122,9 @@ def test_a_save_refreshes_the_stored_boards_of_the_pcn_and_of_its_icb(demo_db, t
     assert board_summaries.encode(refreshed) == board_summaries.encode(live)
     assert next(row for row in refreshed if row.measure.id == REVIEWS).latest_value == 97
     # Every other PCN of the ICB: its comparator pools the saved value, so its rows are brought up to date too.
+    assert_every_stored_board_is_the_live_one(store)
     moved = 0
     for pcn in queries.pcns(store)["pcn"]:
-        live, catalogue, rebases = board_summaries.compute_audiences(store, pcn, suppression.threshold())
-        for audience in board_summaries.AUDIENCES:
-            kept = board_summaries.read(store, pcn, audience, suppression.threshold(), catalogue, rebases)
-            assert kept is not None, f"{pcn} has no usable stored board for {audience} after the save"
-            assert board_summaries.encode(kept) == board_summaries.encode(live[audience]), (pcn, audience)
         kept = stored_rows(store, pcn)
         mine = next(row for row in kept if row.measure.id == REVIEWS)
         moved += mine.comparator != next(row for row in before[pcn] if row.measure.id == REVIEWS).comparator
@@ -141,12 +147,7 @@ def test_a_save_computes_again_only_the_rows_of_what_it_wrote_and_every_board_st
             (3, {"measure_id": REVIEWS, "period_start": "2026-08-01", "org_code": "UZ0001", "numerator": 41})]
     local.save(store, local.validate_rows(store, rows, "both.csv", today=date(2026, 10, 15)), "Sam")
     assert whole == [], "the saved PCN's board was brought up to date row by row, not computed whole"
-    for pcn in queries.pcns(store)["pcn"]:
-        live, catalogue, rebases = board_summaries.compute_audiences(store, pcn, suppression.threshold())
-        for audience in board_summaries.AUDIENCES:
-            kept = board_summaries.read(store, pcn, audience, suppression.threshold(), catalogue, rebases)
-            assert kept is not None, f"{pcn} has no usable stored board for {audience} after the save"
-            assert board_summaries.encode(kept) == board_summaries.encode(live[audience]), (pcn, audience)
+    assert_every_stored_board_is_the_live_one(store)
     # A board that was out of date before the save (an import it does not know of) is computed whole.
     with store.writer() as con:
         finish_import(con, start_import(con, "publication", publication="test"), rows_read=0)
