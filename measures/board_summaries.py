@@ -366,8 +366,8 @@ def _refresh_saved(con, path: Path, pcn_codes: list[str], recorded: list[int], s
     caveat: `board.board_rows`), the other rows as stored. Only boards that were up to date before the save, from
     the same definitions and change points; returns the PCNs whose whole board must be computed instead.
 
-    Reading one measure's comparator instead of every measure's takes most of a whole board's cost (at national
-    scale 355-590 ms of a one-value save's turn of the writers)."""
+    The saved measures' series and ICB comparators are read, not every measure's: at national scale the saved
+    PCN's board took 355-590 ms of a one-value save's turn of the writers computed whole, 240-270 ms so."""
     below = suppression.threshold()
     reader = ConnectionReader(con, path)
     stored = con.execute(
