@@ -211,6 +211,22 @@ def _damage_the_migrations_block(source, path) -> None:
 
 
 @pytest.fixture
+def write_damaged(demo_db, tmp_path):
+    path = tmp_path / "write-damaged.duckdb"
+    _damage_the_migrations_block(demo_db, path)
+    return path
+
+
+def test_a_store_that_reads_but_cannot_take_a_save_says_so_and_keeps_its_bytes(write_damaged):
+    before = write_damaged.read_bytes()
+    assert not Store(write_damaged).query("SELECT * FROM observations LIMIT 1").empty  # reading works
+    with pytest.raises(StoreDamaged) as raised:
+        _save(Store(write_damaged))
+    _says_what_and_what_to_do(str(raised.value), write_damaged)
+    assert write_damaged.read_bytes() == before
+
+
+@pytest.fixture
 def log_damaged(demo_db, tmp_path):
     """A sound copy of the demo whose access-log file beside it is no longer a database (overwritten by hand)."""
     path = tmp_path / "log-damaged.duckdb"
@@ -251,4 +267,5 @@ def test_a_board_pack_whose_export_cannot_be_logged_is_written_but_exits_2_sayin
     assert lines[0].startswith(f"Wrote {out}: board pack for ")
     assert "; but the access log could not be written, so this export is not on record: " in lines[0]
     _says_the_log_is_damaged(lines[0], log_damaged)
+    assert out.read_bytes().startswith(b"%PDF")
     assert log_damaged.read_bytes() == before
