@@ -185,6 +185,34 @@ def test_a_figure_shown_again_is_copied_without_its_title_once_while_it_lives(mo
     assert not [held for held in figures._DERIVED if held[0] == key]  # a figure nobody holds leaves nothing behind
 
 
+@pytest.mark.parametrize("kind", ["ranked, 1,300 PCNs", "ranked, 37 PCNs", "SPC with a note"])
+def test_a_screen_copy_is_sent_as_the_same_json_and_an_area_chart_on_orjsons_fast_path(kind, monkeypatch):
+    """Streamlit serialises the screen's dictionary on every rerun. Its arrays of text are lists, so orjson takes
+    its fast path for an area's chart, and what is sent is the JSON the arrays themselves gave."""
+    import orjson
+    import plotly.io as pio
+
+    from measures.charts import screens
+    from measures.suppression import FLAG
+
+    if kind.startswith("ranked"):
+        rows = 1_300 if "1,300" in kind else 37
+        frame = _ranked_frame(rows, suppressed=True).rename(columns={"_suppressed": FLAG})
+        fig = charts.highlighted(charts.ranked_bar(
+            frame, default_catalogue().get("dna_rate"), highlight=None, comparator_label="the ICB",
+            comparator_value=10.0, period=DAYS[-1].date(), area_label="An ICB", intervals=True, notes=["A note"]),
+            "U00002")
+    else:
+        fig = chart_with_notes({DAYS[-1]: LONG_NOTE})
+    sent = charts.untitled_dict(fig)
+    if kind.startswith("ranked"):  # raises TypeError when a value sends Plotly through its own cleaning
+        orjson.dumps(sent, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    monkeypatch.setattr(screens, "_text_arrays_as_lists", lambda value: None)
+    as_arrays = charts.untitled_dict(fig)
+    assert pio.to_json(sent, validate=False) == pio.to_json(as_arrays, validate=False)
+    assert any(isinstance(v, np.ndarray) for trace in as_arrays["data"] for v in trace.values())  # a real change
+
+
 def _as_plotly_checks_it(fig) -> tuple[dict, dict]:
     """The figure's JSON, and the JSON of the same figure built again with Plotly checking every value: the
     builders make their figures without that check (`charts.style.written_figure`), so they must pass it."""

@@ -8,6 +8,7 @@ import streamlit as st
 
 from .. import access, serving
 from ..store import DEFAULT_DB, Store, StoreDamaged, StoreWriteFailed, default_db_path, migration_files
+from ..versioned import PerVersion
 from .identity import auth_configured
 
 
@@ -53,15 +54,17 @@ def refuse_open_network() -> None:
         st.stop()
 
 
-# The stores this process has prepared: each once, whatever its data version. A page asks for the store 20-30
-# times a run, and asking Streamlit's cache each time costs more than the reads it guards (about 1 ms a run).
-_READY: set[str] = set()
+# The stores this process has prepared, each once whatever its data version, and the one `Store` handed out for
+# each: a page asks for the store 20-30 times a run, and asking Streamlit's cache, or making a new `Store` with its
+# paths, each time cost more than the reads it guards (1-2 ms a run).
+_READY: dict[str, Store] = {}
 
 
 def store() -> Store:
     refuse_open_network()
     path = str(default_db_path())
-    if path not in _READY:
+    ready = _READY.get(path)
+    if ready is None:
         try:
             prepared = _prepared(path)
         except (StoreDamaged, StoreWriteFailed) as problem:
@@ -70,16 +73,15 @@ def store() -> Store:
             st.error(f"No database at `{path}` (from `PCN_DB`). Build one with `python -m measures demo --db "
                      f"{path}` or import publications with `python -m measures import`.")
             st.stop()
-        _READY.add(path)
-    return Store(path)
+        ready = _READY.setdefault(path, Store(path))
+    return ready
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _directory(db_path: str, version: tuple) -> access.Directory:
-    return access.directory(Store(db_path))
+# Held in a plain holder, not Streamlit's cache: a page asks for it several times a run.
+_DIRECTORIES: PerVersion = PerVersion(kept=8)
 
 
 def directory() -> access.Directory:
     """Each PCN's ICB, practice memberships and published periods, cached until the database changes."""
     db = store()
-    return _directory(str(db.path), db.data_version())
+    return _DIRECTORIES.get(db, (), lambda: access.directory(Store(db.path)))

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .. import charts
+from ..versioned import PerVersion
 from .database import store
 from .identity import principal
 from .reads import suppress_below
@@ -45,11 +46,15 @@ def derived(figure: go.Figure, what: tuple, make: Callable[[go.Figure], go.Figur
     return found[1]
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _built_from(builder: str, db_path: str, version: tuple, frames_key: tuple, measure: str, options: tuple,
-                _frames: tuple, _build: Callable[..., go.Figure], _measure) -> go.Figure:
-    # As `_built`, keyed by what the frames were read from (`frames_key`) instead of their contents.
-    return _build(*_frames, _measure, **dict(options))
+# Figures whose frames have a key of their own (what they were read and worked out from), held per data version by
+# that key, the builder, the measure and the options: a plain holder, since Streamlit's cache hashes every argument
+# on every rerun (the options' notes and labels included, 1-2 ms a figure).
+_BUILT_FROM: PerVersion = PerVersion(kept=64)
+
+
+def _hashable(value):
+    """A list's items as a tuple (the options' notes), so options can key a held figure."""
+    return tuple(_hashable(item) for item in value) if isinstance(value, list) else value
 
 
 def cached_figure(build: Callable[..., go.Figure], *frames, measure, frames_key: tuple | None = None,
@@ -69,8 +74,13 @@ def cached_figure(build: Callable[..., go.Figure], *frames, measure, frames_key:
         figure = _built(name, str(db.path), db.data_version(), frames, measure.model_dump_json(), options, build,
                         measure)
     else:
-        figure = _built_from(name, str(db.path), db.data_version(), frames_key, measure.model_dump_json(), options,
-                             frames, build, measure)
+        key = (name, frames_key, measure.model_dump_json(), tuple((k, _hashable(v)) for k, v in options))
+        try:
+            hash(key)
+        except TypeError:  # an option of a type nobody hashes: built each time
+            key = None
+        figure = (build(*frames, measure, **dict(options)) if key is None
+                  else _BUILT_FROM.get(db, key, lambda: build(*frames, measure, **dict(options))))
     # Choosing another PCN of the same area copies the area's figure and outlines one bar (a few ms) rather than
     # building it again (70-150 ms).
     return figure if highlight is None else derived(figure, ("highlighted", highlight),

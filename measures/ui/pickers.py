@@ -13,6 +13,7 @@ from ..catalogue import FAMILY_LABELS
 from ..store import Store, StoreDamaged
 from ..text import escape_markdown as plain  # user and file text shown literally in Markdown elements
 from ..text import shown
+from ..versioned import PerVersion
 from .database import store, store_problem
 from .identity import principal
 from .reads import reads_all_local
@@ -28,11 +29,16 @@ class PcnChoices:
     icb_of: Mapping[str, str | None]
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _pcn_choices(db_path: str, version: tuple) -> PcnChoices:
-    # Built once per data version and shared read-only by every session: 1,300 labels are not rebuilt per rerun.
+# The picker's options, built once per data version and shared read-only by every session (1,300 labels are not
+# rebuilt per rerun), and their order for each principal. Plain holders: Streamlit's cache hashes every argument
+# and works out their names on every call, which cost more than the lookups themselves on every rerun.
+_CHOICES: PerVersion = PerVersion(kept=4)
+_ORDERS: PerVersion = PerVersion(kept=64)
+
+
+def _pcn_choices(db: Store) -> PcnChoices:
     # Column by column (`tolist`): row by row, pandas boxed 9,100 values one at a time, 45-60 ms at national scale.
-    pcns = queries.pcns(Store(db_path))
+    pcns = queries.pcns(db)
     columns = list(pcns.columns)
     records = [dict(zip(columns, values)) for values in zip(*(pcns[column].tolist() for column in columns))]
     labels = {row["pcn"]: f"{row['pcn_name']} ({row['pcn']})"
@@ -59,22 +65,15 @@ def picker_order(codes: tuple[str, ...], icb_of: Mapping[str, str | None], who: 
     return tuple(sorted(codes, key=rank.__getitem__))  # stable: name order within each group
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _ordered(db_path: str, version: tuple, principal_key: tuple, _choices: PcnChoices,
-             _who: access.Principal) -> tuple[str, ...]:
-    return picker_order(_choices.codes, _choices.icb_of, _who)
-
-
 def pcn_choices() -> tuple[tuple[str, ...], PcnChoices]:
     """The PCN picker's codes in the signed-in principal's order, and the options they index (cached)."""
     db = store()
-    path, version = str(db.path), db.data_version()
     try:
-        choices = _pcn_choices(path, version)
+        choices = _CHOICES.get(db, (), lambda: _pcn_choices(Store(db.path)))
     except StoreDamaged as problem:
         store_problem(problem)
     who = principal()
-    return _ordered(path, version, who.cache_key, choices, who), choices
+    return _ORDERS.get(db, (who.cache_key,), lambda: picker_order(choices.codes, choices.icb_of, who)), choices
 
 
 def pick_pcn() -> dict:

@@ -202,15 +202,10 @@ def _own_copy(result):
     return result
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
-def _area_view(db_path: str, version: tuple, measure_key: str, period, area: str, peers: str, comparator: str,
-               chosen: tuple, principal_key: tuple, suppress_below: int, _everyone: pd.DataFrame, _measure,
-               _pcn: dict):
-    # Keyed by what decides the values read (the data version, the principal's rights, the threshold) rather than
-    # by hashing the frame of 1,300 PCNs on every rerun; `chosen` is the PCN where peers depend on it, else its ICB.
-    from .. import compare
-
-    return compare.area_view(_everyone, _measure, _pcn, area=area, peers=peers, comparator_choice=comparator)
+# An area's reading held per data version and choice, keyed by what decides the values read (the principal's
+# rights, the threshold) rather than by hashing the frame of 1,300 PCNs; `chosen` is the PCN where peers depend on
+# it, else its ICB. A plain holder: Streamlit's cache hashes every argument on every rerun (about 1 ms here).
+_AREA_VIEWS: PerVersion = PerVersion(kept=128)
 
 
 def area_view(measure, period, pcn: dict, *, area: str, peers: str, comparator: str):
@@ -222,7 +217,13 @@ def area_view(measure, period, pcn: dict, *, area: str, peers: str, comparator: 
     chosen = (pcn["pcn"],) if peers != "area" else (pcn["icb"], pcn["icb_name"])
     key = (str(db.path), db.data_version(), measure.model_dump_json(), period, area, peers, comparator, chosen,
            principal().cache_key, suppress_below())
-    return everyone, _area_view(*key, everyone, measure, pcn), key
+
+    def build():
+        from .. import compare
+
+        return compare.area_view(everyone, measure, pcn, area=area, peers=peers, comparator_choice=comparator)
+
+    return everyone, _AREA_VIEWS.get(db, key[2:], build), key
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
