@@ -221,6 +221,14 @@ def areas(store: Store) -> pd.DataFrame:
                          "name": pd.array(names, dtype="str"), "pcns": np.array(counts, dtype="int64")})
 
 
+def area_choices(store: Store) -> dict[str, str]:
+    """The area picker's choices, all England first and then `areas` in order: each key ("england", or
+    "LEVEL:CODE") with its label."""
+    frame = areas(store)
+    return {"england": "All England"} | {f"{level}:{code}": f"{name} ({code})" for level, code, name in
+                                         zip(frame["level"].tolist(), frame["code"].tolist(), frame["name"].tolist())}
+
+
 def _known_counts(keys) -> list[tuple[tuple, int]]:
     """How many rows have each key, in key order, as a group-by counts: only keys whose every part is known."""
     return sorted((key, count) for key, count in Counter(keys).items() if all(isinstance(part, str) for part in key))

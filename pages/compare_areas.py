@@ -94,8 +94,7 @@ if not periods:
     st.stop()
 
 area_column, period_column, comparator_column = st.columns(3)
-areas = ui.query("areas")
-area_labels = {"england": "All England"} | {f"{r.level}:{r.code}": f"{r.name} ({r.code})" for r in areas.itertuples()}
+area_labels = ui.query("area_choices")
 default_area = f"icb:{pcn['icb']}" if f"icb:{pcn['icb']}" in area_labels else "england"
 area = area_column.selectbox("Area", list(area_labels), index=list(area_labels).index(default_area),
                              format_func=area_labels.get, key="area_picker")

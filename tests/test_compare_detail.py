@@ -180,3 +180,5 @@ def test_the_area_picker_lists_each_icb_then_each_place_with_how_many_pcns_it_ha
     assert list(areas.itertuples(index=False, name=None)) == [
         ("icb", "QA", "ICB A", 3), ("icb", "QB", "ICB B", 1),
         ("sub_icb", "S1", "Place one", 2), ("sub_icb", "S2", "Place two", 1)]
+    assert queries.area_choices(None) == {"england": "All England", "icb:QA": "ICB A (QA)", "icb:QB": "ICB B (QB)",
+                                          "sub_icb:S1": "Place one (S1)", "sub_icb:S2": "Place two (S2)"}

@@ -21,12 +21,18 @@ from .reads import reads_all_local
 
 @dataclass(frozen=True)
 class PcnChoices:
-    """The PCN picker's options for one data version: codes in the picker's order, their labels and rows."""
+    """The PCN picker's options for one data version: codes in the picker's order, their labels, and each code's
+    row of the hierarchy (values in `columns`' order: a dict is made only for the PCN chosen)."""
 
     codes: tuple[str, ...]
     labels: Mapping[str, str]
-    rows: Mapping[str, dict]
+    columns: tuple[str, ...]
+    values: Mapping[str, tuple]
     icb_of: Mapping[str, str | None]
+
+    def row(self, code: str) -> dict:
+        """The PCN's row as a dict of its own (the values are shared, the dict is not)."""
+        return dict(zip(self.columns, self.values[code]))
 
 
 # The picker's options, built once per data version and shared read-only by every session (1,300 labels are not
@@ -37,16 +43,17 @@ _ORDERS: PerVersion = PerVersion(kept=64)
 
 
 def _pcn_choices(db: Store) -> PcnChoices:
-    # Column by column (`tolist`): row by row, pandas boxed 9,100 values one at a time, 45-60 ms at national scale.
+    # Column by column (`tolist`): row by row, pandas boxed 9,100 values one at a time, 45-60 ms at national scale;
+    # a dict per row took as long again as the labels.
     pcns = queries.pcns(db)
-    columns = list(pcns.columns)
-    records = [dict(zip(columns, values)) for values in zip(*(pcns[column].tolist() for column in columns))]
-    labels = {row["pcn"]: f"{row['pcn_name']} ({row['pcn']})"
-                          + (f", closed {row['close_date']:%b %Y}" if pd.notna(row["close_date"]) else "")
-              for row in records}
-    rows = {row["pcn"]: row for row in records}
-    icb_of = {row["pcn"]: (row["icb"] if isinstance(row["icb"], str) else None) for row in records}
-    return PcnChoices(tuple(rows), labels, rows, icb_of)
+    columns = tuple(pcns.columns)
+    lists = [pcns[column].tolist() for column in columns]
+    codes, names, closes, icbs = (lists[columns.index(c)] for c in ("pcn", "pcn_name", "close_date", "icb"))
+    labels = {code: f"{name} ({code})" + (f", closed {close:%b %Y}" if pd.notna(close) else "")
+              for code, name, close in zip(codes, names, closes)}
+    values = dict(zip(codes, zip(*lists)))
+    icb_of = {code: (icb if isinstance(icb, str) else None) for code, icb in zip(codes, icbs)}
+    return PcnChoices(tuple(values), labels, columns, values, icb_of)
 
 
 def picker_order(codes: tuple[str, ...], icb_of: Mapping[str, str | None], who: access.Principal) -> tuple[str, ...]:
@@ -102,7 +109,7 @@ def pick_pcn() -> dict:
     else:
         choice = st.sidebar.selectbox("PCN", codes, format_func=labels.get, key="pcn_picker")
     st.query_params["pcn"] = choice
-    return dict(choices.rows[choice])  # a copy: the cached rows are shared by every session
+    return choices.row(choice)
 
 
 def pick_from_url(label: str, options: list[str], *, param: str, key: str, format_func=str,
