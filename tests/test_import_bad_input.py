@@ -159,6 +159,19 @@ def test_conflicting_repeats_stop_the_import(store, tmp_path):
     assert "hold different values" in message and "GP_CODE 'G83001'" in message
 
 
+def test_a_repeat_differing_only_in_a_column_no_measure_reads_stops_the_import_as_well(store, tmp_path):
+    # The fast reading keeps only the columns the measures read; the repeat must still be found by its key.
+    rows = appointment_rows(10)
+    repeat = list(rows[3])
+    repeat[rows[0].index("GP_NAME")] = "ANOTHER NAME"
+    rows.append(repeat)
+    before = fingerprint(store)
+    message = failure(store, write_csv(tmp_path / "appts.csv", rows))
+    assert "appts.csv: rows 4, 12 are for the same practice, month and appointment type" in message
+    assert "hold different values" in message
+    assert_unchanged(before, store)
+
+
 def test_a_truncated_zip_says_download_it_again_and_changes_nothing(store, tmp_path):
     data = (SAMPLES / "PCNWFIndividualCSV.062026.zip").read_bytes()
     path = tmp_path / "PCNWFIndividualCSV.062026.zip"
