@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -123,21 +124,30 @@ def goal_text(measure: Measure, day: date) -> str | None:
     return None
 
 
-def practice_ranges(practice_values: pd.DataFrame) -> pd.DataFrame:
+def practice_ranges(practice_values: pd.DataFrame | None) -> dict[tuple[str, date], tuple[tuple, int]]:
     """The lowest and highest practice value of each measure and period, over the values shown.
 
-    `practice_values` is `queries.practice_spread` (one row per practice), suppressed or not; the result has
-    measure, period_start, practice_min, practice_max, practices (counted) and suppressed (left out).
+    `practice_values` is `queries.practice_spread` (one row per practice), suppressed or not. Keyed by measure and
+    period start: ((lowest, highest, practices counted), practices left out as suppressed); lowest and highest are
+    NaN where every value is suppressed or missing.
     """
-    columns = ["measure", "period_start", "practice_min", "practice_max", "practices", "suppressed"]
     if practice_values is None or practice_values.empty:
-        return pd.DataFrame(columns=columns)
-    frame = practice_values.assign(
-        suppressed=practice_values[suppression.FLAG] if suppression.FLAG in practice_values else False)
-    shown = frame["value"].where(~frame["suppressed"].astype(bool))
-    return (frame.assign(shown=shown).groupby(["measure", "period_start"], as_index=False)
-            .agg(practice_min=("shown", "min"), practice_max=("shown", "max"), practices=("shown", "count"),
-                 suppressed=("suppressed", "sum"))[columns])
+        return {}
+    # In plain Python over the columns' lists: a pandas group-by of a PCN's 200 rows took 4 ms.
+    flags = (practice_values[suppression.FLAG].fillna(False).astype(bool).tolist()
+             if suppression.FLAG in practice_values else [False] * len(practice_values))
+    values = practice_values["value"].to_numpy(dtype="float64", na_value=np.nan).tolist()
+    groups: dict[tuple, list] = {}
+    for key, value, hidden in zip(zip(practice_values["measure"].tolist(), practice_values["period_start"].tolist()),
+                                  values, flags):
+        group = groups.setdefault(key, [[], 0])
+        if hidden:
+            group[1] += 1
+        elif not math.isnan(value):
+            group[0].append(value)
+    return {(measure, pd.Timestamp(start).date()): ((min(shown), max(shown), len(shown)) if shown
+                                                   else (math.nan, math.nan, 0), suppressed)
+            for (measure, start), (shown, suppressed) in groups.items()}
 
 
 def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataFrame,
@@ -150,11 +160,7 @@ def build_cards(catalogue: Catalogue, series: pd.DataFrame, comparator: pd.DataF
     numbers (`measures.suppression`) show as * and stay out of the change, trend and range. `caveats`
     (`data_quality.card_caveats`) says where the latest value rests on some of the member practices only.
     """
-    spread = {}
-    if practice_spread is not None:
-        for row in practice_ranges(practice_spread).itertuples():
-            spread[(row.measure, pd.Timestamp(row.period_start).date())] = (
-                (float(row.practice_min), float(row.practice_max), int(row.practices)), int(row.suppressed))
+    spread = practice_ranges(practice_spread)
     comparators = {}
     if comparator is not None and not comparator.empty:
         for measure_id, day, value, org in zip(comparator["measure"], pd.to_datetime(comparator["period_start"]),
@@ -207,17 +213,22 @@ def _newest_version_rows(series: pd.DataFrame) -> dict[str, tuple[np.ndarray, np
     """
     if series.empty:
         return {}
+    # Sorted and split with numpy: a pandas group-by of a PCN's 36 measures took 5 ms of every Overview run.
     hidden = (series[suppression.FLAG].fillna(False).astype(bool).to_numpy() if suppression.FLAG in series
               else np.zeros(len(series), dtype=bool))
-    newest = series.groupby("measure", sort=False)["version"].transform("max").to_numpy()
-    keep = (series["version"].to_numpy() == newest) & (series["value"].notna().to_numpy() | hidden)
-    rows = pd.DataFrame({"measure": series["measure"].to_numpy()[keep],
-                         "period_start": pd.to_datetime(series["period_start"]).to_numpy()[keep],
-                         "period_end": (pd.to_datetime(series["period_end"]).to_numpy()[keep] if "period_end" in series
-                                        else np.full(int(keep.sum()), np.datetime64("NaT"))),
-                         "value": series["value"].to_numpy(dtype="float64", na_value=np.nan)[keep],
-                         "hidden": hidden[keep]}).sort_values(["measure", "period_start"], kind="stable")
-    return {measure_id: (group["period_start"].to_numpy(), group["period_end"].to_numpy(), group["value"].to_numpy(),
-                         group["hidden"].to_numpy())
-            for measure_id, group in rows.groupby("measure", sort=False)}
-
+    names, measure = np.unique(series["measure"].to_numpy(dtype=object), return_inverse=True)
+    versions = series["version"].to_numpy(dtype="float64")
+    newest = np.full(len(names), -np.inf)
+    np.maximum.at(newest, measure, versions)
+    values = series["value"].to_numpy(dtype="float64", na_value=np.nan)
+    keep = (versions == newest[measure]) & (~np.isnan(values) | hidden)
+    starts = pd.to_datetime(series["period_start"]).to_numpy()[keep]
+    ends = (pd.to_datetime(series["period_end"]).to_numpy()[keep] if "period_end" in series
+            else np.full(int(keep.sum()), np.datetime64("NaT")))
+    measure, values, hidden = measure[keep], values[keep], hidden[keep]
+    order = np.lexsort((starts, measure))  # by measure, then period; stable, as the rows came within a period
+    measure, starts, ends, values, hidden = measure[order], starts[order], ends[order], values[order], hidden[order]
+    bounds = np.flatnonzero(np.diff(measure)) + 1
+    return {names[part[0]]: (start, end, value, flag) for part, start, end, value, flag in
+            zip(np.split(measure, bounds), np.split(starts, bounds), np.split(ends, bounds), np.split(values, bounds),
+                np.split(hidden, bounds)) if len(part)}

@@ -93,10 +93,12 @@ def caveat_text(missing: int, members: int) -> str | None:
 def card_caveats(frame: pd.DataFrame) -> dict[tuple[str, date], str]:
     """{(measure, period_start): caveat} for every period whose PCN value leaves out some member practices."""
     caveats = {}
-    for row in frame.itertuples():
-        text = caveat_text(int(row.missing), int(row.members))
+    # Over the columns' lists: row by row, pandas boxed each of a PCN's thousand rows (2-4 ms of every Overview run).
+    for measure, start, missing, members in zip(*(frame[c].tolist() for c in ("measure", "period_start", "missing",
+                                                                                 "members"))):
+        text = caveat_text(int(missing), int(members))
         if text:
-            caveats[(row.measure, _day(row.period_start))] = text
+            caveats[(measure, _day(start))] = text
     return caveats
 
 
