@@ -76,11 +76,22 @@ def practice_completeness(store: Store, pcn_code: str) -> pd.DataFrame:
     last for published ones (the date the publication's figure is as at).
     """
     rows = completeness_rows(store, [pcn_code], local.catalogue_with_local(store))
-    frame = pd.DataFrame(
-        [(measure, _day(start), _day(end), int(members), int(reporting), int(members) - int(reporting),
-          _listed(list(missing or []))) for _, measure, start, end, members, reporting, missing in rows],
-        columns=COMPLETENESS_COLUMNS)
-    return frame.astype({"members": int, "reporting": int, "missing": int})
+    # Column by column, the days as DuckDB gives them: converting each through pandas was 4 ms of a PCN's 1,000 rows.
+    if not rows:
+        return pd.DataFrame(columns=COMPLETENESS_COLUMNS).astype({"members": int, "reporting": int, "missing": int})
+    _, measures, starts, ends, members, reporting, missing = (list(column) for column in zip(*rows))
+    members, reporting = [int(n) for n in members], [int(n) for n in reporting]
+    return pd.DataFrame({
+        "measure": pd.Series(measures, dtype="str"), "period_start": [_as_day(d) for d in starts],
+        "period_end": [_as_day(d) for d in ends], "members": pd.Series(members, dtype=int),
+        "reporting": pd.Series(reporting, dtype=int),
+        "missing": pd.Series([m - r for m, r in zip(members, reporting)], dtype=int),
+        "missing_practices": pd.Series([_listed(list(codes or [])) for codes in missing], dtype="str"),
+    }, columns=COMPLETENESS_COLUMNS)
+
+
+def _as_day(value) -> date | None:
+    return value if type(value) is date else _day(value)
 
 
 def caveat_text(missing: int, members: int) -> str | None:
